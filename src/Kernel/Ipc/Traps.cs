@@ -1,0 +1,128 @@
+// Trap entry: a doorbell rang, so copy the request out of the trap page once, check it in
+// MINIX's order (primitive known → primitive allowed → destination valid → destination
+// allowed) and hand it to the primitive. Nothing changes before every check has passed.
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel;
+
+public sealed partial class Kernel
+{
+    private long _traps;
+    private long _messages;
+    private long _notifies;
+    private long _kernelCalls;
+
+    private void HandleDoorbell(Proc p)
+    {
+        uint seq = p.Arena!.RequestSeq;
+        if (p.InCall || seq == p.HandledSeq) return; // already answered, or still blocked: ignore
+        p.HandledSeq = seq;
+        p.CallSeq = seq;
+        p.InCall = true;
+        p.Traps++;
+        p.TrappedSinceTick = true;
+        _traps++;
+        var req = p.Arena.ReadRequest();
+        DoTrap(p, req.Trap, req.SrcDst, req.Msg, req.Arg, req.Count);
+    }
+
+    private static bool IsTask(int endpoint) => endpoint is >= Endpoint.AsyncM and <= Endpoint.Kernel;
+
+    private void DoTrap(Proc caller, int trap, int srcDst, Message msg, long arg, long count)
+    {
+        if (!Trap.IsKnown(trap))
+        {
+            Refuse(caller, Denial.InvalidPrimitive, Err.EBADCALL);
+            return;
+        }
+        if (!caller.Priv.TrapAllowed(trap))
+        {
+            Refuse(caller, Denial.InvalidPrimitive, Err.ETRAPDENIED);
+            return;
+        }
+        if (trap == Trap.SendA)
+        {
+            DoSendA(caller, arg, count);
+            return;
+        }
+        int target = srcDst == Endpoint.Self ? caller.Endpoint : srcDst;
+        Proc? peer = null;
+        if (target == Endpoint.Any)
+        {
+            if (trap != Trap.Receive)
+            {
+                Refuse(caller, Denial.InvalidDestination, Err.EINVAL);
+                return;
+            }
+        }
+        else if (IsTask(target))
+        {
+            if (trap == Trap.SendRec && target is Endpoint.System or Endpoint.Clock)
+            {
+                DoKernelCall(caller, msg);
+                return;
+            }
+            if (trap != Trap.Receive)
+            {
+                Refuse(caller, Denial.InvalidPrimitive, Err.ETRAPDENIED);
+                return;
+            }
+        }
+        else
+        {
+            peer = ProcOf(target);
+            if (peer is null)
+            {
+                Refuse(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+                return;
+            }
+            if (trap != Trap.Receive && !MaySend(caller, peer))
+            {
+                Refuse(caller, Denial.UnauthorizedDestination, Err.ECALLDENIED);
+                return;
+            }
+        }
+
+        switch (trap)
+        {
+            case Trap.Send:
+            case Trap.SendRec:
+            case Trap.SendNb:
+                DoSend(caller, peer!, msg, trap);
+                break;
+            case Trap.Receive:
+                DoReceive(caller, target);
+                break;
+            case Trap.Notify:
+                NotifyFrom(caller.Endpoint, caller.Slot, peer!);
+                _notifies++;
+                Complete(caller, Err.Ok);
+                break;
+        }
+    }
+
+    /// <summary>Symmetric send mask: either side listing the other is enough.</summary>
+    private static bool MaySend(Proc a, Proc b) =>
+        a.Priv.AllTargets || b.Priv.AllTargets || a.Priv.Lists(b.Slot) || b.Priv.Lists(a.Slot);
+
+    private void Refuse(Proc caller, Denial why, int error)
+    {
+        CountDenial(caller, why);
+        Complete(caller, error);
+    }
+
+    /// <summary>Ends the caller's trap with a result and no message.</summary>
+    private static void Complete(Proc p, int result)
+    {
+        p.InCall = false;
+        p.Arena!.PublishReply(p.CallSeq, result, default, withMessage: false);
+    }
+
+    /// <summary>Ends the caller's trap with a result and a delivered message.</summary>
+    private static void CompleteWith(Proc p, int result, in Message m)
+    {
+        p.InCall = false;
+        p.Arena!.PublishReply(p.CallSeq, result, m, withMessage: true);
+    }
+}

@@ -1,0 +1,27 @@
+// Boot-time parameters of a kernel instance. Everything here is fixed for the life of the
+// instance: table sizes are chosen at boot and never grow.
+namespace Bulkhead.Kernel;
+
+public sealed class KernelOptions
+{
+    /// <summary>Process table slots (kernel tasks are extra).</summary>
+    public int ProcSlots { get; init; } = 256;
+    /// <summary>First slot handed out round robin; lower slots are for the fixed boot servers.</summary>
+    public int FirstDynamicSlot { get; init; } = 16;
+    public long DefaultArenaBytes { get; init; } = 4L << 20;
+    public long MaxArenaBytes { get; init; } = 256L << 20;
+    /// <summary>CPUs for the kernel's loop thread and, by inheritance, every component; 0 = unpinned.</summary>
+    public ulong CpuMask { get; init; }
+    /// <summary>Scheduling quantum: a process that runs this long without a trap is demoted one level.</summary>
+    public long QuantumNs { get; init; } = 100_000_000;
+    /// <summary>Every this often, all demoted processes are promoted one level (thesis §3.3.1).</summary>
+    public long PromoteNs { get; init; } = 1_000_000_000;
+    /// <summary>Console for diagnostics (SYSCTL) and kernel messages.</summary>
+    public TextWriter Console { get; init; } = System.Console.Out;
+    /// <summary>System log file; null for none.</summary>
+    public string? SysLogPath { get; init; }
+    /// <summary>Descriptor the components' stdout/stderr go to; -1 inherits the kernel's.</summary>
+    public int ComponentOutputFd { get; init; } = -1;
+    /// <summary>Extra environment for components (e.g. DOTNET_ROOT).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+}

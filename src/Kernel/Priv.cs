@@ -1,0 +1,68 @@
+// A process's privileges inside the kernel (MINIX struct priv, thesis §2.3.1): allowed IPC
+// primitives, kernel calls, flags and the send mask. The send mask is symmetric: A may send
+// to B when either side lists the other (or either may send to all), so a server can always
+// answer a client it was allowed to hear from. Default: nothing.
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel;
+
+internal sealed class Priv
+{
+    public uint TrapMask;
+    public uint Flags;
+    public ulong Call0;
+    public ulong Call1;
+    /// <summary>Bitmap over process slots this process may send to.</summary>
+    public readonly ulong[] SendTo;
+
+    public Priv(int slots) => SendTo = new ulong[(slots + 63) / 64];
+
+    public bool AllTargets => (Flags & PrivilegeBlock.AllTargets) != 0;
+
+    public bool TrapAllowed(int trap) => (TrapMask & Trap.Bit(trap)) != 0;
+
+    public bool CallAllowed(int call) => call switch
+    {
+        < 0 or >= KernelCall.Count => false,
+        < 64 => (Call0 & (1UL << call)) != 0,
+        _ => (Call1 & (1UL << (call - 64))) != 0,
+    };
+
+    public bool Lists(int slot) => slot >= 0 && slot < SendTo.Length * 64 && (SendTo[slot >> 6] & (1UL << (slot & 63))) != 0;
+
+    public void Allow(int slot)
+    {
+        if (slot >= 0 && slot < SendTo.Length * 64) SendTo[slot >> 6] |= 1UL << (slot & 63);
+    }
+
+    public void Forget(int slot)
+    {
+        if (slot >= 0 && slot < SendTo.Length * 64) SendTo[slot >> 6] &= ~(1UL << (slot & 63));
+    }
+
+    public void Clear()
+    {
+        TrapMask = 0;
+        Flags = 0;
+        Call0 = Call1 = 0;
+        Array.Clear(SendTo);
+    }
+
+    /// <summary>Installs a caller-supplied block (already copied out of its arena). Targets that
+    /// are not process slots of this table are ignored: kernel tasks are reached by kernel calls.</summary>
+    public void Install(in PrivilegeBlock b, int slotCount)
+    {
+        Clear();
+        TrapMask = b.TrapMask & Trap.MaskAll;
+        Flags = b.Flags;
+        Call0 = b.CallMask0;
+        Call1 = b.CallMask1;
+        int n = Math.Clamp(b.TargetCount, 0, PrivilegeBlock.MaxTargets);
+        for (int i = 0; i < n; i++)
+        {
+            int slot = Endpoint.Slot(b.Targets[i]);
+            if (slot >= 0 && slot < slotCount) Allow(slot);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+// What it takes to start a process: a name, a binary (a path or an in-memory image), argv,
+// the privileges installed before it runs, and its parent of record.
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel;
+
+public sealed class ProcessSpec
+{
+    public required string Name { get; init; }
+    public string Path { get; init; } = "";
+    /// <summary>When set, the binary is executed from this copy in memory, not from Path.</summary>
+    public byte[]? Image { get; init; }
+    public IReadOnlyList<string> Args { get; init; } = [];
+    public PrivilegeBlock Privileges { get; init; }
+    /// <summary>A fixed slot (boot servers), or -1 for the next free slot round robin.</summary>
+    public int Slot { get; init; } = -1;
+    public int Parent { get; init; } = Endpoint.Kernel;
+    public long ArenaBytes { get; init; }
+}

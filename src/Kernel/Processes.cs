@@ -1,0 +1,290 @@
+// The process table: slot allocation (round robin, generation bumped on reuse), process
+// creation with privileges installed before the process runs, exit detection through the
+// pidfd, and the cleanup that makes a dead endpoint stale forever (thesis §2.1, §4.1).
+using Bulkhead.Kernel.Host;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel;
+
+public sealed unsafe partial class Kernel
+{
+    /// <summary>The live process at <paramref name="endpoint"/>, or null if it is dead or stale.</summary>
+    private Proc? ProcOf(int endpoint)
+    {
+        int slot = Endpoint.Slot(endpoint);
+        if (slot < 0 || slot >= _procs.Length) return null;
+        var p = _procs[slot];
+        return p.Alive && p.Endpoint == endpoint ? p : null;
+    }
+
+    /// <summary>Bitmap index of a sender: kernel tasks first, then process slots.</summary>
+    private static int SenderIndex(int slot) => slot + Endpoint.TaskCount;
+
+    private Proc? AllocateSlot(int fixedSlot)
+    {
+        if (fixedSlot >= 0)
+            return fixedSlot < _procs.Length && _procs[fixedSlot].State == ProcState.Free ? _procs[fixedSlot] : null;
+        int first = Math.Min(_opt.FirstDynamicSlot, _procs.Length - 1);
+        int span = _procs.Length - first;
+        for (int i = 0; i < span; i++)
+        {
+            int s = first + (_nextSlot - first + i) % span;
+            if (_procs[s].State == ProcState.Free)
+            {
+                _nextSlot = first + (s - first + 1) % span;
+                return _procs[s];
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Starts a process (call on the kernel thread, or through Invoke). Returns its endpoint or a negative error.</summary>
+    public int Spawn(ProcessSpec spec) =>
+        Invoke(() => SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _));
+
+    private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
+                              in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid)
+    {
+        hostPid = 0;
+        if (_stopping) return Err.EAGAIN;
+        if (string.IsNullOrWhiteSpace(name)) return Err.EINVAL;
+        if (image.IsEmpty && (string.IsNullOrEmpty(path) || !File.Exists(path))) return Err.ENOENT;
+        long size = arenaBytes <= 0 ? _opt.DefaultArenaBytes : arenaBytes;
+        if (size < SysCall.HeapStart || size > _opt.MaxArenaBytes) return Err.EINVAL;
+        size = (size + 4095) & ~4095L;
+        var p = AllocateSlot(fixedSlot);
+        if (p is null) return fixedSlot >= 0 ? Err.EBUSY : Err.EAGAIN;
+
+        ArenaMapping? arena = null;
+        int doorbell = -1, imageFd = -1;
+        try
+        {
+            arena = ArenaMapping.Create(name, size);
+            doorbell = Native.eventfd(0, Native.EFD_CLOEXEC);
+            if (doorbell < 0) return Err.ENOMEM;
+            string exe = path;
+            if (!image.IsEmpty)
+            {
+                imageFd = HostSpawner.MemoryImage(name, image);
+                if (imageFd < 0) return Err.ENOMEM;
+                exe = $"/proc/self/fd/{imageFd}";
+            }
+
+            // Install identity and privileges while the process does not exist yet.
+            p.ResetIpc();
+            p.Generation = p.EverUsed ? Endpoint.NextGeneration(p.Generation) : 0;
+            p.EverUsed = true;
+            p.Endpoint = Endpoint.Make(p.Generation, p.Slot);
+            p.Name = name.Length > 15 ? name[..15] : name;
+            p.Parent = parent;
+            p.Priv.Install(priv, _procs.Length);
+            p.StartNs = UptimeNs;
+            ref var page = ref arena.Page;
+            page.Endpoint = p.Endpoint;
+            page.Slot = p.Slot;
+            page.BootTimeUnixNs = _bootUnixNs;
+            page.Name = ProcessName.From(p.Name);
+
+            var argv = new List<string>(args.Count + 1) { p.Name };
+            argv.AddRange(args);
+            var env = ComponentEnvironment(p.Name);
+            int pid = HostSpawner.Spawn(exe, argv, env, arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell, _opt.ComponentOutputFd);
+            if (pid < 0) return Err.ENOEXEC;
+            int pidfd = Native.PidfdOpen(pid);
+            if (pidfd < 0)
+            {
+                Native.kill(pid, Native.SIGKILL);
+                return Err.EAGAIN;
+            }
+            arena.CloseChildOnlyFds();
+            p.Arena = arena;
+            p.Doorbell = doorbell;
+            p.ImageFd = imageFd;
+            p.HostPid = pid;
+            p.Pidfd = pidfd;
+            p.State = ProcState.Running;
+            p.CpuAtTick = 0;
+            arena = null;
+            EpollAdd(doorbell, TagDoorbell | (uint)p.Endpoint, Native.EPOLLIN | Native.EPOLLET);
+            EpollAdd(pidfd, TagPidfd | (uint)p.Endpoint, Native.EPOLLIN);
+            hostPid = pid;
+            return p.Endpoint;
+        }
+        finally
+        {
+            if (arena is not null)
+            {
+                // Failure before the process existed: nothing to undo but our descriptors.
+                arena.Dispose();
+                if (doorbell >= 0) Native.close(doorbell);
+                if (imageFd >= 0) Native.close(imageFd);
+                p.Priv.Clear();
+            }
+        }
+    }
+
+    private List<string> ComponentEnvironment(string name)
+    {
+        var env = new Dictionary<string, string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        foreach (var (k, v) in _opt.Environment) env[k] = v;
+        env[ChannelLayout.KernelPidVariable] = HostPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        env[ChannelLayout.NameVariable] = name;
+        return env.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+    }
+
+    /// <summary>The host process of <paramref name="p"/> exited: collect its status and clean up.</summary>
+    private void HandleExit(Proc p)
+    {
+        Native.SigInfo info;
+        info.Pid = 0;
+        if (Native.waitid(Native.P_PIDFD, p.Pidfd, &info, Native.WEXITED | Native.WNOHANG) != 0 || info.Pid == 0)
+            return; // not exited yet (spurious wakeup)
+        var exit = new ExitInfo
+        {
+            Endpoint = p.Endpoint,
+            HostPid = p.HostPid,
+            Name = ProcessName.From(p.Name),
+            How = info.Code switch
+            {
+                Native.CLD_EXITED => ExitInfo.Exited,
+                Native.CLD_DUMPED => ExitInfo.Dumped,
+                _ => ExitInfo.Signaled,
+            },
+            Status = info.Status,
+        };
+        if (exit.How != ExitInfo.Exited) CountCpuDenial(p, exit.Status);
+        Retire(p, exit);
+    }
+
+    /// <summary>Makes <paramref name="p"/>'s endpoint dead: unblocks everyone waiting on it with
+    /// EDEADSRCDST, drops its pending notifications and async messages, releases its host
+    /// resources, and leaves an exit report for its parent of record.</summary>
+    private void Retire(Proc p, in ExitInfo exit)
+    {
+        int ep = p.Endpoint;
+        int idx = SenderIndex(p.Slot);
+        // Its own blocking state: leave the queue it waits in.
+        if (p.Sending && ProcOf(p.SendTo) is { } dst) Unqueue(dst, p);
+        // Everyone queued to send to it.
+        for (var q = p.CallerQueue; q is not null;)
+        {
+            var next = q.NextInQueue;
+            q.NextInQueue = null;
+            q.Sending = false;
+            q.ReplyPending = false;
+            Complete(q, Err.EDEADSRCDST);
+            q = next;
+        }
+        p.CallerQueue = null;
+        foreach (var q in _procs)
+        {
+            if (!q.Alive || q == p) continue;
+            if (q.Receiving && q.GetFrom == ep)
+            {
+                q.Receiving = false;
+                q.ReplyPending = false;
+                Complete(q, Err.EDEADSRCDST);
+            }
+            Bits.Clear(q.NotifyPending, idx);
+            Bits.Clear(q.AsyncPending, idx);
+            q.Priv.Forget(p.Slot);
+            if (q.Parent == ep) q.Parent = Endpoint.Kernel; // orphans are the kernel's
+        }
+        // Zombie children of the dead parent are nobody's now.
+        foreach (var z in _procs)
+            if (z.State == ProcState.Zombie && z.Parent == ep) Free(z);
+
+        EpollDel(p.Doorbell);
+        EpollDel(p.Pidfd);
+        Native.close(p.Doorbell);
+        Native.close(p.Pidfd);
+        if (p.ImageFd >= 0) Native.close(p.ImageFd);
+        p.Doorbell = p.Pidfd = p.ImageFd = -1;
+        p.Arena?.Dispose();
+        p.Arena = null;
+        p.ResetIpc();
+        p.Priv.Clear();
+        p.Exit = exit;
+        p.State = ProcState.Zombie;
+
+        if (ProcOf(p.Parent) is { } parent)
+        {
+            RaiseSignal(parent, KernelSignal.ChildExited);
+        }
+        else
+        {
+            Free(p);
+            LogExit(exit);
+            KernelChildExited?.Invoke(exit);
+        }
+    }
+
+    private void Free(Proc p)
+    {
+        p.State = ProcState.Free;
+        p.Parent = Endpoint.None;
+    }
+
+    private void LogExit(in ExitInfo e)
+    {
+        string how = e.How == ExitInfo.Exited ? $"exited with status {e.Status}" : $"killed by signal {e.Status}";
+        Log("kernel", $"{e.Name} (endpoint {e.Endpoint}, pid {e.HostPid}) {how}");
+    }
+
+    private void KillAll()
+    {
+        foreach (var p in _procs)
+            if (p.Alive) Native.PidfdSendSignal(p.Pidfd, Native.SIGKILL);
+        foreach (var p in _procs)
+        {
+            if (!p.Alive) continue;
+            Native.SigInfo info;
+            Native.waitid(Native.P_PIDFD, p.Pidfd, &info, Native.WEXITED);
+            EpollDel(p.Doorbell);
+            EpollDel(p.Pidfd);
+            Native.close(p.Doorbell);
+            Native.close(p.Pidfd);
+            if (p.ImageFd >= 0) Native.close(p.ImageFd);
+            p.Arena?.Dispose();
+            p.Arena = null;
+            p.State = ProcState.Free;
+        }
+    }
+
+    /// <summary>Sends a host signal to a live process (kernel thread).</summary>
+    private int SignalProc(Proc p, int sig) => Native.PidfdSendSignal(p.Pidfd, sig) == 0 ? Err.Ok : Err.ESRCH;
+
+    /// <summary>Host-side kill (control socket, tests).</summary>
+    public int Kill(int endpoint, int signal) =>
+        Invoke(() => ProcOf(endpoint) is { } p ? SignalProc(p, signal) : Err.EDEADSRCDST);
+
+    /// <summary>A snapshot of the process table.</summary>
+    public IReadOnlyList<ProcInfo> ProcessTable() => Invoke(() =>
+    {
+        var rows = new List<ProcInfo>();
+        foreach (var p in _procs)
+            if (p.State != ProcState.Free) rows.Add(InfoOf(p));
+        return rows;
+    });
+
+    private ProcInfo InfoOf(Proc p) => new()
+    {
+        Slot = p.Slot,
+        Endpoint = p.Endpoint,
+        State = p.IpcState,
+        HostPid = p.HostPid,
+        Parent = p.Parent,
+        Flags = p.Priv.Flags,
+        Level = p.Level,
+        BlockedOn = p.Alive ? p.BlockedOn : Endpoint.None,
+        CpuNs = p.Alive ? Math.Max(0, Native.ProcessCpuNs(p.HostPid)) : 0,
+        Traps = p.Traps,
+        Denials = p.DenialCount,
+        StartUptimeNs = p.StartNs,
+        Name = ProcessName.From(p.Name),
+    };
+}

@@ -1,0 +1,43 @@
+// Denial accounting (ARCHITECTURE.md §3, thesis Fig. 5.5): every refused request is counted
+// per category, globally and per process, and the first few per process are logged. The
+// counters are read with GETINFO(Denials) or from the host with Denials().
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel;
+
+public sealed partial class Kernel
+{
+    private const int LoggedDenialsPerProcess = 5;
+    private readonly long[] _denials = new long[DenialText.Count];
+
+    private void CountDenial(Proc p, Denial why)
+    {
+        _denials[(int)why]++;
+        p.DenialCount++;
+        if (p.DenialCount <= LoggedDenialsPerProcess)
+            Log("kernel", $"denied {p.Name} ({p.Endpoint}): {DenialText.Describe(why)}"
+                          + (p.DenialCount == LoggedDenialsPerProcess ? " (further denials counted, not logged)" : ""));
+    }
+
+    private void CountCpuDenial(Proc p, int signal)
+    {
+        Denial? why = signal switch
+        {
+            11 => Denial.CpuSegv,
+            7 => Denial.CpuBus,
+            8 => Denial.CpuFpe,
+            4 => Denial.CpuIll,
+            6 => Denial.CpuAbort,
+            5 or 31 => Denial.CpuOther,
+            _ => null,
+        };
+        if (why is { } w)
+        {
+            _denials[(int)w]++;
+            p.DenialCount++;
+        }
+    }
+
+    /// <summary>A copy of the denial counters, indexed by <see cref="Denial"/>.</summary>
+    public long[] Denials() => Invoke(() => (long[])_denials.Clone());
+}

@@ -1,0 +1,98 @@
+// Process-management kernel calls for PM and RS: SPAWN (create a process from a path or an
+// in-memory image with its privileges installed before it runs; the caller becomes its
+// parent of record), PRIVCTL (change a child's privileges), KILL (signal a child) and
+// GETKSIG (collect one exit report of a child, after a NOTIFY from SYSTEM).
+using System.Runtime.CompilerServices;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel;
+
+public sealed partial class Kernel
+{
+    private const int MaxPathBytes = 4096;
+    private const int MaxArgvBytes = 64 * 1024;
+    private const int MaxArgs = 256;
+    private const int MaxImageBytes = 128 << 20;
+
+    private int DoSpawn(Proc caller, ref Message m)
+    {
+        var req = m.As<SpawnRequest>();
+        var arena = caller.Arena!;
+        bool fromMemory = (req.Flags & SpawnRequest.FromMemory) != 0;
+        if ((req.Flags & ~SpawnRequest.FromMemory) != 0) return Err.EINVAL;
+        string path = "";
+        ReadOnlySpan<byte> image = default;
+        if (fromMemory)
+        {
+            if (req.PathLength <= 0 || req.PathLength > MaxImageBytes || !arena.TrySlice(req.PathOffset, req.PathLength, out var img))
+                return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+            image = img;
+        }
+        else if (!TryReadString(caller, req.PathOffset, req.PathLength, MaxPathBytes, out path) || path.Length == 0)
+        {
+            return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+        }
+        if (!TryReadString(caller, req.ArgvOffset, req.ArgvLength, MaxArgvBytes, out string argvText))
+            return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+        var argv = argvText.Split('\0', StringSplitOptions.None).ToList();
+        if (argv.Count > 0 && argv[^1].Length == 0) argv.RemoveAt(argv.Count - 1);
+        if (argv.Count > MaxArgs) return Err.E2BIG;
+        if (!arena.TryRead(req.PrivOffset, out PrivilegeBlock priv))
+            return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+        string name = req.Name.ToString();
+        if (name.Length == 0) name = argv.Count > 0 ? Path.GetFileName(argv[0]) : "proc";
+        // argv[0] is the process name, supplied by the kernel.
+        var args = argv.Count > 0 ? argv.Skip(1).ToList() : [];
+        int r = SpawnOnThread(name, path, image, args, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid);
+        if (r < 0) return r;
+        m = Message.Of(0, new EndpointReply { Endpoint = r, HostPid = pid });
+        return Err.Ok;
+    }
+
+    private int DoPrivCtl(Proc caller, ref Message m)
+    {
+        var req = m.As<PrivCtlRequest>();
+        var target = ProcOf(req.Target);
+        if (target is null) return Refused(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+        if (target.Parent != caller.Endpoint || (target.Priv.Flags & PrivilegeBlock.Mutable) == 0)
+            return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        if (!caller.Arena!.TryRead(req.PrivOffset, out PrivilegeBlock priv))
+            return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+        target.Priv.Install(priv, _procs.Length);
+        m = default;
+        return Err.Ok;
+    }
+
+    private int DoKill(Proc caller, ref Message m)
+    {
+        var req = m.As<KillRequest>();
+        if (req.Signal is < 1 or > 64) return Err.EINVAL;
+        var target = ProcOf(req.Target == Endpoint.Self ? caller.Endpoint : req.Target);
+        if (target is null) return Refused(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+        if (target != caller && target.Parent != caller.Endpoint) return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        m = default;
+        return SignalProc(target, req.Signal);
+    }
+
+    private int DoGetKsig(Proc caller, ref Message m)
+    {
+        foreach (var z in _procs)
+        {
+            if (z.State != ProcState.Zombie || z.Parent != caller.Endpoint) continue;
+            m = Message.Of(0, z.Exit);
+            Free(z);
+            return Err.Ok;
+        }
+        m = Message.Of(0, new ExitInfo { Endpoint = Endpoint.None });
+        return Err.Ok;
+    }
+
+    private int Refused(Proc caller, Denial why, int error)
+    {
+        CountDenial(caller, why);
+        return error;
+    }
+
+    internal static int PrivilegeBlockSize => Unsafe.SizeOf<PrivilegeBlock>();
+}

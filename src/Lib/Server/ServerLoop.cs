@@ -1,0 +1,59 @@
+// The main loop every server and driver shares (MINIX's skeleton): receive from ANY, hand
+// notifications to one handler and requests to a dispatch table of Do<Call> handlers, reply
+// with the handler's result in m_type. A handler returns EDONTREPLY to answer later itself.
+// Replies go out with SENDNB when the server must never block on its client (a trusted server
+// answering an untrusted driver, thesis §3.3.4), with SEND otherwise.
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Lib.Server;
+
+public delegate int RequestHandler(ref Message m);
+
+public sealed class ServerLoop
+{
+    private readonly Dictionary<int, RequestHandler> _handlers = [];
+
+    /// <summary>Called for every NOTIFY_MESSAGE (alarms, interrupts, kernel signals).</summary>
+    public Action<Message>? OnNotify { get; set; }
+    /// <summary>Called for a request type with no handler; without one the request is answered ENOSYS.</summary>
+    public RequestHandler? OnUnknown { get; set; }
+    /// <summary>Reply with SENDNB (never block on the client).</summary>
+    public bool NonBlockingReplies { get; set; }
+    public bool Running { get; private set; }
+
+    public ServerLoop On(int type, RequestHandler handler)
+    {
+        _handlers[type] = handler;
+        return this;
+    }
+
+    public void Stop() => Running = false;
+
+    /// <summary>Runs until Stop() is called from a handler; returns the receive error that ended it, or OK.</summary>
+    public int Run()
+    {
+        Running = true;
+        while (Running)
+        {
+            int r = IpcCall.Receive(Endpoint.Any, out var m);
+            if (r != Err.Ok) return r;
+            if (IpcCall.IsNotify(m))
+            {
+                OnNotify?.Invoke(m);
+                continue;
+            }
+            int source = m.Source;
+            int result = _handlers.TryGetValue(m.Type, out var h) ? h(ref m)
+                : OnUnknown is { } u ? u(ref m) : Err.ENOSYS;
+            if (result == Err.EDONTREPLY) continue;
+            Reply(source, result, ref m);
+        }
+        return Err.Ok;
+    }
+
+    public int Reply(int to, int result, ref Message m)
+    {
+        m.Type = result;
+        return NonBlockingReplies ? IpcCall.SendNb(to, ref m) : IpcCall.Send(to, ref m);
+    }
+}

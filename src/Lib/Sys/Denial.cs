@@ -1,0 +1,72 @@
+// Categories of unauthorized access, as the thesis counts them (Fig. 5.5). The kernel and
+// the trusted drivers count every denial in one of these; GETINFO(Denials) returns the
+// counters in this order. Append-only.
+namespace Bulkhead.Lib.Sys;
+
+public enum Denial
+{
+    // Unauthorized CPU access (exceptions that killed a component).
+    CpuSegv,
+    CpuBus,
+    CpuFpe,
+    CpuIll,
+    CpuAbort,
+    CpuOther,
+    // Unauthorized memory access (grants).
+    GrantIdOutOfRange,
+    GrantInvalidGrantor,
+    GrantRegionExceeds,
+    GrantAccessViolation,
+    GrantUnusedOrInvalid,
+    MemoryOutsideArena,
+    // Unauthorized device I/O.
+    DevicePortNotAllowed,
+    DeviceIrqNotAllowed,
+    DeviceDmaNotAllowed,
+    // Unauthorized IPC.
+    KernelCallNotAllowed,
+    InvalidKernelCall,
+    InvalidDestination,
+    UnauthorizedDestination,
+    RequestRejected,
+    InvalidPrimitive,
+}
+
+public static class DenialText
+{
+    public const int Count = (int)Denial.InvalidPrimitive + 1;
+
+    public static string Group(Denial d) => d switch
+    {
+        <= Denial.CpuOther => "CPU",
+        <= Denial.MemoryOutsideArena => "memory",
+        <= Denial.DeviceDmaNotAllowed => "device I/O",
+        _ => "IPC",
+    };
+
+    public static string Describe(Denial d) => d switch
+    {
+        Denial.CpuSegv => "segmentation fault (SIGSEGV)",
+        Denial.CpuBus => "bus error (SIGBUS)",
+        Denial.CpuFpe => "arithmetic exception (SIGFPE)",
+        Denial.CpuIll => "illegal instruction (SIGILL)",
+        Denial.CpuAbort => "exception or abort (SIGABRT)",
+        Denial.CpuOther => "other fatal signal",
+        Denial.GrantIdOutOfRange => "grant id out of range",
+        Denial.GrantInvalidGrantor => "invalid grantor or grant id",
+        Denial.GrantRegionExceeds => "region exceeds grant",
+        Denial.GrantAccessViolation => "access type violates grant",
+        Denial.GrantUnusedOrInvalid => "unused or invalid grant",
+        Denial.MemoryOutsideArena => "buffer outside own arena",
+        Denial.DevicePortNotAllowed => "device port not allowed",
+        Denial.DeviceIrqNotAllowed => "IRQ line not allowed",
+        Denial.DeviceDmaNotAllowed => "DMA outside own buffers",
+        Denial.KernelCallNotAllowed => "kernel call not allowed",
+        Denial.InvalidKernelCall => "invalid kernel call number",
+        Denial.InvalidDestination => "invalid destination endpoint",
+        Denial.UnauthorizedDestination => "unauthorized destination",
+        Denial.RequestRejected => "request rejected by target",
+        Denial.InvalidPrimitive => "invalid IPC primitive",
+        _ => d.ToString(),
+    };
+}

@@ -1,0 +1,144 @@
+// Payloads of kernel-call requests and replies. Each is exactly 56 bytes (tested).
+// Memory arguments are (offset, length) pairs in the caller's arena; the kernel checks them
+// against the arena before touching a byte.
+using System.Runtime.InteropServices;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Lib.Sys;
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct SpawnRequest
+{
+    public const int FromMemory = 1;
+
+    /// <summary>Path of the binary, or with FromMemory the binary image itself.</summary>
+    public long PathOffset;
+    public int PathLength;
+    public int Flags;
+    /// <summary>NUL-separated argv strings (argv[0] first).</summary>
+    public long ArgvOffset;
+    public int ArgvLength;
+    /// <summary>Arena size for the new process in KiB; 0 = the kernel's default.</summary>
+    public int ArenaKiB;
+    /// <summary>Offset of a PrivilegeBlock installed before the process runs.</summary>
+    public long PrivOffset;
+    public ProcessName Name;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct EndpointReply
+{
+    public int Endpoint;
+    public int HostPid;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct PrivCtlRequest
+{
+    public int Target;
+    public int Reserved;
+    public long PrivOffset;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct KillRequest
+{
+    public int Target;
+    public int Signal;
+}
+
+/// <summary>One process exit, reported by GETKSIG to the parent of record.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct ExitInfo
+{
+    public const int Exited = 1;
+    public const int Signaled = 2;
+    public const int Dumped = 3;
+
+    /// <summary>Endpoint that exited, or NONE when no exit is pending.</summary>
+    public int Endpoint;
+    public int How;
+    /// <summary>Exit status (Exited) or signal number (Signaled, Dumped).</summary>
+    public int Status;
+    public int HostPid;
+    public ProcessName Name;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct SysCtlRequest
+{
+    public const int Diag = 1;
+    public const int MaxDiagLength = 4096;
+
+    public int Op;
+    public int Length;
+    public long Offset;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct TimesRequest
+{
+    public int Target;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct TimesReply
+{
+    /// <summary>CPU time of the target process (user + system), in ns.</summary>
+    public long CpuNs;
+    public long UptimeNs;
+    public long BootTimeUnixNs;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct SetAlarmRequest
+{
+    /// <summary>Relative expiry in ns (absolute uptime ns with Absolute); 0 cancels.</summary>
+    public long ExpiryNs;
+    public int Absolute;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct SetAlarmReply
+{
+    /// <summary>Time left on the alarm this call replaced, 0 if none.</summary>
+    public long PreviousRemainingNs;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct GetInfoRequest
+{
+    public const int KInfo = 1;
+    public const int ProcTab = 2;
+    public const int Denials = 3;
+    public const int WhoAmI = 4;
+
+    public int What;
+    public int Length;
+    public long Offset;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct GetInfoReply
+{
+    /// <summary>Bytes written to the caller's buffer.</summary>
+    public int Bytes;
+    /// <summary>Entries written (process table rows, denial categories).</summary>
+    public int Entries;
+    public int Endpoint;
+    public int Slot;
+    public ProcessName Name;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = 64)]
+public struct KInfo
+{
+    public int ProcSlots;
+    public int LiveProcs;
+    public long BootTimeUnixNs;
+    public long UptimeNs;
+    public long Traps;
+    public long KernelCalls;
+    public long Messages;
+    public long Notifies;
+}

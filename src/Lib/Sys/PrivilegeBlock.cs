@@ -1,0 +1,55 @@
+// A process's privileges as a caller hands them to SPAWN or PRIVCTL: trap mask, kernel-call
+// mask, flags and the IPC targets. Sent in the caller's arena (it is larger than a message)
+// and copied by the kernel before use. Default is no privilege at all.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Bulkhead.Lib.Sys;
+
+[StructLayout(LayoutKind.Sequential)]
+public struct PrivilegeBlock
+{
+    public const int MaxTargets = 64;
+
+    /// <summary>May send to every process (and, symmetrically, be answered by all).</summary>
+    public const uint AllTargets = 1;
+    /// <summary>A system process: its exits are reported and its CPU use is watched.</summary>
+    public const uint SysProc = 2;
+    /// <summary>Its parent may change its privileges later with PRIVCTL.</summary>
+    public const uint Mutable = 4;
+
+    public uint TrapMask;
+    public uint Flags;
+    public ulong CallMask0;
+    public ulong CallMask1;
+    public int TargetCount;
+    public int Reserved;
+    public TargetList Targets;
+
+    public void AllowCall(int call)
+    {
+        if (call is < 0 or >= KernelCall.Count) throw new ArgumentOutOfRangeException(nameof(call));
+        if (call < 64) CallMask0 |= 1UL << call;
+        else CallMask1 |= 1UL << (call - 64);
+    }
+
+    public readonly bool CallAllowed(int call) => call switch
+    {
+        < 0 or >= KernelCall.Count => false,
+        < 64 => (CallMask0 & (1UL << call)) != 0,
+        _ => (CallMask1 & (1UL << (call - 64))) != 0,
+    };
+
+    public bool AddTarget(int endpoint)
+    {
+        if (TargetCount >= MaxTargets) return false;
+        Targets[TargetCount++] = endpoint;
+        return true;
+    }
+}
+
+[InlineArray(PrivilegeBlock.MaxTargets)]
+public struct TargetList
+{
+    private int _e0;
+}

@@ -1,0 +1,35 @@
+// One row of the process table as GETINFO(ProcTab) returns it. Fixed layout, append-only.
+using System.Runtime.InteropServices;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Lib.Sys;
+
+public enum ProcState
+{
+    Free = 0,
+    Running = 1,
+    Sending = 2,
+    Receiving = 3,
+    SendRec = 4,
+    Zombie = 5,
+}
+
+[StructLayout(LayoutKind.Sequential, Size = 96)]
+public struct ProcInfo
+{
+    public int Slot;
+    public int Endpoint;
+    public ProcState State;
+    public int HostPid;
+    public int Parent;
+    public uint Flags;
+    /// <summary>Scheduling level: 0 normal, higher = demoted for using whole quanta.</summary>
+    public int Level;
+    /// <summary>Endpoint this process is blocked on, NONE when not blocked.</summary>
+    public int BlockedOn;
+    public long CpuNs;
+    public long Traps;
+    public long Denials;
+    public long StartUptimeNs;
+    public ProcessName Name;
+}

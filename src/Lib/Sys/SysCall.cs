@@ -1,0 +1,156 @@
+// Kernel-call stubs for components (MINIX's sys_* library). Each is a SENDREC to SYSTEM.
+// Arguments bigger than a message go through a scratch area at the start of the caller's
+// arena data region; the kernel checks every offset against the arena.
+using System.Text;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Lib.Sys;
+
+public static class SysCall
+{
+    /// <summary>Scratch region for kernel-call arguments: [ScratchStart, ScratchStart+ScratchSize).</summary>
+    public const int ScratchStart = ChannelLayout.ArenaDataStart;
+    public const int ScratchSize = 64 * 1024;
+    /// <summary>First arena offset a component may use for its own buffers.</summary>
+    public const int HeapStart = ScratchStart + ScratchSize;
+
+    private static readonly object s_scratchLock = new();
+
+    public static int Call(int call, ref Message m)
+    {
+        m.Type = KernelCall.Base + call;
+        return IpcCall.SendRec(Endpoint.System, ref m);
+    }
+
+    public static int Diag(string text)
+    {
+        lock (s_scratchLock)
+        {
+            var ch = Channel.Current;
+            int n = Encoding.UTF8.GetBytes(text.AsSpan(0, Math.Min(text.Length, SysCtlRequest.MaxDiagLength)), ch.Arena.Slice(ScratchStart, ScratchSize));
+            var m = Message.Of(0, new SysCtlRequest { Op = SysCtlRequest.Diag, Length = Math.Min(n, SysCtlRequest.MaxDiagLength), Offset = ScratchStart });
+            return Call(KernelCall.SysCtl, ref m);
+        }
+    }
+
+    public static int Times(int target, out TimesReply reply)
+    {
+        var m = Message.Of(0, new TimesRequest { Target = target });
+        int r = Call(KernelCall.Times, ref m);
+        reply = r == Err.Ok ? m.As<TimesReply>() : default;
+        return r;
+    }
+
+    public static int SetAlarm(long expiryNs, bool absolute, out long previousRemainingNs)
+    {
+        var m = Message.Of(0, new SetAlarmRequest { ExpiryNs = expiryNs, Absolute = absolute ? 1 : 0 });
+        int r = Call(KernelCall.SetAlarm, ref m);
+        previousRemainingNs = r == Err.Ok ? m.As<SetAlarmReply>().PreviousRemainingNs : 0;
+        return r;
+    }
+
+    public static int Kill(int target, int signal)
+    {
+        var m = Message.Of(0, new KillRequest { Target = target, Signal = signal });
+        return Call(KernelCall.Kill, ref m);
+    }
+
+    /// <summary>Collects one exit of a child of record. Endpoint NONE: nothing pending.</summary>
+    public static int GetKsig(out ExitInfo info)
+    {
+        var m = new Message(0);
+        int r = Call(KernelCall.GetKsig, ref m);
+        info = r == Err.Ok ? m.As<ExitInfo>() : default;
+        return r;
+    }
+
+    public static int PrivCtl(int target, in PrivilegeBlock priv)
+    {
+        lock (s_scratchLock)
+        {
+            Channel.Current.At<PrivilegeBlock>(ScratchStart) = priv;
+            var m = Message.Of(0, new PrivCtlRequest { Target = target, PrivOffset = ScratchStart });
+            return Call(KernelCall.PrivCtl, ref m);
+        }
+    }
+
+    /// <summary>Starts a process from a binary path, or from an in-memory image when
+    /// <paramref name="image"/> is given, with <paramref name="priv"/> installed before it runs.</summary>
+    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0)
+    {
+        lock (s_scratchLock)
+        {
+            endpoint = Endpoint.None;
+            var ch = Channel.Current;
+            var scratch = ch.Arena.Slice(ScratchStart, ScratchSize);
+            int pos = 0;
+            ch.At<PrivilegeBlock>(ScratchStart) = priv;
+            pos += System.Runtime.CompilerServices.Unsafe.SizeOf<PrivilegeBlock>();
+            pos = (pos + 7) & ~7;
+            int argvAt = pos;
+            foreach (var a in argv)
+            {
+                int n = Encoding.UTF8.GetByteCount(a);
+                if (pos + n + 1 > scratch.Length) return Err.E2BIG;
+                pos += Encoding.UTF8.GetBytes(a, scratch[pos..]);
+                scratch[pos++] = 0;
+            }
+            int argvLen = pos - argvAt;
+            long pathAt;
+            int pathLen;
+            int flags = 0;
+            if (!image.IsEmpty)
+            {
+                // Large images go to the arena heap end; the caller's arena must be big enough.
+                long at = ch.ArenaSize - image.Length;
+                if (at < HeapStart) return Err.E2BIG;
+                image.CopyTo(ch.Arena[(int)at..]);
+                pathAt = at;
+                pathLen = image.Length;
+                flags = SpawnRequest.FromMemory;
+            }
+            else
+            {
+                int n = Encoding.UTF8.GetByteCount(path);
+                if (pos + n > scratch.Length) return Err.E2BIG;
+                pathAt = ScratchStart + pos;
+                pathLen = Encoding.UTF8.GetBytes(path, scratch[pos..]);
+            }
+            var m = Message.Of(0, new SpawnRequest
+            {
+                PathOffset = pathAt,
+                PathLength = pathLen,
+                Flags = flags,
+                ArgvOffset = ScratchStart + argvAt,
+                ArgvLength = argvLen,
+                ArenaKiB = arenaKiB,
+                PrivOffset = ScratchStart,
+                Name = ProcessName.From(name),
+            });
+            int r = Call(KernelCall.Spawn, ref m);
+            if (r == Err.Ok) endpoint = m.As<EndpointReply>().Endpoint;
+            return r;
+        }
+    }
+
+    /// <summary>Reads a GETINFO table into the scratch area and copies it out.</summary>
+    public static int GetInfo(int what, out byte[] data, out GetInfoReply reply)
+    {
+        lock (s_scratchLock)
+        {
+            var m = Message.Of(0, new GetInfoRequest { What = what, Offset = ScratchStart, Length = ScratchSize });
+            int r = Call(KernelCall.GetInfo, ref m);
+            reply = r == Err.Ok ? m.As<GetInfoReply>() : default;
+            data = r == Err.Ok ? Channel.Current.Arena.Slice(ScratchStart, reply.Bytes).ToArray() : [];
+            return r;
+        }
+    }
+
+    public static int WhoAmI(out GetInfoReply who)
+    {
+        var m = Message.Of(0, new GetInfoRequest { What = GetInfoRequest.WhoAmI });
+        int r = Call(KernelCall.GetInfo, ref m);
+        who = r == Err.Ok ? m.As<GetInfoReply>() : default;
+        return r;
+    }
+}
