@@ -17,4 +17,8 @@ public sealed class ProcessSpec
     public int Slot { get; init; } = -1;
     public int Parent { get; init; } = Endpoint.Kernel;
     public long ArenaBytes { get; init; }
+    /// <summary>Host-side plumbing for tests and the console: descriptors for the process's
+    /// stdin and stdout/stderr (-1: /dev/null-free inheritance of the kernel's).</summary>
+    public int StdinFd { get; init; } = -1;
+    public int StdoutFd { get; init; } = -1;
 }

@@ -42,10 +42,11 @@ public sealed unsafe partial class Kernel
 
     /// <summary>Starts a process (call on the kernel thread, or through Invoke). Returns its endpoint or a negative error.</summary>
     public int Spawn(ProcessSpec spec) =>
-        Invoke(() => SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _));
+        Invoke(() => SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _, spec.StdinFd, spec.StdoutFd));
 
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
-                              in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid)
+                              in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
+                              int stdinFd = -1, int stdoutFd = -1)
     {
         hostPid = 0;
         if (_stopping) return Err.EAGAIN;
@@ -90,7 +91,8 @@ public sealed unsafe partial class Kernel
             var argv = new List<string>(args.Count + 1) { p.Name };
             argv.AddRange(args);
             var env = ComponentEnvironment(p.Name);
-            int pid = HostSpawner.Spawn(exe, argv, env, arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell, _opt.ComponentOutputFd);
+            int pid = HostSpawner.Spawn(exe, argv, env, arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
+                                       stdinFd, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd);
             if (pid < 0) return Err.ENOEXEC;
             int pidfd = Native.PidfdOpen(pid);
             if (pidfd < 0)

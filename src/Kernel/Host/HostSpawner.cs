@@ -17,7 +17,7 @@ internal static unsafe class HostSpawner
 
     /// <summary>Spawns <paramref name="path"/>; returns the host pid or a negative errno.</summary>
     public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env,
-                            int arenaFd, int kpageFd, int doorbellFd, int stdoutFd)
+                            int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd)
     {
         byte* fa = stackalloc byte[Native.SpawnActionsSize];
         byte* attr = stackalloc byte[Native.SpawnAttrSize];
@@ -33,6 +33,7 @@ internal static unsafe class HostSpawner
             Native.posix_spawn_file_actions_adddup2(fa, StageFd, ChannelLayout.ArenaFd);
             Native.posix_spawn_file_actions_adddup2(fa, StageFd + 1, ChannelLayout.KernelPageFd);
             Native.posix_spawn_file_actions_adddup2(fa, StageFd + 2, ChannelLayout.DoorbellFd);
+            if (stdinFd >= 0) Native.posix_spawn_file_actions_adddup2(fa, stdinFd, 0);
             if (stdoutFd >= 0)
             {
                 Native.posix_spawn_file_actions_adddup2(fa, stdoutFd, 1);

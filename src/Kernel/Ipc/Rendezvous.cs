@@ -130,6 +130,7 @@ public sealed partial class Kernel
     /// A two-process cycle is fine when the other side does the opposite operation.</summary>
     private bool Deadlock(Proc caller, int target, bool sending)
     {
+        if (target == caller.Endpoint) return true; // waiting for oneself is the shortest cycle
         int group = 1;
         int ep = target;
         for (int hops = 0; hops <= _procs.Length; hops++)

@@ -113,6 +113,9 @@ public static unsafe partial class Native
     public static partial int open(string path, int flags, int mode);
 
     [LibraryImport(Libc, SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
     public static partial int epoll_create1(int flags);
 
     [LibraryImport(Libc, SetLastError = true)]

@@ -1,0 +1,22 @@
+// bulkhead-testproc: the processes the kernel tests start. argv[0] is the process name (set
+// by the kernel); argv[1] selects the role:
+//   puppet   — reads one command per line on stdin, performs it through the kernel, and
+//              prints one answer line on stdout ("r <result> ..."); tests steer it.
+//   hostile  — floods the kernel with seeded random traps and kernel calls.
+//   pingpong — server or client of a SENDREC ping-pong (benchmarks, starvation tests).
+using Bulkhead.TestComponents;
+
+return args.Length > 0 ? args[0] switch
+{
+    "puppet" => Puppet.Run(),
+    "hostile" => Hostile.Run(args[1..]),
+    "pingpong-server" => PingPong.Server(),
+    "pingpong-client" => PingPong.Client(args[1..]),
+    _ => Usage(),
+} : Usage();
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|pingpong-server|pingpong-client DST N");
+    return 2;
+}

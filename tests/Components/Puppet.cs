@@ -1,0 +1,227 @@
+// A puppet process: each stdin line is one command, answered by exactly one stdout line.
+// Results are printed as MINIX error names so tests read like the specification.
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Server;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.TestComponents;
+
+internal static unsafe class Puppet
+{
+    public static int Run()
+    {
+        string? line;
+        while ((line = Console.ReadLine()) is not null)
+        {
+            var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (w.Length == 0) continue;
+            string answer;
+            try { answer = Do(w); }
+            catch (Exception e) { answer = "x " + e.GetType().Name + " " + e.Message.Replace('\n', ' '); }
+            Console.WriteLine(answer);
+            if (w[0] == "quit") return 0;
+        }
+        return 0;
+    }
+
+    private static int Ep(string s) => s.ToUpperInvariant() switch
+    {
+        "ANY" => Endpoint.Any,
+        "NONE" => Endpoint.None,
+        "SELF" => Endpoint.Self,
+        "SYSTEM" => Endpoint.System,
+        "CLOCK" => Endpoint.Clock,
+        "HARDWARE" or "KERNEL" => Endpoint.Hardware,
+        "ASYNCM" => Endpoint.AsyncM,
+        _ => int.Parse(s, CultureInfo.InvariantCulture),
+    };
+
+    private static long L(string s) => long.Parse(s, CultureInfo.InvariantCulture);
+
+    private static Message Msg(string[] w, int at)
+    {
+        var m = new Message(w.Length > at ? (int)L(w[at]) : 0);
+        if (w.Length > at + 1) m.As<Longs>().A = L(w[at + 1]);
+        return m;
+    }
+
+    private static string R(int r) => "r " + Err.Name(r);
+
+    private static string RM(int r, in Message m)
+    {
+        var l = m.As<Longs>();
+        return $"r {Err.Name(r)} {m.Source} {m.Type} {l.A} {l.B} {l.C}";
+    }
+
+    private static string Do(string[] w)
+    {
+        var m = default(Message);
+        int r;
+        switch (w[0])
+        {
+            case "whoami":
+                return $"ep {IpcCall.Self} {Channel.Current.Name}";
+            case "send":
+                m = Msg(w, 2);
+                return R(IpcCall.Send(Ep(w[1]), ref m));
+            case "sendnb":
+                m = Msg(w, 2);
+                return R(IpcCall.SendNb(Ep(w[1]), ref m));
+            case "sendrec":
+                m = Msg(w, 2);
+                r = IpcCall.SendRec(Ep(w[1]), ref m);
+                return RM(r, m);
+            case "recv":
+                r = IpcCall.Receive(Ep(w[1]), out m);
+                return RM(r, m);
+            case "notify":
+                return R(IpcCall.Notify(Ep(w[1])));
+            case "trap": // trap <n> <srcdst> [arg count]: any primitive number, raw
+                m = new Message(7);
+                r = Channel.Current.Trap((int)L(w[1]), Ep(w[2]), ref m, w.Length > 3 ? L(w[3]) : 0, w.Length > 4 ? L(w[4]) : 0);
+                return RM(r, m);
+            case "senda": // senda <offset> <count> [dst:type:flags]...
+                {
+                    long table = SysCall.HeapStart + L(w[1]);
+                    for (int i = 3; i < w.Length; i++)
+                    {
+                        var f = w[i].Split(':');
+                        ref var e = ref Channel.Current.At<AsyncEntry>(table + (i - 3) * sizeof(AsyncEntry));
+                        e = default;
+                        e.Dst = Ep(f[0]);
+                        e.Msg = new Message((int)L(f[1]));
+                        e.Flags = (int)L(f[2]);
+                        e.Result = 12345;
+                    }
+                    return R(IpcCall.SendA(table, (int)L(w[2])));
+                }
+            case "senda-raw": // senda-raw <absolute offset> <count>
+                return R(IpcCall.SendA(L(w[1]), (int)L(w[2])));
+            case "asyncstat": // asyncstat <offset> <index>
+                {
+                    var e = Channel.Current.At<AsyncEntry>(SysCall.HeapStart + L(w[1]) + L(w[2]) * sizeof(AsyncEntry));
+                    return $"a {e.Flags} {Err.Name(e.Result)}";
+                }
+            case "kcall": // kcall <call> [a b c]: raw kernel call with longs payload
+                m = new Message(0);
+                ref var p = ref m.As<Longs>();
+                if (w.Length > 2) p.A = L(w[2]);
+                if (w.Length > 3) p.B = L(w[3]);
+                if (w.Length > 4) p.C = L(w[4]);
+                r = SysCall.Call((int)L(w[1]), ref m);
+                return RM(r, m);
+            case "diag":
+                return R(SysCall.Diag(string.Join(' ', w[1..])));
+            case "alarm":
+                r = SysCall.SetAlarm(L(w[1]) * 1_000_000, false, out long prev);
+                return $"r {Err.Name(r)} {prev}";
+            case "times":
+                r = SysCall.Times(Ep(w[1]), out var t);
+                return $"r {Err.Name(r)} {t.CpuNs} {t.UptimeNs}";
+            case "kill":
+                return R(SysCall.Kill(Ep(w[1]), (int)L(w[2])));
+            case "ksig":
+                r = SysCall.GetKsig(out var x);
+                return $"r {Err.Name(r)} {x.Endpoint} {x.How} {x.Status}";
+            case "whoami-k":
+                r = SysCall.WhoAmI(out var who);
+                return $"r {Err.Name(r)} {who.Endpoint} {who.Slot} {who.Name}";
+            case "proctab":
+                {
+                    r = SysCall.GetInfo(GetInfoRequest.ProcTab, out var data, out var rep);
+                    var rows = MemoryMarshal.Cast<byte, ProcInfo>(data);
+                    var parts = new List<string>();
+                    foreach (var row in rows) parts.Add($"{row.Name}:{row.Slot}:{row.Endpoint}:{row.State}:{row.Level}");
+                    return $"r {Err.Name(r)} {rep.Entries} {string.Join(' ', parts)}";
+                }
+            case "denials":
+                {
+                    r = SysCall.GetInfo(GetInfoRequest.Denials, out var data, out _);
+                    var c = MemoryMarshal.Cast<byte, long>(data);
+                    return $"r {Err.Name(r)} {string.Join(' ', c.ToArray())}";
+                }
+            case "spawn": // spawn <name> <trapmask> <flags> <calls,..|-> <targets,..|-> [args...]
+                {
+                    var priv = new PrivilegeBlock { TrapMask = (uint)L(w[2]), Flags = (uint)L(w[3]) };
+                    if (w[4] != "-") foreach (var c in w[4].Split(',')) priv.AllowCall((int)L(c));
+                    if (w[5] != "-") foreach (var tg in w[5].Split(',')) priv.AddTarget(Ep(tg));
+                    r = SysCall.Spawn(w[1], Environment.ProcessPath!, default, w[6..], priv, out int ep);
+                    return $"r {Err.Name(r)} {ep}";
+                }
+            case "spawn-image": // spawn-image <name> <path>: exec a copy of <path> from memory
+                {
+                    var priv = new PrivilegeBlock();
+                    r = SysCall.Spawn(w[1], "", File.ReadAllBytes(w[2]), w[3..], priv, out int ep);
+                    return $"r {Err.Name(r)} {ep}";
+                }
+            case "privctl": // privctl <ep> <trapmask> <flags> <targets|->
+                {
+                    var priv = new PrivilegeBlock { TrapMask = (uint)L(w[2]), Flags = (uint)L(w[3]) };
+                    if (w.Length > 4 && w[4] != "-") foreach (var tg in w[4].Split(',')) priv.AddTarget(Ep(tg));
+                    return R(SysCall.PrivCtl(Ep(w[1]), priv));
+                }
+            case "raw": // raw <hex of trap page bytes>
+                Channel.Current.RingRaw(Convert.FromHexString(w[1]), wait: true);
+                return R(Channel.Current.LastResult);
+            case "echo-server":
+                {
+                    var loop = new ServerLoop { NonBlockingReplies = w.Length > 1 && w[1] == "nb" };
+                    loop.OnUnknown = (ref Message req) => req.Type;
+                    Console.WriteLine("r OK serving");
+                    return R(loop.Run());
+                }
+            case "sleep":
+                Thread.Sleep((int)L(w[1]));
+                return "r OK";
+            case "crash":
+                return Crash(w[1], w.Length > 2 ? (int)L(w[2]) : 0);
+            case "quit":
+                return "r OK";
+            default:
+                return "x unknown " + w[0];
+        }
+    }
+
+    private static string Crash(string how, int arg)
+    {
+        switch (how)
+        {
+            case "null":
+                *(int*)16 = 1;
+                break;
+            case "segv":
+                Native.kill(Environment.ProcessId, 11);
+                Thread.Sleep(5000);
+                break;
+            case "wild":
+                *(long*)0x7fff_dead_0000 = 1;
+                break;
+            case "divzero":
+                int zero = arg;
+                Console.WriteLine(1 / zero);
+                break;
+            case "abort":
+                Environment.FailFast("puppet told to abort");
+                break;
+            case "exit":
+                Environment.Exit(arg);
+                break;
+            case "spin":
+                Console.WriteLine("r OK spinning");
+                long x = 0;
+                while (true) x++;
+        }
+        return "x did not crash";
+    }
+
+    [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+    private struct Longs
+    {
+        public long A;
+        public long B;
+        public long C;
+    }
+}

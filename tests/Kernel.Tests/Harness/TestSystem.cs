@@ -1,0 +1,132 @@
+// A kernel instance for one test, hosted in the test process, with helpers to start test
+// processes (bulkhead-testproc) and steer them. Disposing it shuts the kernel down and checks
+// that no host process is left behind.
+using System.Text;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel.Tests.Harness;
+
+public sealed class TestSystem : IDisposable
+{
+    public static readonly string TestProc = Path.Combine(AppContext.BaseDirectory, "bulkhead-testproc");
+
+    private readonly List<Puppet> _puppets = [];
+    public Kernel Kernel { get; }
+    public ConsoleCapture Console { get; } = new();
+
+    public TestSystem(int slots = 64, long quantumNs = 100_000_000, ulong cpuMask = 0)
+    {
+        string root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(
+            System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/'))))!;
+        Kernel = new Kernel(new KernelOptions
+        {
+            ProcSlots = slots,
+            QuantumNs = quantumNs,
+            CpuMask = cpuMask,
+            Console = Console,
+            Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root, ["DOTNET_TieredPGO"] = "0" },
+        });
+    }
+
+    /// <summary>A privilege block: the given primitives, kernel calls and targets.</summary>
+    public static PrivilegeBlock Privileges(uint traps = Trap.MaskAll, int[]? calls = null, int[]? targets = null, uint flags = 0)
+    {
+        var p = new PrivilegeBlock { TrapMask = traps, Flags = flags };
+        foreach (var c in calls ?? []) p.AllowCall(c);
+        foreach (var t in targets ?? []) p.AddTarget(t);
+        return p;
+    }
+
+    public static readonly int[] InfoCalls = [KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm];
+
+    /// <summary>Starts a puppet and waits until it answers.</summary>
+    public Puppet StartPuppet(string name, PrivilegeBlock? priv = null, string[]? extraArgs = null)
+    {
+        var pup = Puppet.Start(Kernel, name, priv ?? Privileges(calls: InfoCalls, flags: PrivilegeBlock.AllTargets), extraArgs);
+        _puppets.Add(pup);
+        var who = pup.Ask("whoami");
+        Assert.StartsWith("ep ", who);
+        return pup;
+    }
+
+    /// <summary>Starts a test process in a given role with its output captured.</summary>
+    public Puppet Start(string name, string role, PrivilegeBlock priv, params string[] args)
+    {
+        var pup = Puppet.Start(Kernel, name, priv, [role, .. args], puppetRole: false);
+        _puppets.Add(pup);
+        return pup;
+    }
+
+    public ProcInfo? Find(int endpoint) => Kernel.ProcessTable().Cast<ProcInfo?>().FirstOrDefault(p => p!.Value.Endpoint == endpoint);
+
+    /// <summary>Waits until <paramref name="cond"/> holds or fails the test.</summary>
+    public static void WaitUntil(Func<bool> cond, string what, int timeoutMs = 20_000)
+    {
+        var until = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!cond())
+        {
+            if (DateTime.UtcNow > until) Assert.Fail("timed out waiting for " + what);
+            Thread.Sleep(5);
+        }
+    }
+
+    public void Dispose()
+    {
+        var pids = Kernel.IsRunning ? Kernel.ProcessTable().Where(p => p.HostPid > 0 && p.State != ProcState.Zombie).Select(p => p.HostPid).ToList() : [];
+        Kernel.Dispose();
+        foreach (var p in _puppets) p.Dispose();
+        foreach (int pid in pids)
+            Assert.False(HostProcess.Exists(pid), $"host process {pid} survived kernel shutdown");
+    }
+}
+
+/// <summary>Console writer that keeps every line for assertions.</summary>
+public sealed class ConsoleCapture : TextWriter
+{
+    private readonly List<string> _lines = [];
+    private readonly StringBuilder _partial = new();
+    public override Encoding Encoding => Encoding.UTF8;
+
+    public override void Write(char value)
+    {
+        lock (_lines)
+        {
+            if (value == '\n')
+            {
+                _lines.Add(_partial.ToString());
+                _partial.Clear();
+            }
+            else
+            {
+                _partial.Append(value);
+            }
+        }
+    }
+
+    public string[] Lines
+    {
+        get { lock (_lines) return [.. _lines]; }
+    }
+
+    public bool Has(string fragment) => Lines.Any(l => l.Contains(fragment, StringComparison.Ordinal));
+}
+
+public static class HostProcess
+{
+    /// <summary>True if a host process with this pid exists and is not a zombie.</summary>
+    public static bool Exists(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return close > 0 && stat.Length > close + 2 && stat[close + 2] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}
