@@ -19,6 +19,12 @@ internal static unsafe class Puppet
             var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (w.Length == 0) continue;
             string answer;
+            if (w[0] == "crash")
+            {
+                // Outside the try: the crash must reach the runtime unhandled.
+                Console.WriteLine(Crash(w[1], w.Length > 2 ? (int)L(w[2]) : 0));
+                continue;
+            }
             try { answer = Do(w); }
             catch (Exception e) { answer = "x " + e.GetType().Name + " " + e.Message.Replace('\n', ' '); }
             Console.WriteLine(answer);
@@ -176,8 +182,6 @@ internal static unsafe class Puppet
             case "sleep":
                 Thread.Sleep((int)L(w[1]));
                 return "r OK";
-            case "crash":
-                return Crash(w[1], w.Length > 2 ? (int)L(w[2]) : 0);
             case "quit":
                 return "r OK";
             default:
@@ -193,6 +197,7 @@ internal static unsafe class Puppet
                 *(int*)16 = 1;
                 break;
             case "segv":
+                Native.signal(11, 0); // the runtime would treat a sent SIGSEGV as not a fault
                 Native.kill(Environment.ProcessId, 11);
                 Thread.Sleep(5000);
                 break;

@@ -142,6 +142,10 @@ public static unsafe partial class Native
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int kill(int pid, int sig);
 
+    /// <summary>signal(2); handler 0 = SIG_DFL, 1 = SIG_IGN.</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint signal(int sig, nint handler);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int setpriority(int which, int who, int prio);
 
