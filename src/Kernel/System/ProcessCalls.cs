@@ -41,10 +41,8 @@ public sealed partial class Kernel
         if (!arena.TryRead(req.PrivOffset, out PrivilegeBlock priv))
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
         string name = req.Name.ToString();
-        if (name.Length == 0) name = argv.Count > 0 ? Path.GetFileName(argv[0]) : "proc";
-        // argv[0] is the process name, supplied by the kernel.
-        var args = argv.Count > 0 ? argv.Skip(1).ToList() : [];
-        int r = SpawnOnThread(name, path, image, args, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid);
+        if (name.Length == 0) name = fromMemory ? "image" : Path.GetFileName(path);
+        int r = SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid);
         if (r < 0) return r;
         m = Message.Of(0, new EndpointReply { Endpoint = r, HostPid = pid });
         return Err.Ok;

@@ -15,7 +15,7 @@ public struct SpawnRequest
     public long PathOffset;
     public int PathLength;
     public int Flags;
-    /// <summary>NUL-separated argv strings (argv[0] first).</summary>
+    /// <summary>NUL-terminated arguments argv[1..]; argv[0] is the process name, set by the kernel.</summary>
     public long ArgvOffset;
     public int ArgvLength;
     /// <summary>Arena size for the new process in KiB; 0 = the kernel's default.</summary>
