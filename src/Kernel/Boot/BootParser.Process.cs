@@ -1,0 +1,109 @@
+// The `process NAME` section of boot.conf: program, slot, args, arena, ipc calls / targets /
+// kernel, system. Trap names go through Trap.Parse and kernel-call names through
+// KernelCall.TryParse, so the configuration accepts exactly what the kernel knows. IPC
+// targets are collected here and resolved to slots once every process is known.
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Kernel.Boot;
+
+internal sealed partial class BootParser
+{
+    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system"];
+
+    /// <summary>Kernel task names accepted (and ignored) as IPC targets: kernel calls are
+    /// governed by 'ipc kernel', not by the target list.</summary>
+    private static readonly HashSet<string> KernelTargets = new(StringComparer.OrdinalIgnoreCase) { "KERNEL", "SYSTEM", "CLOCK" };
+
+    /// <summary>What the parser knows about one process section while reading it.</summary>
+    private sealed class ProcessState(BootProcess proc)
+    {
+        public BootProcess Proc { get; } = proc;
+        public PrivilegeBlock Privileges;
+        public int ProgramLine;
+        public int SlotLine;
+        public int ArgsLine;
+        public List<BootToken> Targets { get; } = [];
+        public HashSet<string> Seen { get; } = [];
+    }
+
+    private void ProcessStatement(ProcessState s, List<BootToken> stmt)
+    {
+        var key = stmt[0];
+        string what = $"process '{s.Proc.Name}'";
+        if (!ProcessKeys.Contains(key.Text)) throw Error(key.Line, $"unknown key '{key.Text}' in {what}");
+        if (key.Text != "ipc" && !s.Seen.Add(key.Text)) throw Error(key.Line, $"duplicate '{key.Text}' in {what}");
+        switch (key.Text)
+        {
+            case "program":
+                Arity(stmt, 2, "'image NAME' or 'path FILE'");
+                s.Proc.Kind = stmt[1].Text switch
+                {
+                    "image" => ProgramKind.Image,
+                    "path" => ProgramKind.Path,
+                    _ => throw Error(stmt[1].Line, $"unknown program kind {stmt[1].Shown} (expected 'image' or 'path')"),
+                };
+                s.Proc.Program = stmt[2].Text;
+                s.ProgramLine = key.Line;
+                break;
+            case "slot":
+                Arity(stmt, 1, "one number");
+                s.Proc.Slot = Number(stmt[1], "slot", 0, SystemSettings.MaxProcs - 1);
+                s.Proc.FixedSlot = true;
+                s.SlotLine = stmt[1].Line;
+                break;
+            case "arena":
+                Arity(stmt, 1, "one number (KiB)");
+                s.Proc.ArenaKiB = Number(stmt[1], "arena", SystemSettings.MinArenaKiB, SystemSettings.MaxArenaKiB);
+                break;
+            case "args":
+                if (stmt.Count < 2) throw Error(key.Line, "'args' takes one or more arguments");
+                s.Proc.Args = stmt.Skip(1)
+                    .SelectMany(t => t.Is(BootTokenKind.String) ? t.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries) : [t.Text])
+                    .ToList();
+                s.ArgsLine = key.Line;
+                break;
+            case "system":
+                Arity(stmt, 0, "no value");
+                s.Privileges.Flags |= PrivilegeBlock.SysProc;
+                break;
+            case "ipc":
+                IpcStatement(s, stmt);
+                break;
+        }
+    }
+
+    private void IpcStatement(ProcessState s, List<BootToken> stmt)
+    {
+        if (stmt.Count < 3) throw Error(stmt[0].Line, "'ipc' takes 'calls', 'targets' or 'kernel' and a list of names");
+        var sub = stmt[1];
+        var items = stmt.Skip(2);
+        switch (sub.Text)
+        {
+            case "calls":
+                foreach (var t in items)
+                {
+                    int trap = Trap.Parse(t.Text);
+                    if (trap == 0) throw Error(t.Line, $"unknown trap '{t.Text}'");
+                    s.Privileges.TrapMask |= Trap.Bit(trap);
+                }
+                break;
+            case "kernel":
+                foreach (var t in items)
+                {
+                    if (!KernelCall.TryParse(t.Text, out var calls)) throw Error(t.Line, $"unknown kernel call '{t.Text}'");
+                    foreach (int c in calls) s.Privileges.AllowCall(c);
+                }
+                break;
+            case "targets":
+                foreach (var t in items)
+                {
+                    if (string.Equals(t.Text, "ALL", StringComparison.OrdinalIgnoreCase)) s.Privileges.Flags |= PrivilegeBlock.AllTargets;
+                    else if (!KernelTargets.Contains(t.Text)) s.Targets.Add(t);
+                }
+                break;
+            default:
+                throw Error(sub.Line, $"unknown ipc key '{sub.Text}' (expected 'calls', 'targets' or 'kernel')");
+        }
+    }
+}
