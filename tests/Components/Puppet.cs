@@ -111,6 +111,69 @@ internal static unsafe class Puppet
                     var e = Channel.Current.At<AsyncEntry>(SysCall.HeapStart + L(w[1]) + L(w[2]) * sizeof(AsyncEntry));
                     return $"a {e.Flags} {Err.Name(e.Result)}";
                 }
+            case "sendas": // sendas <dst> <forged source> <type> [a]: SEND with m_source filled in by the caller
+                m = Msg(w, 3);
+                m.Source = Ep(w[2]);
+                return R(IpcCall.Send(Ep(w[1]), ref m));
+            case "notifyn": // notifyn <dst> <n>: n NOTIFYs; answers OK or the first failure and its index
+                {
+                    long n = L(w[2]);
+                    int dst = Ep(w[1]);
+                    for (long i = 0; i < n; i++)
+                    {
+                        r = IpcCall.Notify(dst);
+                        if (r != Err.Ok) return $"r {Err.Name(r)} {i}";
+                    }
+                    return "r OK " + n;
+                }
+            case "nbserve": // nbserve <n>: n times RECEIVE(ANY) and reply with SENDNB (type+1, same a); counts results
+                {
+                    long n = L(w[1]);
+                    long ok = 0, failed = 0;
+                    string first = "-";
+                    for (long i = 0; i < n; i++)
+                    {
+                        r = IpcCall.Receive(Endpoint.Any, out m);
+                        if (r != Err.Ok) return $"r {Err.Name(r)} {ok} {failed} {first}";
+                        m.Type++;
+                        r = IpcCall.SendNb(m.Source, ref m);
+                        if (r == Err.Ok) ok++;
+                        else
+                        {
+                            failed++;
+                            if (first == "-") first = Err.Name(r);
+                        }
+                    }
+                    return $"r OK {ok} {failed} {first}";
+                }
+            case "sendrecn": // sendrecn <dst> <n> <type>: n SENDRECs (a = i); counts replies from dst of type+1 carrying a
+                {
+                    int dst = Ep(w[1]);
+                    long n = L(w[2]);
+                    int type = (int)L(w[3]);
+                    long good = 0;
+                    string first = "-";
+                    for (long i = 0; i < n; i++)
+                    {
+                        m = new Message(type);
+                        m.As<Longs>().A = i;
+                        r = IpcCall.SendRec(dst, ref m);
+                        if (r == Err.Ok && m.Source == dst && m.Type == type + 1 && m.As<Longs>().A == i) good++;
+                        else if (first == "-") first = r == Err.Ok ? $"bad:{m.Source}:{m.Type}:{m.As<Longs>().A}" : Err.Name(r);
+                    }
+                    return $"r OK {good} {first}";
+                }
+            case "asyncset": // asyncset <offset> <index> <dst:type:flags>: rewrite one SENDA entry without trapping
+                {
+                    var f = w[3].Split(':');
+                    ref var e = ref Channel.Current.At<AsyncEntry>(SysCall.HeapStart + L(w[1]) + L(w[2]) * sizeof(AsyncEntry));
+                    e = default;
+                    e.Dst = Ep(f[0]);
+                    e.Msg = new Message((int)L(f[1]));
+                    e.Flags = (int)L(f[2]);
+                    e.Result = 12345;
+                    return "r OK";
+                }
             case "kcall": // kcall <call> [a b c]: raw kernel call with longs payload
                 m = new Message(0);
                 ref var p = ref m.As<Longs>();
