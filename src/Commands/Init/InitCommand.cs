@@ -1,0 +1,68 @@
+// init: the first user process. It prints the boot banner and the process table (GETINFO
+// ProcTab) on the console through SYSCTL diagnostics, then lives in a ServerLoop: an alarm
+// every minute (SETALARM) brings a CLOCK notification, on which it prints the uptime (TIMES)
+// and re-arms. It answers no requests. Needs: SENDREC, RECEIVE; SYSCTL GETINFO SETALARM TIMES.
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Server;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Commands.Init;
+
+public static class InitCommand
+{
+    private const long TickNs = 60L * 1_000_000_000;
+
+    public static int Run(string[] args)
+    {
+        _ = args;
+        SysCall.Diag($"Bulkhead — a dependable multiserver OS (MINIX 3 design), hosted on Linux; init is endpoint {IpcCall.Self}");
+        PrintProcessTable();
+        int r = SysCall.SetAlarm(TickNs, absolute: false, out _);
+        if (r != Err.Ok)
+        {
+            SysCall.Diag($"cannot set alarm: {Err.Name(r)}");
+            return 1;
+        }
+        var loop = new ServerLoop { OnNotify = OnNotify };
+        r = loop.Run();
+        SysCall.Diag($"receive failed: {Err.Name(r)}");
+        return 1;
+    }
+
+    private static void OnNotify(Message m)
+    {
+        if (m.Source != Endpoint.Clock) return;
+        SysCall.SetAlarm(TickNs, absolute: false, out _);
+        if (SysCall.Times(Endpoint.Self, out var t) == Err.Ok)
+        {
+            long s = t.UptimeNs / 1_000_000_000;
+            SysCall.Diag(string.Create(CultureInfo.InvariantCulture, $"up {s / 3600}:{s / 60 % 60:D2}:{s % 60:D2}"));
+        }
+    }
+
+    private static void PrintProcessTable()
+    {
+        int r = SysCall.GetInfo(GetInfoRequest.ProcTab, out var data, out var reply);
+        if (r != Err.Ok)
+        {
+            SysCall.Diag($"cannot read the process table: {Err.Name(r)}");
+            return;
+        }
+        var rows = MemoryMarshal.Cast<byte, ProcInfo>(data.AsSpan(0, reply.Entries * Marshal.SizeOf<ProcInfo>()));
+        var sb = new StringBuilder("process table:\n  SLOT ENDPOINT NAME            STATE\n");
+        foreach (ref readonly var p in rows)
+        {
+            string line = string.Create(CultureInfo.InvariantCulture, $"  {p.Slot,4} {p.Endpoint,8} {p.Name,-15} {p.State}\n");
+            if (sb.Length + line.Length > SysCtlRequest.MaxDiagLength)
+            {
+                SysCall.Diag(sb.ToString());
+                sb.Clear();
+            }
+            sb.Append(line);
+        }
+        SysCall.Diag(sb.ToString());
+    }
+}

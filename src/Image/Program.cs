@@ -1,0 +1,27 @@
+// bulkhead-image: one binary for all built-in components (ARCHITECTURE.md §9). The kernel
+// starts it with argv[0] = the process name and argv[1] = the component, so Main sees
+// [component, args...]. A component runs until it returns its exit status. Started by hand
+// (outside a Bulkhead kernel) it only prints what it is.
+using Bulkhead.Commands.Init;
+using Bulkhead.Commands.Ping;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Servers.Echo;
+
+var components = new Dictionary<string, Func<string[], int>>
+{
+    ["init"] = InitCommand.Run,
+    ["echo"] = EchoServer.Run,
+    ["ping"] = PingCommand.Run,
+};
+
+if (args.Length == 0 || !components.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: bulkhead-image {string.Join('|', components.Keys)} [args...]");
+    return 2;
+}
+if (!Channel.IsComponent)
+{
+    Console.Error.WriteLine($"bulkhead-image: '{args[0]}' is a Bulkhead component; the kernel starts it (see etc/boot.conf)");
+    return 2;
+}
+return run(args);

@@ -1,0 +1,164 @@
+// `bulkhead boot [--detach] [--config FILE]`: boots an instance from a boot configuration.
+// Foreground: this process becomes the kernel — it creates the run directory, refuses when an
+// instance is alive there, writes kernel.pid, starts every boot process in file order
+// (stopping everything if one fails), serves control.sock, and shuts down on Ctrl-C, SIGTERM
+// or a `shutdown` request, removing the socket and pid file. --detach re-executes this in
+// a new session (Detacher) and returns once the instance answers.
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Bulkhead.Host.Control;
+using Bulkhead.Kernel.Boot;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Host.Boot;
+
+internal static class BootCommand
+{
+    public const string DetachedChildFlag = "--detached-child";
+
+    public static int Run(HostContext ctx, string[] args)
+    {
+        bool detach = false, child = false;
+        string? config = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--detach": detach = true; break;
+                case DetachedChildFlag: child = true; break;
+                case "--config" when i + 1 < args.Length: config = args[++i]; break;
+                default:
+                    Console.Error.WriteLine($"boot: unknown argument '{args[i]}' (usage: boot [--detach] [--config FILE])");
+                    return 2;
+            }
+        }
+        config = config is null ? Path.Combine(ctx.Root, "etc", "boot.conf") : Path.GetFullPath(config);
+
+        BootConfig conf;
+        try { conf = BootConfig.Load(config); }
+        catch (BootConfigException e)
+        {
+            Console.Error.WriteLine($"boot: {e.Message}");
+            return 1;
+        }
+
+        Directory.CreateDirectory(ctx.RunDir);
+        if (Refuse(ctx)) return 1;
+        if (detach) return Detacher.Detach(ctx, config);
+        return Boot(ctx, conf, child);
+    }
+
+    /// <summary>True (with a message) when an instance is alive in the run directory.</summary>
+    private static bool Refuse(HostContext ctx)
+    {
+        if (Instance.ReadPid(ctx) is not { } pid || !Instance.ProcessAlive(pid)) return false;
+        if (Instance.Running(ctx) is not null)
+            Console.Error.WriteLine($"boot: Bulkhead is already running in {ctx.RunDir} (kernel pid {pid}); './bulkhead shutdown' first");
+        else
+            Console.Error.WriteLine($"boot: kernel pid {pid} from {ctx.PidFile} is alive but its control socket does not answer; is it still booting?");
+        return true;
+    }
+
+    private static int Boot(HostContext ctx, BootConfig conf, bool detachedChild)
+    {
+        FileStream bootLock;
+        try { bootLock = new FileStream(ctx.LockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException)
+        {
+            Console.Error.WriteLine($"boot: another instance is booting in {ctx.RunDir}");
+            return 1;
+        }
+        using var _ = bootLock;
+        if (File.Exists(ctx.SystemLog)) File.Move(ctx.SystemLog, ctx.SystemLog + ".old", overwrite: true);
+        File.WriteAllText(ctx.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
+
+        using var stop = new ManualResetEventSlim();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+
+        var env = new Dictionary<string, string> { ["DOTNET_ROOT"] = DotnetRoot() };
+        var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env));
+        ControlServer? control = null;
+        int status = 0;
+        try
+        {
+            kernel.Log("boot", $"Bulkhead kernel pid {Environment.ProcessId}, {conf.System.ProcSlots} slots, configuration {conf.File}");
+            if (!StartAll(kernel, conf, ctx))
+            {
+                status = 1;
+                return status;
+            }
+            control = new ControlServer(ctx.Socket, req => Answer(req, kernel, ctx, stop));
+            if (!detachedChild)
+                Console.WriteLine($"Bulkhead is up (run directory {ctx.RunDir}); Ctrl-C or './bulkhead shutdown' stops it.");
+            while (!stop.Wait(500) && kernel.IsRunning) { }
+            if (!kernel.IsRunning)
+            {
+                Console.Error.WriteLine("boot: the kernel stopped by itself; see " + ctx.SystemLog);
+                status = 1;
+            }
+            else
+            {
+                kernel.Log("boot", "shutting down");
+            }
+            return status;
+        }
+        finally
+        {
+            control?.Dispose();
+            kernel.Dispose();
+            try { File.Delete(ctx.PidFile); } catch (IOException) { }
+            Console.WriteLine(status == 0 ? "Bulkhead shut down." : "Bulkhead stopped.");
+        }
+    }
+
+    /// <summary>Starts every boot process in order; on the first failure logs why and returns false.</summary>
+    private static bool StartAll(Kernel.Kernel kernel, BootConfig conf, HostContext ctx)
+    {
+        var endpoints = new Dictionary<string, int>();
+        foreach (var p in conf.Processes)
+        {
+            var spec = p.ToSpec(HostContext.BinDir, ctx.Root, name => endpoints[name]);
+            int ep = kernel.Spawn(spec);
+            if (ep < 0)
+            {
+                kernel.Log("boot", $"cannot start {p.Name} ({spec.Path}, {conf.File}:{p.Line}): {Err.Name(ep)}; shutting down");
+                return false;
+            }
+            endpoints[p.Name] = ep;
+        }
+        kernel.Log("boot", $"started {string.Join(", ", conf.Processes.Select(p => $"{p.Name} ({endpoints[p.Name]})"))}");
+        return true;
+    }
+
+    private static string Answer(string request, Kernel.Kernel kernel, HostContext ctx, ManualResetEventSlim stop)
+    {
+        try
+        {
+            switch (request)
+            {
+                case "ping": return "pong\n";
+                case "ps": return Reports.ProcessTable(kernel.ProcessTable());
+                case "denials": return Reports.Denials(kernel.Denials());
+                case "info": return Reports.Info(kernel.Info(), Environment.ProcessId, ctx.RunDir);
+                case "shutdown":
+                    stop.Set();
+                    return $"shutting down (kernel pid {Environment.ProcessId})\n";
+                default:
+                    return $"error: unknown request '{request}' (ping, ps, denials, info, shutdown)\n";
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return "error: the kernel has stopped\n";
+        }
+    }
+
+    /// <summary>The .NET installation this host runs on, so JIT apphosts of components start:
+    /// the runtime directory is DOTNET_ROOT/shared/Microsoft.NETCore.App/VERSION/.</summary>
+    private static string DotnetRoot()
+    {
+        string dir = RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/');
+        return Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(dir)))!;
+    }
+}

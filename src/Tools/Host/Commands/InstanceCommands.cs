@@ -1,0 +1,76 @@
+// Host-side commands that talk to a running instance through its run directory: ps,
+// shutdown, log and stats. Each prints a clear message and exits 1 when no instance runs.
+using Bulkhead.Host.Control;
+
+namespace Bulkhead.Host.Commands;
+
+internal static class InstanceCommands
+{
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    private static int NotRunning(HostContext ctx)
+    {
+        Console.Error.WriteLine($"no Bulkhead instance running in {ctx.RunDir}");
+        return 1;
+    }
+
+    private static int Request(HostContext ctx, string request)
+    {
+        string? response = ControlClient.Ask(ctx.Socket, request);
+        if (response is null) return NotRunning(ctx);
+        Console.Write(response);
+        return response.StartsWith("error:", StringComparison.Ordinal) ? 1 : 0;
+    }
+
+    public static int Ps(HostContext ctx, string[] args) => Request(ctx, "ps");
+
+    public static int Shutdown(HostContext ctx, string[] args)
+    {
+        int? pid = Instance.ReadPid(ctx);
+        string? response = ControlClient.Ask(ctx.Socket, "shutdown");
+        if (response is null) return NotRunning(ctx);
+        if (pid is null)
+        {
+            Console.WriteLine($"asked the instance in {ctx.RunDir} to shut down (no kernel.pid to wait for)");
+            return 0;
+        }
+        var until = DateTime.UtcNow + ShutdownTimeout;
+        while (Instance.ProcessAlive(pid.Value))
+        {
+            if (DateTime.UtcNow > until)
+            {
+                Console.Error.WriteLine($"kernel pid {pid} did not stop within {ShutdownTimeout.TotalSeconds:F0} s");
+                return 1;
+            }
+            Thread.Sleep(50);
+        }
+        Console.WriteLine($"Bulkhead shut down (kernel pid {pid} and all its processes stopped; run directory {ctx.RunDir})");
+        return 0;
+    }
+
+    public static int Log(HostContext ctx, string[] args)
+    {
+        if (!File.Exists(ctx.SystemLog))
+        {
+            Console.Error.WriteLine($"no system log in {ctx.RunDir}");
+            return 1;
+        }
+        using var log = new FileStream(ctx.SystemLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var stdout = Console.OpenStandardOutput();
+        log.CopyTo(stdout);
+        return 0;
+    }
+
+    public static int Stats(HostContext ctx, string[] args) => args switch
+    {
+        ["--denials"] => Request(ctx, "denials"),
+        [] or ["--info"] => Request(ctx, "info"),
+        _ => Usage(),
+    };
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("usage: stats [--info | --denials]");
+        return 2;
+    }
+}

@@ -1,0 +1,32 @@
+// The host side of the control protocol: connect to <run>/control.sock, send one request
+// line, read the text response until the instance closes the connection.
+using System.Net.Sockets;
+using System.Text;
+
+namespace Bulkhead.Host.Control;
+
+internal static class ControlClient
+{
+    /// <summary>Sends <paramref name="request"/>; returns the response, or null when nobody answers.</summary>
+    public static string? Ask(string socketPath, string request, int timeoutMs = 10_000)
+    {
+        if (!File.Exists(socketPath)) return null;
+        using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        s.ReceiveTimeout = timeoutMs;
+        s.SendTimeout = timeoutMs;
+        try
+        {
+            s.Connect(new UnixDomainSocketEndPoint(socketPath));
+            s.Send(Encoding.UTF8.GetBytes(request + "\n"));
+            using var stream = new NetworkStream(s, ownsSocket: false);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            return reader.ReadToEnd();
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            return null;
+        }
+    }
+
+    public static bool Answers(string socketPath) => Ask(socketPath, "ping", 2000) is { } r && r.StartsWith("pong", StringComparison.Ordinal);
+}

@@ -1,0 +1,64 @@
+// Text the control socket sends back: the process table (ps), the denial table (stats
+// --denials, thesis Fig. 5.5 categories) and kernel counters (info). Plain aligned columns,
+// one row per line, so they read well and grep well.
+using System.Globalization;
+using System.Text;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Host.Control;
+
+internal static class Reports
+{
+    public static string ProcessTable(IReadOnlyList<ProcInfo> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "STATE", "LEVEL", "TRAPS"));
+        foreach (var p in rows)
+        {
+            sb.AppendLine(Row(Num(p.Slot), Num(p.Endpoint), p.Name.ToString(), Num(p.HostPid),
+                              StateText(p), Num(p.Level), Num(p.Traps)));
+        }
+        return sb.ToString();
+    }
+
+    private static string StateText(in ProcInfo p) => p.State switch
+    {
+        ProcState.Sending or ProcState.SendRec or ProcState.Receiving when p.BlockedOn != Endpoint.None
+            => $"{p.State}({Endpoint.Name(p.BlockedOn)})",
+        _ => p.State.ToString(),
+    };
+
+    private static string Row(string slot, string ep, string name, string pid, string state, string level, string traps) =>
+        $"{slot,4} {ep,8} {name,-15} {pid,8} {state,-18} {level,5} {traps,10}";
+
+    public static string Denials(long[] counts)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"{"GROUP",-10} {"DESCRIPTION",-34} {"COUNT",10}");
+        long total = 0;
+        for (int i = 0; i < DenialText.Count && i < counts.Length; i++)
+        {
+            var d = (Denial)i;
+            sb.AppendLine($"{DenialText.Group(d),-10} {DenialText.Describe(d),-34} {Num(counts[i]),10}");
+            total += counts[i];
+        }
+        sb.AppendLine($"{"total",-10} {"",-34} {Num(total),10}");
+        return sb.ToString();
+    }
+
+    public static string Info(in KInfo k, int kernelPid, string runDir) => string.Create(CultureInfo.InvariantCulture,
+        $"""
+        kernel pid    {kernelPid}
+        run directory {runDir}
+        uptime        {k.UptimeNs / 1_000_000_000.0:F1} s
+        processes     {k.LiveProcs} live of {k.ProcSlots} slots
+        traps         {k.Traps}
+        kernel calls  {k.KernelCalls}
+        messages      {k.Messages}
+        notifies      {k.Notifies}
+
+        """);
+
+    private static string Num(long n) => n.ToString(CultureInfo.InvariantCulture);
+}
