@@ -25,6 +25,8 @@ public sealed unsafe partial class Kernel : IDisposable
     private readonly Proc[] _procs;
     private readonly int _epfd;
     private readonly int _wakefd;
+    /// <summary>stdin of every component that is not given one: they never share the kernel's.</summary>
+    private readonly int _devNull;
     private readonly ConcurrentQueue<Action> _invokes = new();
     private readonly Thread _thread;
     private readonly long _bootNs = Native.MonotonicNs();
@@ -55,6 +57,7 @@ public sealed unsafe partial class Kernel : IDisposable
         _wakefd = Native.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
         if (_epfd < 0 || _wakefd < 0) throw new InvalidOperationException($"epoll/eventfd failed (errno {Native.Errno})");
         EpollAdd(_wakefd, TagWake, Native.EPOLLIN);
+        _devNull = Native.open("/dev/null", Native.O_RDWR | Native.O_CLOEXEC, 0);
         if (options.SysLogPath is { } path)
             _sysLog = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         _thread = new Thread(Loop) { Name = "bulkhead-kernel", IsBackground = true };
@@ -93,6 +96,7 @@ public sealed unsafe partial class Kernel : IDisposable
         Shutdown();
         Native.close(_epfd);
         Native.close(_wakefd);
+        Native.close(_devNull);
         _sysLog?.Dispose();
     }
 

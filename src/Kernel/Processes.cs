@@ -92,8 +92,12 @@ public sealed unsafe partial class Kernel
             argv.AddRange(args);
             var env = ComponentEnvironment(p.Name);
             int pid = HostSpawner.Spawn(exe, argv, env, arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
-                                       stdinFd, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd);
-            if (pid < 0) return Err.ENOEXEC;
+                                       stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd, imageFd);
+            if (pid < 0)
+            {
+                Log("kernel", $"cannot start {name} from {(image.IsEmpty ? path : "memory image")}: errno {-pid}");
+                return Err.ENOEXEC;
+            }
             int pidfd = Native.PidfdOpen(pid);
             if (pidfd < 0)
             {

@@ -30,6 +30,8 @@ internal static unsafe class Puppet
             Console.WriteLine(answer);
             if (w[0] == "quit") return 0;
         }
+        // No (more) commands: a child spawned with /dev/null as stdin just stays alive until killed.
+        Thread.Sleep(Timeout.Infinite);
         return 0;
     }
 

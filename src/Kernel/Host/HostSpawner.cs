@@ -13,11 +13,11 @@ namespace Bulkhead.Kernel.Host;
 
 internal static unsafe class HostSpawner
 {
-    private const int StageFd = 200;
+    private const int TextBusy = 26; // ETXTBSY
 
     /// <summary>Spawns <paramref name="path"/>; returns the host pid or a negative errno.</summary>
     public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env,
-                            int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd)
+                            int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd, int imageFd = -1)
     {
         byte* fa = stackalloc byte[Native.SpawnActionsSize];
         byte* attr = stackalloc byte[Native.SpawnAttrSize];
@@ -26,19 +26,19 @@ internal static unsafe class HostSpawner
         Native.posix_spawnattr_init(attr);
         try
         {
-            // Stage through high numbers first so that a source fd of 3..5 cannot be clobbered.
-            Native.posix_spawn_file_actions_adddup2(fa, arenaFd, StageFd);
-            Native.posix_spawn_file_actions_adddup2(fa, kpageFd, StageFd + 1);
-            Native.posix_spawn_file_actions_adddup2(fa, doorbellFd, StageFd + 2);
-            Native.posix_spawn_file_actions_adddup2(fa, StageFd, ChannelLayout.ArenaFd);
-            Native.posix_spawn_file_actions_adddup2(fa, StageFd + 1, ChannelLayout.KernelPageFd);
-            Native.posix_spawn_file_actions_adddup2(fa, StageFd + 2, ChannelLayout.DoorbellFd);
-            if (stdinFd >= 0) Native.posix_spawn_file_actions_adddup2(fa, stdinFd, 0);
-            if (stdoutFd >= 0)
-            {
-                Native.posix_spawn_file_actions_adddup2(fa, stdoutFd, 1);
-                Native.posix_spawn_file_actions_adddup2(fa, stdoutFd, 2);
-            }
+            // Stage every source above all of them first, so that no dup2 clobbers a source
+            // that is still to be copied (any source may itself be 0..5), then move each to its
+            // fixed number and close the stage.
+            int[] sources = [arenaFd, kpageFd, doorbellFd, stdinFd, stdoutFd, stdoutFd];
+            int[] targets = [ChannelLayout.ArenaFd, ChannelLayout.KernelPageFd, ChannelLayout.DoorbellFd, 0, 1, 2];
+            // The stage also stays clear of the in-memory image the exec path names.
+            int stage = Math.Max(sources.Max(), imageFd) + 1;
+            for (int i = 0; i < sources.Length; i++)
+                if (sources[i] >= 0) Native.posix_spawn_file_actions_adddup2(fa, sources[i], stage + i);
+            for (int i = 0; i < sources.Length; i++)
+                if (sources[i] >= 0) Native.posix_spawn_file_actions_adddup2(fa, stage + i, targets[i]);
+            for (int i = 0; i < sources.Length; i++)
+                if (sources[i] >= 0) Native.posix_spawn_file_actions_addclose(fa, stage + i);
             Native.sigemptyset(sigs);
             Native.posix_spawnattr_setsigmask(attr, sigs);
             Native.sigfillset(sigs);
@@ -49,8 +49,16 @@ internal static unsafe class HostSpawner
             byte* cpath = strings.Add(path);
             byte** cargv = strings.Array(argv);
             byte** cenv = strings.Array(env);
-            int pid;
-            int r = Native.posix_spawn(&pid, cpath, fa, attr, cargv, cenv);
+            int pid = 0;
+            int r = 0;
+            // ETXTBSY: a process spawned concurrently by another thread may briefly hold a
+            // copy of a writable descriptor of the image until its own exec; try again.
+            for (int attempt = 0; attempt < 20; attempt++)
+            {
+                r = Native.posix_spawn(&pid, cpath, fa, attr, cargv, cenv);
+                if (r != TextBusy) break;
+                Thread.Sleep(1 + attempt);
+            }
             return r == 0 ? pid : -r;
         }
         finally
@@ -60,22 +68,37 @@ internal static unsafe class HostSpawner
         }
     }
 
-    /// <summary>Makes an executable memfd holding <paramref name="image"/>.</summary>
+    /// <summary>Makes an executable memfd holding <paramref name="image"/>; the descriptor
+    /// returned is read-only, so nothing holds the image open for writing at exec time.</summary>
     public static int MemoryImage(string name, ReadOnlySpan<byte> image)
     {
-        int fd = Native.memfd_create("bulkhead-image:" + name, Native.MFD_CLOEXEC);
-        if (fd < 0) return -Native.Errno;
+        int rw = Native.memfd_create("bulkhead-image:" + name, Native.MFD_CLOEXEC);
+        if (rw < 0) return -Native.Errno;
+        int written = WriteAll(rw, image);
+        if (written < 0)
+        {
+            Native.close(rw);
+            return written;
+        }
+        int ro = Native.open($"/proc/self/fd/{rw}", Native.O_RDONLY | Native.O_CLOEXEC, 0);
+        int err = Native.Errno;
+        Native.close(rw);
+        return ro >= 0 ? ro : -err;
+    }
+
+    private static int WriteAll(int fd, ReadOnlySpan<byte> image)
+    {
         fixed (byte* p = image)
         {
             long done = 0;
             while (done < image.Length)
             {
                 nint n = Native.write(fd, p + done, (nuint)(image.Length - done));
-                if (n <= 0) { Native.close(fd); return -Native.Errno; }
+                if (n <= 0) return -Native.Errno;
                 done += n;
             }
         }
-        return fd;
+        return 0;
     }
 
     /// <summary>Native strings that live until disposed.</summary>

@@ -179,6 +179,9 @@ public static unsafe partial class Native
     public static partial int posix_spawn_file_actions_adddup2(void* fa, int fd, int newfd);
 
     [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_addclose(void* fa, int fd);
+
+    [LibraryImport(Libc)]
     public static partial int posix_spawnattr_init(void* attr);
 
     [LibraryImport(Libc)]

@@ -16,8 +16,11 @@ public sealed class TestSystem : IDisposable
     public Kernel Kernel { get; }
     public ConsoleCapture Console { get; } = new();
 
-    public TestSystem(int slots = 64, long quantumNs = 100_000_000, ulong cpuMask = 0)
+    private readonly Xunit.Abstractions.ITestOutputHelper? _output;
+
+    public TestSystem(int slots = 64, long quantumNs = 100_000_000, ulong cpuMask = 0, Xunit.Abstractions.ITestOutputHelper? output = null)
     {
+        _output = output;
         string root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(
             System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/'))))!;
         Kernel = new Kernel(new KernelOptions
@@ -74,6 +77,13 @@ public sealed class TestSystem : IDisposable
 
     public void Dispose()
     {
+        if (_output is not null)
+        {
+            _output.WriteLine("--- console ---");
+            foreach (var l in Console.Lines.TakeLast(60)) _output.WriteLine(l);
+            foreach (var p in Kernel.IsRunning ? Kernel.ProcessTable() : [])
+                _output.WriteLine($"{p.Name} slot {p.Slot} ep {p.Endpoint} {p.State} blocked-on {p.BlockedOn} traps {p.Traps} level {p.Level}");
+        }
         var pids = Kernel.IsRunning ? Kernel.ProcessTable().Where(p => p.HostPid > 0 && p.State != ProcState.Zombie).Select(p => p.HostPid).ToList() : [];
         Kernel.Dispose();
         foreach (var p in _puppets) p.Dispose();

@@ -7,7 +7,7 @@ using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel.Tests.Privileges;
 
-public sealed class PrivilegeTests
+public sealed class PrivilegeTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public void TrapMask_SendRecOnly_DeniesEveryOtherPrimitive()
@@ -138,7 +138,7 @@ public sealed class PrivilegeTests
     [Fact]
     public void Spawn_FromMemoryImage_RunsWithoutTheFile()
     {
-        using var sys = new TestSystem();
+        using var sys = new TestSystem(output: output);
         var parent = sys.StartPuppet("parent", TestSystem.Privileges(calls: [KernelCall.Spawn, KernelCall.GetKsig]));
         string copy = Path.Combine(Path.GetTempPath(), $"bulkhead-false-{Environment.ProcessId}");
         File.Copy("/bin/false", copy, overwrite: true);
