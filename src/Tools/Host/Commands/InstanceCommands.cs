@@ -44,6 +44,9 @@ internal static class InstanceCommands
             }
             Thread.Sleep(50);
         }
+        // A detached kernel is reaped by the host's init; give it a moment so no zombie lingers.
+        for (var reaped = DateTime.UtcNow.AddSeconds(5); Directory.Exists($"/proc/{pid}") && DateTime.UtcNow < reaped;)
+            Thread.Sleep(50);
         Console.WriteLine($"Bulkhead shut down (kernel pid {pid} and all its processes stopped; run directory {ctx.RunDir})");
         return 0;
     }
