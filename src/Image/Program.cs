@@ -14,6 +14,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["ping"] = PingCommand.Run,
 };
 
+if (Bulkhead.Bench.BenchComponents.TryRun(args) is { } benchStatus) return benchStatus;
 if (args.Length == 0 || !components.TryGetValue(args[0], out var run))
 {
     Console.Error.WriteLine($"usage: bulkhead-image {string.Join('|', components.Keys)} [args...]");

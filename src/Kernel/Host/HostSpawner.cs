@@ -1,7 +1,7 @@
 // Creates the host process behind a Bulkhead process (ARCHITECTURE.md §1): posix_spawn from
 // the kernel's loop thread, with exactly the channel descriptors at fixed numbers (3 arena,
 // 4 read-only kernel page, 5 doorbell) and every other descriptor closed by O_CLOEXEC; signal
-// mask cleared and handlers reset. A binary comes from a path or from an in-memory copy (a
+// mask cleared, handlers reset, and a process group of its own. A binary comes from a path or from an in-memory copy (a
 // sealed memfd executed through /proc/self/fd, so no file system is touched). The process is
 // watched with a pidfd; nothing here uses System.Diagnostics.Process, whose SIGCHLD handling
 // would reap our children behind our back.
@@ -43,7 +43,10 @@ internal static unsafe class HostSpawner
             Native.posix_spawnattr_setsigmask(attr, sigs);
             Native.sigfillset(sigs);
             Native.posix_spawnattr_setsigdefault(attr, sigs);
-            Native.posix_spawnattr_setflags(attr, Native.POSIX_SPAWN_SETSIGMASK | Native.POSIX_SPAWN_SETSIGDEF);
+            // Its own process group: a terminal's Ctrl-C reaches the kernel, which then stops
+            // the components in order; it never hits a component directly.
+            Native.posix_spawnattr_setpgroup(attr, 0);
+            Native.posix_spawnattr_setflags(attr, Native.POSIX_SPAWN_SETSIGMASK | Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETPGROUP);
 
             using var strings = new CStrings();
             byte* cpath = strings.Add(path);

@@ -55,6 +55,7 @@ public static unsafe partial class Native
     public const int POSIX_SPAWN_SETSIGMASK = 0x08;
     public const int POSIX_SPAWN_SETSIGDEF = 0x04;
     public const int POSIX_SPAWN_SETSID = 0x80;
+    public const int POSIX_SPAWN_SETPGROUP = 0x02;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EpollEvent
@@ -192,6 +193,9 @@ public static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
 
     [LibraryImport(Libc)]
     public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);

@@ -1,0 +1,140 @@
+// `bulkhead bench ipc [--json] [--n N]`: the IPC round trip through the kernel against the
+// host's own limit, measured in one run (issue: ratio = sendrec_rtt_ns / raw_futex_rtt_ns).
+//   raw_futex_rtt_ns   two plain processes ping-ponging on a futex; best of "both on one CPU"
+//                      and "unpinned";
+//   sendrec_rtt_ns     bench-client → kernel → bench-server → kernel → bench-client, with the
+//                      kernel's loop thread and both components on one CPU (the placement
+//                      Bulkhead uses by default, see docs/kernel.md); the unpinned figure is
+//                      reported beside it;
+//   notify_latency_ns  from NOTIFY in one component to the wakeup of the receiver.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Bulkhead.Kernel;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Host.Bench;
+
+public static partial class BenchRegistry
+{
+    static partial void RegisterMore(Dictionary<string, Func<string[], int>> d) => d["ipc"] = IpcBench.Run;
+}
+
+internal static unsafe class IpcBench
+{
+    private static string Image => Path.Combine(AppContext.BaseDirectory, "bulkhead-image");
+
+    public static int Run(string[] args)
+    {
+        bool json = args.Contains("--json");
+        int n = 20_000;
+        int at = Array.IndexOf(args, "--n");
+        if (at >= 0 && at + 1 < args.Length) n = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+
+        var futexOne = Futex(cpu: 0, n);
+        var futexAny = Futex(cpu: -1, n);
+        var pinned = KernelRun(cpuMask: 1, n);
+        var unpinned = KernelRun(cpuMask: 0, n);
+        long raw = Math.Min(futexOne.Median, futexAny.Median);
+        var r = new (string Key, object Value)[]
+        {
+            ("sendrec_rtt_ns", pinned.Rtt.Median),
+            ("sendrec_rtt_p99_ns", pinned.Rtt.P99),
+            ("sendrec_rtt_unpinned_ns", unpinned.Rtt.Median),
+            ("notify_latency_ns", pinned.Notify.Median),
+            ("notify_latency_unpinned_ns", unpinned.Notify.Median),
+            ("raw_futex_rtt_ns", raw),
+            ("raw_futex_rtt_one_cpu_ns", futexOne.Median),
+            ("raw_futex_rtt_unpinned_ns", futexAny.Median),
+            ("ratio", Math.Round((double)pinned.Rtt.Median / raw, 2)),
+            ("ratio_unpinned", Math.Round((double)unpinned.Rtt.Median / raw, 2)),
+            ("iterations", n),
+            ("cpus", Environment.ProcessorCount),
+        };
+        if (json)
+        {
+            Console.WriteLine("{" + string.Join(", ", r.Select(kv => $"\"{kv.Key}\": {Format(kv.Value)}")) + "}");
+        }
+        else
+        {
+            foreach (var (k, v) in r) Console.WriteLine($"{k,-28} {Format(v)}");
+        }
+        return 0;
+    }
+
+    private static string Format(object v) => v switch
+    {
+        double d => d.ToString("0.00", CultureInfo.InvariantCulture),
+        _ => Convert.ToString(v, CultureInfo.InvariantCulture)!,
+    };
+
+    private readonly record struct Sample(long Median, long P99);
+
+    private static Sample Parse(string line, string tag)
+    {
+        var w = line.Split(' ');
+        if (w.Length < 3 || w[0] != tag) throw new InvalidOperationException($"benchmark component said '{line}'");
+        return new Sample(long.Parse(w[1], CultureInfo.InvariantCulture), long.Parse(w[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Plain futex ping-pong between two host processes (no kernel involved).</summary>
+    private static Sample Futex(int cpu, int n)
+    {
+        int fd = Native.memfd_create("bulkhead-futex-bench", 0); // inherited by both peers
+        Native.ftruncate(fd, 4096);
+        try
+        {
+            string a = $"{fd} {cpu} {n}";
+            using var server = Process.Start(new ProcessStartInfo(Image, $"futex-peer server {a}") { UseShellExecute = false })!;
+            using var client = Process.Start(new ProcessStartInfo(Image, $"futex-peer client {a}") { UseShellExecute = false, RedirectStandardOutput = true })!;
+            string line = client.StandardOutput.ReadLine() ?? "";
+            client.WaitForExit();
+            server.WaitForExit();
+            return Parse(line, "futex");
+        }
+        finally
+        {
+            Native.close(fd);
+        }
+    }
+
+    private static (Sample Rtt, Sample Notify) KernelRun(ulong cpuMask, int n)
+    {
+        string root = Path.GetFullPath(Path.Combine(global::System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        using var kernel = new Kernel.Kernel(new KernelOptions
+        {
+            ProcSlots = 32,
+            CpuMask = cpuMask,
+            Console = TextWriter.Null,
+            Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root },
+        });
+        int server = Spawn(kernel, "bench-server", Priv(Trap.MaskAll), out _);
+        int client = Spawn(kernel, "bench-client", Priv(Trap.MaskUser, server), out var clientOut, server.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
+        var rtt = Parse(clientOut.ReadLine() ?? "", "rtt");
+        int sink = Spawn(kernel, "bench-notify-sink", Priv(Trap.MaskAll), out var sinkOut, n.ToString(CultureInfo.InvariantCulture));
+        Spawn(kernel, "bench-notifier", Priv(Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendRec), sink), out _, sink.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
+        var notify = Parse(sinkOut.ReadLine() ?? "", "notify");
+        _ = client;
+        return (rtt, notify);
+    }
+
+    private static PrivilegeBlock Priv(uint traps, int target = -1)
+    {
+        var p = new PrivilegeBlock { TrapMask = traps };
+        if (target >= 0) p.AddTarget(target);
+        return p;
+    }
+
+    private static int Spawn(Kernel.Kernel kernel, string name, PrivilegeBlock priv, out StreamReader stdout, params string[] args)
+    {
+        int* fds = stackalloc int[2];
+        if (Native.pipe2(fds, Native.O_CLOEXEC) != 0) throw new InvalidOperationException("pipe2 failed");
+        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = Image, Args = [name, .. args], Privileges = priv, StdoutFd = fds[1] });
+        Native.close(fds[1]);
+        stdout = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read), Encoding.UTF8);
+        if (ep < 0) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
+        return ep;
+    }
+}
