@@ -36,7 +36,7 @@ public sealed class BootConfigTests
         var c = BootConfig.Load(RepoFile("etc/boot.conf"));
         Assert.Equal(256, c.System.ProcSlots);
         Assert.Equal(4096, c.System.ArenaKiB);
-        Assert.Equal(0UL, c.System.CpuMask);
+        Assert.Equal(1UL, c.System.CpuMask); // cpus 0: everything on CPU 0
         Assert.Equal(100, c.System.QuantumMs);
         Assert.Equal(["init", "echo", "ping"], c.Processes.Select(p => p.Name));
     }
