@@ -73,7 +73,9 @@ public sealed partial class Kernel
                 moreForReceiver = true;
                 break;
             }
-            if (WillReceive(dst, sender.Endpoint) && !dst.ReplyPending)
+            // MINIX try_one: an entry may satisfy the receiving half of a SENDREC (a server
+            // answering its client with SENDA) unless it is flagged NOREPLY.
+            if (WillReceive(dst, sender.Endpoint) && ((e.Flags & AsyncEntry.NoReply) == 0 || !dst.ReplyPending))
             {
                 var m = e.Msg;
                 m.Source = sender.Endpoint;

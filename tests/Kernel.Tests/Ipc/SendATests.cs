@@ -241,4 +241,69 @@ public sealed class SendATests
         Exit(sys, a);
         NothingElsePending(sys, b, c);
     }
+
+    [Fact]
+    public void SendA_ServerRepliesToClientAwaitingSendRec_DeliveredAsReply()
+    {
+        using var sys = new TestSystem();
+        var server = sys.StartPuppet("server");
+        var client = sys.StartPuppet("client");
+        var call = client.AskAsync($"sendrec {server.Endpoint} 121 0");
+        Assert.Equal(Msg(client.Endpoint, 121), server.Ask("recv ANY"));
+        Blocked(sys, client, ProcState.Receiving, server.Endpoint);
+        Assert.Equal("r OK", server.Ask($"senda 0 1 {client.Endpoint}:122:{Valid}"));
+        Assert.Equal(Msg(server.Endpoint, 122), Puppet.Await(call));
+        Assert.Equal($"a {ValidDone} OK", server.Ask("asyncstat 0 0"));
+    }
+
+    [Fact]
+    public void SendA_NoReplyFlagToClientAwaitingSendRec_NotTakenAsReply()
+    {
+        using var sys = new TestSystem();
+        var server = sys.StartPuppet("server");
+        var client = sys.StartPuppet("client");
+        const int noReply = Valid | AsyncEntry.NoReply;
+        var call = client.AskAsync($"sendrec {server.Endpoint} 123 0");
+        Assert.Equal(Msg(client.Endpoint, 123), server.Ask("recv ANY"));
+        Blocked(sys, client, ProcState.Receiving, server.Endpoint);
+        Assert.Equal("r OK", server.Ask($"senda 0 1 {client.Endpoint}:124:{noReply}"));
+        StillBlocked(call);
+        Assert.Equal($"a {noReply} {Untouched}", server.Ask("asyncstat 0 0"));
+        Assert.Equal("r OK", server.Ask($"send {client.Endpoint} 125 0"));
+        Assert.Equal(Msg(server.Endpoint, 125), Puppet.Await(call));
+        Assert.Equal(Msg(server.Endpoint, 124), client.Ask("recv ANY"));
+        Assert.Equal($"a {noReply | AsyncEntry.Done} OK", server.Ask("asyncstat 0 0"));
+    }
+
+    [Fact]
+    public void SendA_ToPeerReceivingFromSomeoneElse_StaysPending()
+    {
+        using var sys = new TestSystem();
+        var a = sys.StartPuppet("a");
+        var b = sys.StartPuppet("b");
+        var c = sys.StartPuppet("c");
+        var recv = b.AskAsync($"recv {c.Endpoint}");
+        Blocked(sys, b, ProcState.Receiving, c.Endpoint);
+        Assert.Equal("r OK", a.Ask($"senda 0 1 {b.Endpoint}:126:{Valid}"));
+        StillBlocked(recv);
+        Assert.Equal($"a {Valid} {Untouched}", a.Ask("asyncstat 0 0"));
+        Assert.Equal("r OK", c.Ask($"send {b.Endpoint} 127 0"));
+        Assert.Equal(Msg(c.Endpoint, 127), Puppet.Await(recv));
+        Assert.Equal(Msg(a.Endpoint, 126), b.Ask("recv ANY"));
+    }
+
+    [Fact]
+    public void SendA_NewCall_ReplacesPreviousTable()
+    {
+        using var sys = new TestSystem();
+        var a = sys.StartPuppet("a");
+        var b = sys.StartPuppet("b");
+        var c = sys.StartPuppet("c");
+        Assert.Equal("r OK", a.Ask($"senda 0 1 {b.Endpoint}:128:{Valid}"));
+        Assert.Equal("r OK", a.Ask($"senda 4096 1 {c.Endpoint}:129:{Valid}"));
+        Assert.Equal(Msg(a.Endpoint, 129), c.Ask("recv ANY"));
+        // The first table is no longer the kernel's business: b gets nothing from it.
+        NothingElsePending(sys, b, c);
+        Assert.Equal($"a {Valid} {Untouched}", a.Ask("asyncstat 0 0"));
+    }
 }
