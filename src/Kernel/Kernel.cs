@@ -110,7 +110,8 @@ public sealed unsafe partial class Kernel : IDisposable
             ulong mask = _opt.CpuMask;
             Native.sched_setaffinity(0, sizeof(ulong), &mask);
         }
-        Native.setpriority(Native.PRIO_PROCESS, Native.gettid(), -5); // fails harmlessly without privilege
+        // The kernel thread runs a little ahead of the components it serves (fails harmlessly without privilege).
+        Native.setpriority(Native.PRIO_PROCESS, Native.gettid(), -5);
         const int MaxEvents = 64;
         var events = stackalloc Native.EpollEvent[MaxEvents];
         long nextTick = Native.MonotonicNs() + _opt.QuantumNs;

@@ -35,6 +35,9 @@ internal sealed class Proc
     public uint HandledSeq;
     public uint CallSeq;
     public bool InCall;
+    /// <summary>The current request carries a chained RECEIVE from ChainSrc (TrapRequest.ChainTrap).</summary>
+    public bool ChainPending;
+    public int ChainSrc;
 
     // IPC blocking state.
     public bool Sending;
@@ -92,7 +95,7 @@ internal sealed class Proc
 
     public void ResetIpc()
     {
-        Sending = Receiving = ReplyPending = InCall = false;
+        Sending = Receiving = ReplyPending = InCall = ChainPending = false;
         SendTo = GetFrom = Lib.Ipc.Endpoint.None;
         CallerQueue = NextInQueue = null;
         Array.Clear(NotifyPending);

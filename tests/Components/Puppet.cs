@@ -244,6 +244,19 @@ internal static unsafe class Puppet
                     Console.WriteLine("r OK serving");
                     return R(loop.Run());
                 }
+            case "replyrecv": // replyrecv <dst> <type> <nb|b> <src>: reply, then receive, in one trap
+                {
+                    m = new Message((int)L(w[2]));
+                    r = IpcCall.ReplyAndReceive(Ep(w[1]), ref m, w[3] == "nb", Ep(w[4]), out int first);
+                    return $"{RM(r, m)} first={Err.Name(first)}";
+                }
+            case "chain": // chain <trap> <dst> <chaintrap> <src>: any combination, raw
+                {
+                    m = new Message(5);
+                    var ch = Channel.Current;
+                    r = ch.TrapThenReceiveRaw((int)L(w[1]), Ep(w[2]), (int)L(w[3]), Ep(w[4]), ref m, out int first);
+                    return $"r {Err.Name(r)} first={Err.Name(first)}";
+                }
             case "sleep":
                 Thread.Sleep((int)L(w[1]));
                 return "r OK";

@@ -5,6 +5,7 @@
 // caller to receiving from the destination in the same step the request is delivered, which
 // is what lets a server answer with SENDNB without ever finding the client "not ready".
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel;
 
@@ -39,6 +40,12 @@ public sealed partial class Kernel
 
     private void DoReceive(Proc caller, int src)
     {
+        // Checked again here for the chained RECEIVE, whose source was named before its first half ran.
+        if (src != Endpoint.Any && !IsTask(src) && ProcOf(src) is null)
+        {
+            Refuse(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+            return;
+        }
         // 1. Pending notifications.
         int idx = -1;
         if (src == Endpoint.Any) idx = Bits.First(caller.NotifyPending);

@@ -24,7 +24,26 @@ public sealed partial class Kernel
         p.TrappedSinceTick = true;
         _traps++;
         var req = p.Arena.ReadRequest();
+        if (req.ChainTrap != 0 && !AcceptChain(p, req.Trap, req.ChainTrap, req.Arg)) return;
         DoTrap(p, req.Trap, req.SrcDst, req.Msg, req.Arg, req.Count);
+    }
+
+    /// <summary>A chained request is SEND, SENDNB or NOTIFY followed by a RECEIVE the caller
+    /// may perform; anything else is refused whole (EBADCALL) before anything happens.</summary>
+    private bool AcceptChain(Proc p, int trap, int chainTrap, long src)
+    {
+        bool ok = chainTrap == Trap.Receive
+                  && trap is Trap.Send or Trap.SendNb or Trap.Notify
+                  && p.Priv.TrapAllowed(Trap.Receive)
+                  && src is >= int.MinValue and <= int.MaxValue;
+        if (!ok)
+        {
+            Refuse(p, Denial.InvalidPrimitive, Err.EBADCALL);
+            return false;
+        }
+        p.ChainPending = true;
+        p.ChainSrc = (int)src == Endpoint.Self ? p.Endpoint : (int)src;
+        return true;
     }
 
     private static bool IsTask(int endpoint) => endpoint is >= Endpoint.AsyncM and <= Endpoint.Kernel;
@@ -112,9 +131,20 @@ public sealed partial class Kernel
         Complete(caller, error);
     }
 
-    /// <summary>Ends the caller's trap with a result and no message.</summary>
-    private static void Complete(Proc p, int result)
+    /// <summary>Ends the caller's trap with a result and no message; or, when the request
+    /// chains a RECEIVE and the first primitive succeeded, goes on with that RECEIVE.</summary>
+    private void Complete(Proc p, int result)
     {
+        if (p.ChainPending)
+        {
+            p.ChainPending = false;
+            p.Arena!.Page.FirstResult = result;
+            if (result == Err.Ok)
+            {
+                DoReceive(p, p.ChainSrc);
+                return;
+            }
+        }
         p.InCall = false;
         p.Arena!.PublishReply(p.CallSeq, result, default, withMessage: false);
     }

@@ -81,6 +81,7 @@ public sealed unsafe class Channel
             var req = (TrapRequest*)_arena;
             req->Trap = trap;
             req->SrcDst = srcDst;
+            req->ChainTrap = 0;
             req->Arg = arg;
             req->Count = count;
             req->Msg = m;
@@ -91,6 +92,36 @@ public sealed unsafe class Channel
             int result = _kpage->Result;
             if (result == Err.Ok && (trap == Bulkhead.Lib.Ipc.Trap.Receive || trap == Bulkhead.Lib.Ipc.Trap.SendRec)) m = _kpage->Msg;
             return result;
+        }
+    }
+
+    /// <summary>SEND, SENDNB or NOTIFY to <paramref name="dst"/>, then RECEIVE from
+    /// <paramref name="src"/> in one kernel entry. Returns the RECEIVE's result, or the first
+    /// primitive's error (then <paramref name="firstResult"/> tells which, and nothing was
+    /// received).</summary>
+    public int TrapThenReceive(int trap, int dst, ref Message m, int src, out int firstResult) =>
+        TrapThenReceiveRaw(trap, dst, Bulkhead.Lib.Ipc.Trap.Receive, src, ref m, out firstResult);
+
+    /// <summary>TrapThenReceive with any chained primitive number (tests of the kernel's checks).</summary>
+    public int TrapThenReceiveRaw(int trap, int dst, int chainTrap, int src, ref Message m, out int firstResult)
+    {
+        lock (_trapLock)
+        {
+            var req = (TrapRequest*)_arena;
+            req->Trap = trap;
+            req->SrcDst = dst;
+            req->ChainTrap = chainTrap;
+            req->Arg = src;
+            req->Count = 0;
+            req->Msg = m;
+            uint seq = req->Seq + 1;
+            Volatile.Write(ref req->Seq, seq);
+            Native.WriteEventfd(_doorbell);
+            WaitReply(seq);
+            firstResult = _kpage->FirstResult;
+            int result = _kpage->Result;
+            if (firstResult == Err.Ok && result == Err.Ok) m = _kpage->Msg;
+            return firstResult == Err.Ok ? result : firstResult;
         }
     }
 

@@ -41,8 +41,11 @@ public struct TrapRequest
     public uint Seq;
     public int Trap;
     public int SrcDst;
-    public int Reserved;
-    /// <summary>SENDA: table offset in the arena.</summary>
+    /// <summary>0, or RECEIVE: after Trap (SEND, SENDNB or NOTIFY) succeeds, receive from the
+    /// source in Arg in the same kernel entry — the reply-then-receive step of every server
+    /// loop, batched. Same results as two traps; only the kernel entries are saved.</summary>
+    public int ChainTrap;
+    /// <summary>SENDA: table offset in the arena. Chained RECEIVE: its source.</summary>
     public long Arg;
     /// <summary>SENDA: number of entries.</summary>
     public long Count;
@@ -55,8 +58,12 @@ public struct KernelPage
 {
     /// <summary>Seq of the request this reply answers; the futex word the process waits on.</summary>
     public uint ReplySeq;
+    /// <summary>Result of the last primitive performed (the chained RECEIVE, if any).</summary>
     public int Result;
-    public long Reserved;
+    /// <summary>With a chained request: the result of the first primitive. When it is not OK
+    /// the RECEIVE was not performed.</summary>
+    public int FirstResult;
+    public int Reserved;
     public Message Msg;
     // Identity, written once before the process runs.
     public int Endpoint;

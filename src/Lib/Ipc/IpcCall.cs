@@ -30,6 +30,12 @@ public static class IpcCall
         return Channel.Current.Trap(Trap.SendA, 0, ref m, table, count);
     }
 
+    /// <summary>Replies to <paramref name="to"/> (SEND, or SENDNB when <paramref name="nonBlocking"/>)
+    /// and receives the next message from <paramref name="src"/> into <paramref name="m"/>, in
+    /// one kernel entry. When <paramref name="replyResult"/> is not OK nothing was received.</summary>
+    public static int ReplyAndReceive(int to, ref Message m, bool nonBlocking, int src, out int replyResult) =>
+        Channel.Current.TrapThenReceive(nonBlocking ? Trap.SendNb : Trap.Send, to, ref m, src, out replyResult);
+
     public static int Self => Channel.Current.SelfEndpoint;
 
     public static bool IsNotify(in Message m) => m.Type == NotifyPayload.MessageType;

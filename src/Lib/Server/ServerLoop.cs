@@ -29,26 +29,46 @@ public sealed class ServerLoop
 
     public void Stop() => Running = false;
 
-    /// <summary>Runs until Stop() is called from a handler; returns the receive error that ended it, or OK.</summary>
+    /// <summary>Called when a reply could not be delivered (client gone, or not waiting for a SENDNB).</summary>
+    public Action<int, int>? OnReplyFailed { get; set; }
+
+    /// <summary>Runs until Stop() is called from a handler; returns the receive error that ended it, or OK.
+    /// A reply and the next receive go to the kernel together (IpcCall.ReplyAndReceive).</summary>
     public int Run()
     {
         Running = true;
-        while (Running)
+        int r = IpcCall.Receive(Endpoint.Any, out var m);
+        while (true)
         {
-            int r = IpcCall.Receive(Endpoint.Any, out var m);
             if (r != Err.Ok) return r;
             if (IpcCall.IsNotify(m))
             {
                 OnNotify?.Invoke(m);
+                if (!Running) return Err.Ok;
+                r = IpcCall.Receive(Endpoint.Any, out m);
                 continue;
             }
             int source = m.Source;
             int result = _handlers.TryGetValue(m.Type, out var h) ? h(ref m)
                 : OnUnknown is { } u ? u(ref m) : Err.ENOSYS;
-            if (result == Err.EDONTREPLY) continue;
-            Reply(source, result, ref m);
+            if (!Running)
+            {
+                if (result != Err.EDONTREPLY) Reply(source, result, ref m);
+                return Err.Ok;
+            }
+            if (result == Err.EDONTREPLY)
+            {
+                r = IpcCall.Receive(Endpoint.Any, out m);
+                continue;
+            }
+            m.Type = result;
+            r = IpcCall.ReplyAndReceive(source, ref m, NonBlockingReplies, Endpoint.Any, out int replyResult);
+            if (replyResult != Err.Ok)
+            {
+                OnReplyFailed?.Invoke(source, replyResult);
+                r = IpcCall.Receive(Endpoint.Any, out m);
+            }
         }
-        return Err.Ok;
     }
 
     public int Reply(int to, int result, ref Message m)
