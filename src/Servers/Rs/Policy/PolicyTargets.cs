@@ -1,0 +1,42 @@
+// Names with a fixed meaning in `ipc targets`: ALL (send to everyone), the kernel tasks
+// KERNEL, HARDWARE, SYSTEM and CLOCK (accepted and left out of the send mask: kernel calls
+// are governed by `ipc kernel`, as in boot.conf), and MINIX's fixed boot servers PM, VFS, RS,
+// MEM, SCHED, TTY, DS, VM, MFS, INIT with their fixed endpoints. Names are upper case as in
+// the thesis (Fig. 3.7); ALL and the kernel tasks are also accepted in any case. Every other
+// target is the label of a service, resolved by RS when the driver starts.
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Servers.Rs.Policy;
+
+public static class PolicyTargets
+{
+    public const string All = "ALL";
+
+    private static readonly HashSet<string> KernelTasks = new(StringComparer.OrdinalIgnoreCase) { "KERNEL", "HARDWARE", "SYSTEM", "CLOCK" };
+
+    private static readonly Dictionary<string, int> FixedServers = new(StringComparer.Ordinal)
+    {
+        ["PM"] = Endpoint.Pm,
+        ["VFS"] = Endpoint.Vfs,
+        ["RS"] = Endpoint.Rs,
+        ["MEM"] = Endpoint.Mem,
+        ["SCHED"] = Endpoint.Sched,
+        ["TTY"] = Endpoint.Tty,
+        ["DS"] = Endpoint.Ds,
+        ["VM"] = Endpoint.Vm,
+        ["MFS"] = Endpoint.Mfs,
+        ["INIT"] = Endpoint.Init,
+    };
+
+    public static bool IsAll(string name) => string.Equals(name, All, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>KERNEL, HARDWARE, SYSTEM or CLOCK: reached by kernel calls, never in the send mask.</summary>
+    public static bool IsKernelTask(string name) => KernelTasks.Contains(name);
+
+    /// <summary>The fixed endpoint of a MINIX boot server name (PM, VFS, RS, ...), or null.
+    /// RS may use it as the fallback of its label lookup.</summary>
+    public static int? FixedEndpoint(string name) => FixedServers.TryGetValue(name, out int e) ? e : null;
+
+    /// <summary>Names a driver may not take as its label.</summary>
+    public static bool IsReserved(string name) => IsAll(name) || IsKernelTask(name) || FixedServers.ContainsKey(name);
+}
