@@ -58,6 +58,10 @@ internal sealed class Proc
     public long AsyncTable;
     public int AsyncCount;
 
+    // Grant table in this process's arena (SETGRANT); GrantCount 0 = none.
+    public long GrantTable;
+    public int GrantCount;
+
     // Clock and scheduling.
     public long AlarmDeadline;
     public int Level;
@@ -103,6 +107,8 @@ internal sealed class Proc
         PendingSigs = PendingIrqs = 0;
         AsyncTable = 0;
         AsyncCount = 0;
+        GrantTable = 0;
+        GrantCount = 0;
         AlarmDeadline = 0;
         Level = 0;
         Traps = 0;

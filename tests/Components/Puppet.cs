@@ -58,6 +58,8 @@ internal static unsafe class Puppet
 
     private static string R(int r) => "r " + Err.Name(r);
 
+    private static string GrantAnswer(int id) => id < 0 ? R(id) : $"r OK {id}";
+
     private static string RM(int r, in Message m)
     {
         var l = m.As<Longs>();
@@ -262,6 +264,72 @@ internal static unsafe class Puppet
                 return "r OK";
             case "quit":
                 return "r OK";
+            case "heap": // heap <size>: ArenaHeap.Allocate → r OK <offset> | r ERR
+                {
+                    long at = ArenaHeap.Allocate(L(w[1]));
+                    return at < 0 ? R((int)at) : $"r OK {at}";
+                }
+            case "heapfree": // heapfree <offset>
+                return R(ArenaHeap.Free(L(w[1])));
+            case "poke": // poke <offset> <hex>: write bytes into our own arena
+                Convert.FromHexString(w[2]).CopyTo(Channel.Current.Arena[(int)L(w[1])..]);
+                return "r OK";
+            case "peek": // peek <offset> <len> → r OK <hex>
+                return "r OK " + Convert.ToHexString(Channel.Current.Arena.Slice((int)L(w[1]), (int)L(w[2])));
+            case "grant": // grant <grantee> <offset> <len> <access> → r OK <id> | r ERR
+                return GrantAnswer(Bulkhead.Lib.Grants.GrantTable.Current.Direct(Ep(w[1]), L(w[2]), L(w[3]), (int)L(w[4])));
+            case "igrant": // igrant <grantee> <granter> <id> <access> → r OK <id> | r ERR
+                return GrantAnswer(Bulkhead.Lib.Grants.GrantTable.Current.Indirect(Ep(w[1]), Ep(w[2]), (int)L(w[3]), (int)L(w[4])));
+            case "revoke": // revoke <id>
+                return R(Bulkhead.Lib.Grants.GrantTable.Current.Revoke((int)L(w[1])));
+            case "gtable": // gtable: place and register the grant table → r OK <offset> <capacity>
+                {
+                    var gt = Bulkhead.Lib.Grants.GrantTable.Current;
+                    r = gt.Register();
+                    return r == Err.Ok ? $"r OK {gt.Offset} {gt.Capacity}" : R(r);
+                }
+            case "gentry": // gentry <index> <flags> <seq> <grantee> <start|granter> <len|grantid>: raw table entry
+                {
+                    var gt = Bulkhead.Lib.Grants.GrantTable.Current;
+                    ref var e = ref Channel.Current.At<Bulkhead.Lib.Grants.GrantEntry>(gt.Offset + L(w[1]) * Bulkhead.Lib.Grants.GrantEntry.Size);
+                    e = default;
+                    e.Seq = (int)L(w[3]);
+                    e.Grantee = Ep(w[4]);
+                    if ((L(w[2]) & Bulkhead.Lib.Grants.Grant.Indirect) != 0)
+                    {
+                        e.Granter = Ep(w[5]);
+                        e.GrantId = (int)L(w[6]);
+                    }
+                    else
+                    {
+                        e.Start = L(w[5]);
+                        e.Length = L(w[6]);
+                    }
+                    e.Flags = (int)L(w[2]);
+                    return "r OK";
+                }
+            case "setgrant": // setgrant <offset> <count>: raw SETGRANT
+                return R(SysCall.SetGrant(L(w[1]), (int)L(w[2])));
+            case "copyfrom": // copyfrom <granter> <id> <goff> <loff> <len>
+                return R(SysCall.SafeCopyFrom(Ep(w[1]), (int)L(w[2]), L(w[3]), L(w[4]), L(w[5])));
+            case "copyto": // copyto <granter> <id> <goff> <loff> <len>
+                return R(SysCall.SafeCopyTo(Ep(w[1]), (int)L(w[2]), L(w[3]), L(w[4]), L(w[5])));
+            case "vcopy": // vcopy <from>:<to>:<id>:<goff>:<loff>:<len> ...
+                {
+                    var vec = new VSafeCopyEntry[w.Length - 1];
+                    for (int i = 1; i < w.Length; i++)
+                    {
+                        var f = w[i].Split(':');
+                        vec[i - 1] = new VSafeCopyEntry
+                        {
+                            From = Ep(f[0]), To = Ep(f[1]), GrantId = (int)L(f[2]),
+                            GrantOffset = L(f[3]), LocalOffset = L(f[4]), Length = L(f[5]),
+                        };
+                    }
+                    return R(SysCall.VSafeCopy(vec));
+                }
+            case "vcopy-raw": // vcopy-raw <offset> <count>
+                return R(SysCall.VSafeCopy(L(w[1]), (int)L(w[2])));
             default:
                 return "x unknown " + w[0];
         }

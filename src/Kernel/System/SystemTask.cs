@@ -26,6 +26,10 @@ public sealed partial class Kernel
         t[KernelCall.Times] = DoTimes;
         t[KernelCall.SetAlarm] = DoSetAlarm;
         t[KernelCall.GetInfo] = DoGetInfo;
+        t[KernelCall.SetGrant] = DoSetGrant;
+        t[KernelCall.SafeCopyFrom] = DoSafeCopyFrom;
+        t[KernelCall.SafeCopyTo] = DoSafeCopyTo;
+        t[KernelCall.VSafeCopy] = DoVSafeCopy;
         return t;
     }
 

@@ -142,3 +142,52 @@ public struct KInfo
     public long Messages;
     public long Notifies;
 }
+
+/// <summary>SETGRANT: registers the caller's grant table (MINIX sys_setgrant). Count 0
+/// unregisters it.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct SetGrantRequest
+{
+    /// <summary>Arena offset of the first GrantEntry.</summary>
+    public long Offset;
+    /// <summary>Number of entries, 0..Grant.MaxEntries.</summary>
+    public int Count;
+}
+
+/// <summary>SAFECOPYFROM / SAFECOPYTO: copy between the caller's arena at LocalOffset and
+/// GrantOffset bytes into grant GrantId of Granter.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct SafeCopyRequest
+{
+    public int Granter;
+    public int GrantId;
+    public long GrantOffset;
+    public long LocalOffset;
+    public long Length;
+}
+
+/// <summary>VSAFECOPY: a vector of Count VSafeCopyEntry at VectorOffset in the caller's arena.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct VSafeCopyRequest
+{
+    /// <summary>Largest vector (MINIX SCPVEC_NR).</summary>
+    public const int MaxCount = 64;
+
+    public long VectorOffset;
+    public int Count;
+}
+
+/// <summary>One element of a VSAFECOPY vector (MINIX vscp_vec): exactly one of From and To is
+/// SELF, the other is the granter. From = SELF copies to the grant (needs WRITE); To = SELF
+/// copies from it (needs READ).</summary>
+[StructLayout(LayoutKind.Sequential, Size = 40)]
+public struct VSafeCopyEntry
+{
+    public int From;
+    public int To;
+    public int GrantId;
+    public int Reserved;
+    public long GrantOffset;
+    public long LocalOffset;
+    public long Length;
+}

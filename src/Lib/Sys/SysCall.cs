@@ -153,4 +153,58 @@ public static class SysCall
         who = r == Err.Ok ? m.As<GetInfoReply>() : default;
         return r;
     }
+
+    /// <summary>Registers the grant table at <paramref name="offset"/> with <paramref name="entries"/>
+    /// entries (0 unregisters). Components normally use Grants.GrantTable.Current instead.</summary>
+    public static int SetGrant(long offset, int entries)
+    {
+        var m = Message.Of(0, new SetGrantRequest { Offset = offset, Count = entries });
+        return Call(KernelCall.SetGrant, ref m);
+    }
+
+    /// <summary>Copies <paramref name="length"/> bytes from <paramref name="grantOffset"/> inside
+    /// grant <paramref name="grantId"/> of <paramref name="granter"/> to our arena at
+    /// <paramref name="localOffset"/>. Needs READ on the grant.</summary>
+    public static int SafeCopyFrom(int granter, int grantId, long grantOffset, long localOffset, long length) =>
+        SafeCopy(KernelCall.SafeCopyFrom, granter, grantId, grantOffset, localOffset, length);
+
+    /// <summary>Copies <paramref name="length"/> bytes from our arena at <paramref name="localOffset"/>
+    /// into grant <paramref name="grantId"/> of <paramref name="granter"/> at <paramref name="grantOffset"/>.
+    /// Needs WRITE on the grant.</summary>
+    public static int SafeCopyTo(int granter, int grantId, long grantOffset, long localOffset, long length) =>
+        SafeCopy(KernelCall.SafeCopyTo, granter, grantId, grantOffset, localOffset, length);
+
+    private static int SafeCopy(int call, int granter, int grantId, long grantOffset, long localOffset, long length)
+    {
+        var m = Message.Of(0, new SafeCopyRequest
+        {
+            Granter = granter,
+            GrantId = grantId,
+            GrantOffset = grantOffset,
+            LocalOffset = localOffset,
+            Length = length,
+        });
+        return Call(call, ref m);
+    }
+
+    /// <summary>Performs up to VSafeCopyRequest.MaxCount copies in one kernel call, in order; stops at
+    /// the first failure and returns its error. The vector goes through the scratch area.</summary>
+    public static int VSafeCopy(ReadOnlySpan<VSafeCopyEntry> vector)
+    {
+        if (vector.Length > VSafeCopyRequest.MaxCount) return Err.EINVAL;
+        lock (s_scratchLock)
+        {
+            var ch = Channel.Current;
+            int size = System.Runtime.CompilerServices.Unsafe.SizeOf<VSafeCopyEntry>();
+            for (int i = 0; i < vector.Length; i++) ch.At<VSafeCopyEntry>(ScratchStart + (long)i * size) = vector[i];
+            return VSafeCopy(ScratchStart, vector.Length);
+        }
+    }
+
+    /// <summary>VSAFECOPY of a vector the caller placed in its arena itself.</summary>
+    public static int VSafeCopy(long vectorOffset, int count)
+    {
+        var m = Message.Of(0, new VSafeCopyRequest { VectorOffset = vectorOffset, Count = count });
+        return Call(KernelCall.VSafeCopy, ref m);
+    }
 }
