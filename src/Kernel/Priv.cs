@@ -49,9 +49,11 @@ internal sealed class Priv
         Array.Clear(SendTo);
     }
 
-    /// <summary>Installs a caller-supplied block (already copied out of its arena). Targets that
-    /// are not process slots of this table are ignored: kernel tasks are reached by kernel calls.</summary>
-    public void Install(in PrivilegeBlock b, int slotCount)
+    /// <summary>Installs a caller-supplied block (already copied out of its arena). A target
+    /// counts only if <paramref name="isTarget"/> accepts its endpoint (it names the slot's
+    /// current process, or the first process a fixed slot will get), so a stale endpoint never
+    /// grants access to its slot's next occupant. Kernel tasks are reached by kernel calls.</summary>
+    public void Install(in PrivilegeBlock b, int slotCount, Func<int, bool> isTarget)
     {
         Clear();
         TrapMask = b.TrapMask & Trap.MaskAll;
@@ -62,7 +64,7 @@ internal sealed class Priv
         for (int i = 0; i < n; i++)
         {
             int slot = Endpoint.Slot(b.Targets[i]);
-            if (slot >= 0 && slot < slotCount) Allow(slot);
+            if (slot >= 0 && slot < slotCount && isTarget(b.Targets[i])) Allow(slot);
         }
     }
 }

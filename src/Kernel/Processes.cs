@@ -19,6 +19,17 @@ public sealed unsafe partial class Kernel
         return p.Alive && p.Endpoint == endpoint ? p : null;
     }
 
+    /// <summary>May an IPC target list name <paramref name="endpoint"/>? Yes for a live
+    /// process, and for generation 0 of a slot that never had a process (a fixed boot server
+    /// that starts later).</summary>
+    private bool IsTargetEndpoint(int endpoint)
+    {
+        int slot = Endpoint.Slot(endpoint);
+        if (slot < 0 || slot >= _procs.Length) return false;
+        var p = _procs[slot];
+        return p.Alive ? p.Endpoint == endpoint : !p.EverUsed && Endpoint.Generation(endpoint) == 0;
+    }
+
     /// <summary>Bitmap index of a sender: kernel tasks first, then process slots.</summary>
     private static int SenderIndex(int slot) => slot + Endpoint.TaskCount;
 
@@ -80,7 +91,7 @@ public sealed unsafe partial class Kernel
             p.Endpoint = Endpoint.Make(p.Generation, p.Slot);
             p.Name = name.Length > 15 ? name[..15] : name;
             p.Parent = parent;
-            p.Priv.Install(priv, _procs.Length);
+            p.Priv.Install(priv, _procs.Length, IsTargetEndpoint);
             p.StartNs = UptimeNs;
             ref var page = ref arena.Page;
             page.Endpoint = p.Endpoint;

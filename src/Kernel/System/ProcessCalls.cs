@@ -57,7 +57,7 @@ public sealed partial class Kernel
             return Refused(caller, Denial.RequestRejected, Err.EPERM);
         if (!caller.Arena!.TryRead(req.PrivOffset, out PrivilegeBlock priv))
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
-        target.Priv.Install(priv, _procs.Length);
+        target.Priv.Install(priv, _procs.Length, IsTargetEndpoint);
         m = default;
         return Err.Ok;
     }

@@ -158,4 +158,31 @@ public sealed class PrivilegeTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         Assert.Equal(Err.ENOENT, sys.Kernel.Spawn(new ProcessSpec { Name = "missing", Path = copy }));
     }
+
+    [Fact]
+    public void TargetList_StaleEndpoint_DoesNotReachTheSlotsNextProcess()
+    {
+        using var sys = new TestSystem(slots: 24);
+        var old = sys.StartPuppet("old", TestSystem.Privileges());
+        int stale = old.Endpoint;
+        _ = old.AskAsync("crash exit 0");
+        TestSystem.WaitUntil(() => sys.Find(stale) is null, "old gone");
+        // Start processes until one lands in the old slot.
+        Puppet? heir = null;
+        for (int i = 0; i < 10 && heir is null; i++)
+        {
+            var p = sys.StartPuppet("heir" + i, TestSystem.Privileges());
+            if (Endpoint.Slot(p.Endpoint) == Endpoint.Slot(stale))
+            {
+                heir = p;
+                break;
+            }
+            _ = p.AskAsync("crash exit 0");
+            TestSystem.WaitUntil(() => sys.Find(p.Endpoint) is null, "a non-heir gone");
+        }
+        Assert.NotNull(heir);
+        // A process whose target list names the stale endpoint may not reach the heir.
+        var a = sys.StartPuppet("a", TestSystem.Privileges(targets: [stale]));
+        Assert.Equal("r ECALLDENIED", a.Ask($"notify {heir!.Endpoint}"));
+    }
 }

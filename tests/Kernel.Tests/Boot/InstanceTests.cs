@@ -1,0 +1,93 @@
+// A booted instance as a user runs it (bulkhead-host with etc/boot.conf): detach, ps and
+// shutdown leave no host process behind, and neither does killing the kernel outright.
+using System.Diagnostics;
+using Bulkhead.Kernel.Tests.Harness;
+
+namespace Bulkhead.Kernel.Tests.Boot;
+
+public sealed class InstanceTests : IDisposable
+{
+    private static readonly string Host = Path.Combine(AppContext.BaseDirectory, "bulkhead-host");
+    private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-run-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "etc", "boot.conf"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    private (int Status, string Output) RunHost(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--root", RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
+        return (p.ExitCode, output);
+    }
+
+    /// <summary>Host processes whose parent is <paramref name="pid"/>.</summary>
+    private static List<int> ChildrenOf(int pid)
+    {
+        var kids = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int p)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[0] != "Z" && int.Parse(fields[1], global::System.Globalization.CultureInfo.InvariantCulture) == pid) kids.Add(p);
+            }
+            catch (IOException) { }
+        }
+        return kids;
+    }
+
+    [Fact]
+    public void DetachPsShutdown_LeavesNoProcess()
+    {
+        var (status, output) = RunHost("boot", "--detach");
+        Assert.True(status == 0, output);
+        int kernel = int.Parse(File.ReadAllText(Path.Combine(_run, "kernel.pid")).Trim(), global::System.Globalization.CultureInfo.InvariantCulture);
+        TestSystem.WaitUntil(() => ChildrenOf(kernel).Count >= 2, "boot processes running");
+        var components = ChildrenOf(kernel);
+
+        var ps = RunHost("ps");
+        Assert.Equal(0, ps.Status);
+        Assert.Contains("init", ps.Output);
+        Assert.Contains("echo", ps.Output);
+
+        var down = RunHost("shutdown");
+        Assert.True(down.Status == 0, down.Output);
+        TestSystem.WaitUntil(() => !HostProcess.Exists(kernel) && components.All(c => !HostProcess.Exists(c)), "every process gone");
+        Assert.False(File.Exists(Path.Combine(_run, "control.sock")));
+    }
+
+    [Fact]
+    public void KernelKilled_NoComponentSurvives()
+    {
+        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "--root", RepoRoot(), "--run", _run, "boot" }) psi.ArgumentList.Add(a);
+        using var kernel = Process.Start(psi)!;
+        try
+        {
+            TestSystem.WaitUntil(() => ChildrenOf(kernel.Id).Count >= 2, "boot processes running");
+            var components = ChildrenOf(kernel.Id);
+            kernel.Kill(); // SIGKILL: no chance to clean up
+            Assert.True(kernel.WaitForExit(10_000));
+            TestSystem.WaitUntil(() => components.All(c => !HostProcess.Exists(c)), "components gone after the kernel died");
+        }
+        finally
+        {
+            if (!kernel.HasExited) kernel.Kill();
+        }
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_run, recursive: true); }
+        catch (IOException) { }
+    }
+}
