@@ -12,6 +12,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["init"] = InitCommand.Run,
     ["echo"] = EchoServer.Run,
     ["ping"] = PingCommand.Run,
+    ["ds"] = Bulkhead.Servers.Ds.DsServer.Run,
 };
 
 if (Bulkhead.Bench.BenchComponents.TryRun(args) is { } benchStatus) return benchStatus;

@@ -21,7 +21,7 @@ public sealed unsafe class Puppet : IDisposable
         _out = stdout;
     }
 
-    public static Puppet Start(Kernel kernel, string name, PrivilegeBlock priv, string[]? args, bool puppetRole = true)
+    public static Puppet Start(Kernel kernel, string name, PrivilegeBlock priv, string[]? args, bool puppetRole = true, int slot = -1)
     {
         var (inRead, inWrite) = Pipe();
         var (outRead, outWrite) = Pipe();
@@ -31,6 +31,7 @@ public sealed unsafe class Puppet : IDisposable
             Path = TestSystem.TestProc,
             Args = puppetRole ? ["puppet", .. args ?? []] : args ?? [],
             Privileges = priv,
+            Slot = slot,
             StdinFd = inRead,
             StdoutFd = outWrite,
         });

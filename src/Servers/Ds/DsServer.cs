@@ -1,0 +1,29 @@
+// ds: the data store (thesis §4.2.3, MINIX servers/ds), component `ds` of bulkhead-image at
+// fixed slot 6. Wiring only: the shared ServerLoop receives, dispatches the DS_* calls to
+// DsService's Do<Call> handlers and replies. Replies go out with SENDNB: DS is trusted and its
+// clients include untrusted drivers, which must never be able to block it (thesis §3.3.4).
+// Notifications addressed to DS carry nothing it needs and are ignored.
+using Bulkhead.Lib.Ds;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Server;
+
+namespace Bulkhead.Servers.Ds;
+
+public static class DsServer
+{
+    public static int Run(string[] args)
+    {
+        _ = args;
+        var ds = new DsService();
+        var loop = new ServerLoop { NonBlockingReplies = true }
+            .On(DsCall.Publish, ds.DoPublish)
+            .On(DsCall.Retrieve, ds.DoRetrieve)
+            .On(DsCall.Subscribe, ds.DoSubscribe)
+            .On(DsCall.Check, ds.DoCheck)
+            .On(DsCall.Delete, ds.DoDelete)
+            .On(DsCall.Snapshot, ds.DoSnapshot)
+            .On(DsCall.RetrieveLabel, ds.DoRetrieveLabel);
+        int r = loop.Run();
+        return r == Err.Ok ? 0 : 1;
+    }
+}
