@@ -264,6 +264,105 @@ internal static unsafe class Puppet
                 return "r OK";
             case "quit":
                 return "r OK";
+            case "ds": // ds <pub|get|label-of|del|sub|check|snap|raw> ...: data store calls through DsClient
+                {
+                    static int DsFlagsOf(string s)
+                    {
+                        int f = 0;
+                        if (s == "-") return 0;
+                        foreach (var n in s.Split(','))
+                            f |= n switch
+                            {
+                                "private" => Bulkhead.Lib.Ds.DsFlags.Private,
+                                "overwrite" => Bulkhead.Lib.Ds.DsFlags.Overwrite,
+                                "initial" => Bulkhead.Lib.Ds.DsFlags.Initial,
+                                _ when Bulkhead.Lib.Ds.DsFlags.ParseType(n) != 0 => Bulkhead.Lib.Ds.DsFlags.ParseType(n),
+                                _ => Convert.ToInt32(n, 16),
+                            };
+                        return f;
+                    }
+                    static byte[] DsBytes(string s)
+                    {
+                        if (!s.StartsWith('@')) return System.Text.Encoding.UTF8.GetBytes(s);
+                        var nb = s[1..].Split(':'); // @<count>:<byte>
+                        var a = new byte[int.Parse(nb[0], CultureInfo.InvariantCulture)];
+                        Array.Fill(a, byte.Parse(nb[1], CultureInfo.InvariantCulture));
+                        return a;
+                    }
+                    string sub = w[1];
+                    int type = w.Length > 2 ? Bulkhead.Lib.Ds.DsFlags.ParseType(w[2]) : 0;
+                    switch (sub)
+                    {
+                        case "pub": // ds pub <type> <key> <value> [flags]; mem value @n:b is n bytes b
+                            {
+                                int fl = w.Length > 5 ? DsFlagsOf(w[5]) : 0;
+                                r = type switch
+                                {
+                                    Bulkhead.Lib.Ds.DsFlags.TypeU32 => Bulkhead.Lib.Ds.DsClient.PublishU32(w[3], uint.Parse(w[4], CultureInfo.InvariantCulture), fl),
+                                    Bulkhead.Lib.Ds.DsFlags.TypeStr => Bulkhead.Lib.Ds.DsClient.PublishStr(w[3], w[4], fl),
+                                    Bulkhead.Lib.Ds.DsFlags.TypeMem => Bulkhead.Lib.Ds.DsClient.PublishMem(w[3], DsBytes(w[4]), fl),
+                                    _ => Bulkhead.Lib.Ds.DsClient.PublishLabel(w[3], Ep(w[4]), fl),
+                                };
+                                return R(r);
+                            }
+                        case "get": // ds get <type> <key> [snapshot] [bufsize]
+                            switch (type)
+                            {
+                                case Bulkhead.Lib.Ds.DsFlags.TypeU32:
+                                    r = Bulkhead.Lib.Ds.DsClient.RetrieveU32(w[3], out uint u);
+                                    return $"r {Err.Name(r)} {u}";
+                                case Bulkhead.Lib.Ds.DsFlags.TypeStr:
+                                    r = Bulkhead.Lib.Ds.DsClient.RetrieveStr(w[3], out string str);
+                                    return $"r {Err.Name(r)} {str}";
+                                case Bulkhead.Lib.Ds.DsFlags.TypeLabel:
+                                    r = Bulkhead.Lib.Ds.DsClient.RetrieveLabel(w[3], out int lep);
+                                    return $"r {Err.Name(r)} {lep}";
+                                default:
+                                    {
+                                        var buf = new byte[w.Length > 5 ? int.Parse(w[5], CultureInfo.InvariantCulture) : Bulkhead.Lib.Ds.DsLimits.MaxMemLength];
+                                        r = Bulkhead.Lib.Ds.DsClient.RetrieveMem(w[3], buf, out int len, w.Length > 4 ? int.Parse(w[4], CultureInfo.InvariantCulture) : 0);
+                                        var got = buf.AsSpan(0, Math.Min(len, buf.Length));
+                                        bool text = got.Length > 0 && !got.ContainsAnyExceptInRange((byte)0x21, (byte)0x7E);
+                                        long sum = 0;
+                                        foreach (byte b in got) sum += b;
+                                        return $"r {Err.Name(r)} {len} {got.Length} {(text ? System.Text.Encoding.ASCII.GetString(got) : "sum:" + sum)}";
+                                    }
+                            }
+                        case "label-of": // ds label-of <ep>
+                            r = Bulkhead.Lib.Ds.DsClient.RetrieveLabelByEndpoint(Ep(w[2]), out string lbl);
+                            return $"r {Err.Name(r)} {lbl}";
+                        case "del": // ds del <type> <key>
+                            return R(Bulkhead.Lib.Ds.DsClient.Delete(w[3], type));
+                        case "sub": // ds sub <regex> [flags]
+                            return R(Bulkhead.Lib.Ds.DsClient.Subscribe(w[2], w.Length > 3 ? DsFlagsOf(w[3]) : 0));
+                        case "check": // ds check: r RESULT key TYPE owner
+                            r = Bulkhead.Lib.Ds.DsClient.Check(out string ck, out int ct, out int co);
+                            return $"r {Err.Name(r)} {ck} {Bulkhead.Lib.Ds.DsFlags.TypeName(ct)} {co}";
+                        case "snap": // ds snap <key>
+                            r = Bulkhead.Lib.Ds.DsClient.Snapshot(w[2], out int sn);
+                            return $"r {Err.Name(r)} {sn}";
+                        case "raw": // ds raw <call> <keygrant> <keylen> <flags> [valuegrant valuelen u32 endpoint snapshot strlen]
+                            {
+                                var q = new Bulkhead.Lib.Ds.DsRequest
+                                {
+                                    KeyGrant = (int)L(w[3]),
+                                    KeyLength = (int)L(w[4]),
+                                    Flags = DsFlagsOf(w[5]),
+                                    ValueGrant = w.Length > 6 ? (int)L(w[6]) : 0,
+                                    ValueLength = w.Length > 7 ? (int)L(w[7]) : 0,
+                                    U32 = w.Length > 8 ? (uint)L(w[8]) : 0,
+                                    Endpoint = w.Length > 9 ? Ep(w[9]) : 0,
+                                    Snapshot = w.Length > 10 ? (int)L(w[10]) : 0,
+                                    StrLength = w.Length > 11 ? (int)L(w[11]) : 0,
+                                };
+                                m = Message.Of((int)L(w[2]), q);
+                                r = IpcCall.SendRec(Endpoint.Ds, ref m);
+                                return R(r == Err.Ok ? m.Type : r);
+                            }
+                        default:
+                            return "x unknown ds " + sub;
+                    }
+                }
             case "heap": // heap <size>: ArenaHeap.Allocate → r OK <offset> | r ERR
                 {
                     long at = ArenaHeap.Allocate(L(w[1]));
