@@ -13,6 +13,9 @@ var components = new Dictionary<string, Func<string[], int>>
     ["echo"] = EchoServer.Run,
     ["ping"] = PingCommand.Run,
     ["ds"] = Bulkhead.Servers.Ds.DsServer.Run,
+    ["pm"] = Bulkhead.Servers.Pm.PmServer.Run,
+    ["rs"] = Bulkhead.Servers.Rs.RsServer.Run,
+    ["testdrv"] = Bulkhead.Drivers.Test.TestDriver.Run,
 };
 
 if (Bulkhead.Bench.BenchComponents.TryRun(args) is { } benchStatus) return benchStatus;

@@ -259,6 +259,21 @@ internal static unsafe class Puppet
                     r = ch.TrapThenReceiveRaw((int)L(w[1]), Ep(w[2]), (int)L(w[3]), Ep(w[4]), ref m, out int first);
                     return $"r {Err.Name(r)} first={Err.Name(first)}";
                 }
+            case "rs": // rs <up|down|refresh|restart|update|list|complain> <text...>: a driver-manager request
+                return RsRequest(w);
+            case "td": // td <ep> read | write <value> | fail <mode>: test driver requests
+                {
+                    int dst = Ep(w[1]);
+                    int type = w[2] switch { "read" => Bulkhead.Lib.Drivers.TestDriverCall.Read, "write" => Bulkhead.Lib.Drivers.TestDriverCall.Write, _ => Bulkhead.Lib.Drivers.TestDriverCall.Fail };
+                    var req = new Bulkhead.Lib.Drivers.TestDriverRequest();
+                    if (w[2] == "write") req.Value = L(w[3]);
+                    if (w[2] == "fail") req.Mode = (int)L(w[3]);
+                    m = Message.Of(type, req);
+                    r = IpcCall.SendRec(dst, ref m);
+                    var rep = m.As<Bulkhead.Lib.Drivers.TestDriverReply>();
+                    bool good = rep.Magic0 == Bulkhead.Lib.Drivers.TestDriverReply.Magic;
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)} {rep.Requests} {rep.Value} {rep.Endpoint} {(good ? "well-formed" : "malformed")}";
+                }
             case "sleep":
                 Thread.Sleep((int)L(w[1]));
                 return "r OK";
@@ -446,6 +461,44 @@ internal static unsafe class Puppet
             default:
                 return "x unknown " + w[0];
         }
+    }
+
+    private static string RsRequest(string[] w)
+    {
+        int type = w[1] switch
+        {
+            "up" => Bulkhead.Lib.Rs.RsCall.Up,
+            "down" => Bulkhead.Lib.Rs.RsCall.Down,
+            "refresh" => Bulkhead.Lib.Rs.RsCall.Refresh,
+            "restart" => Bulkhead.Lib.Rs.RsCall.Restart,
+            "update" => Bulkhead.Lib.Rs.RsCall.Update,
+            "list" => Bulkhead.Lib.Rs.RsCall.List,
+            _ => Bulkhead.Lib.Rs.RsCall.Complain,
+        };
+        Message m;
+        int r;
+        if (type == Bulkhead.Lib.Rs.RsCall.Complain)
+        {
+            m = Message.Of(type, new Bulkhead.Lib.Rs.ComplainRequest { Target = Ep(w[2]) });
+            r = IpcCall.SendRec(Endpoint.Rs, ref m);
+            return $"r {Err.Name(r)} {Err.Name(m.Type)}";
+        }
+        // Text argument: "k=v;k=v" becomes ServiceSpec lines; a bare word is a label.
+        string text = string.Join(' ', w[2..]);
+        text = text.Contains('=') ? string.Join('\n', text.Split(';').Select(kv => kv.Replace('=', ' '))) + "\n" : text;
+        const int Size = 65536;
+        long buf = ArenaHeap.Allocate(Size);
+        var arena = Channel.Current.Arena.Slice((int)buf, Size);
+        arena.Clear();
+        int n = System.Text.Encoding.UTF8.GetBytes(text, arena);
+        int grant = Bulkhead.Lib.Grants.GrantTable.Current.Direct(Endpoint.Rs, buf, Size, Bulkhead.Lib.Grants.Grant.ReadWrite);
+        m = Message.Of(type, new Bulkhead.Lib.Rs.BufferRequest { GrantId = grant, Length = type == Bulkhead.Lib.Rs.RsCall.List ? Size : Math.Max(n, 1) });
+        r = IpcCall.SendRec(Endpoint.Rs, ref m);
+        var rep = m.As<Bulkhead.Lib.Rs.RsReply>();
+        string back = rep.Length > 0 ? System.Text.Encoding.UTF8.GetString(arena[..Math.Min(rep.Length, Size)]).Replace('\n', '|') : "";
+        Bulkhead.Lib.Grants.GrantTable.Current.Revoke(grant);
+        ArenaHeap.Free(buf);
+        return $"r {Err.Name(r)} {Err.Name(m.Type)} {rep.Endpoint} {back}";
     }
 
     private static string Crash(string how, int arg)

@@ -43,6 +43,7 @@ public sealed class ServerLoop
             if (r != Err.Ok) return r;
             if (IpcCall.IsNotify(m))
             {
+                if (m.Source == Endpoint.Rs && Rs.ServiceRuntime.Started) Rs.ServiceRuntime.Alive(); // heartbeat
                 OnNotify?.Invoke(m);
                 if (!Running) return Err.Ok;
                 r = IpcCall.Receive(Endpoint.Any, out m);

@@ -76,7 +76,16 @@ public static class SysCall
 
     /// <summary>Starts a process from a binary path, or from an in-memory image when
     /// <paramref name="image"/> is given, with <paramref name="priv"/> installed before it runs.</summary>
-    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0)
+    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
+        SpawnCore(name, path, image, -1, 0, argv, priv, out endpoint, arenaKiB);
+
+    /// <summary>Starts a process from an image that already lies in this process's arena at
+    /// [<paramref name="imageOffset"/>, +<paramref name="imageLength"/>) (no copy).</summary>
+    public static int SpawnFromArena(string name, long imageOffset, int imageLength, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
+        SpawnCore(name, "", default, imageOffset, imageLength, argv, priv, out endpoint, arenaKiB);
+
+    private static int SpawnCore(string name, string path, ReadOnlySpan<byte> image, long imageOffset, int imageLength,
+                                 IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB)
     {
         lock (s_scratchLock)
         {
@@ -99,7 +108,13 @@ public static class SysCall
             long pathAt;
             int pathLen;
             int flags = 0;
-            if (!image.IsEmpty)
+            if (imageOffset >= 0)
+            {
+                pathAt = imageOffset;
+                pathLen = imageLength;
+                flags = SpawnRequest.FromMemory;
+            }
+            else if (!image.IsEmpty)
             {
                 // Large images go to the arena heap end; the caller's arena must be big enough.
                 long at = ch.ArenaSize - image.Length;

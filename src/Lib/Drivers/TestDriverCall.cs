@@ -1,0 +1,48 @@
+// Protocol of the test driver (src/Drivers/Test): a small character-style service that reads
+// and writes a buffer, and can be told to fail in each way the thesis lists (§4.1, Fig. 4.1).
+using System.Runtime.InteropServices;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Lib.Drivers;
+
+public static class TestDriverCall
+{
+    public const int Base = 0x900;
+    /// <summary>Read: the reply payload carries the instance's request counter and its endpoint.</summary>
+    public const int Read = Base + 1;
+    /// <summary>Write: stores the first 8 payload bytes; Read returns them.</summary>
+    public const int Write = Base + 2;
+    /// <summary>Fail in the way TestDriverRequest.Mode names.</summary>
+    public const int Fail = Base + 3;
+
+    public const int BadPointer = 1;
+    public const int DivideByZero = 2;
+    public const int Panic = 3;
+    public const int Exit = 4;
+    public const int InfiniteLoop = 5;
+    /// <summary>Block in IPC forever (RECEIVE from CLOCK with no alarm): heartbeats go unanswered.</summary>
+    public const int BlockInIpc = 6;
+    /// <summary>From now on answer every Read with a malformed reply (a client should complain).</summary>
+    public const int ProtocolViolation = 7;
+    /// <summary>A wild pointer far from null: an access violation, not a NullReference.</summary>
+    public const int WildPointer = 8;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct TestDriverRequest
+{
+    public int Mode;
+    public int Reserved;
+    public long Value;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct TestDriverReply
+{
+    public const long Magic = 0x7465737464727600; // "testdrv\0"
+
+    public long Magic0;
+    public long Requests;
+    public long Value;
+    public int Endpoint;
+}

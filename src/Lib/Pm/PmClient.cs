@@ -1,0 +1,71 @@
+// Client side of PM for RS (and later init): start a process, signal it, collect exits.
+using System.Runtime.CompilerServices;
+using System.Text;
+using Bulkhead.Lib.Grants;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Rs;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Lib.Pm;
+
+public static class PmClient
+{
+    /// <summary>Starts <paramref name="path"/> (or <paramref name="image"/>, when not empty) as
+    /// <paramref name="name"/> with <paramref name="priv"/>; the caller becomes its parent of record.</summary>
+    public static int Start(string name, string path, IReadOnlyList<string> args, in PrivilegeBlock priv, ReadOnlySpan<byte> image, out int endpoint)
+    {
+        endpoint = Endpoint.None;
+        var text = new StringBuilder();
+        text.Append("name ").Append(name).Append('\n');
+        text.Append("path ").Append(path).Append('\n');
+        foreach (var a in args) text.Append("arg ").Append(a).Append('\n');
+        byte[] textBytes = Encoding.UTF8.GetBytes(text.ToString());
+        int headerSize = Unsafe.SizeOf<StartHeader>();
+        long total = headerSize + textBytes.Length + image.Length;
+        if (total > int.MaxValue) return Err.E2BIG;
+        long buf = ArenaHeap.Allocate(total);
+        if (buf < 0) return Err.ENOMEM;
+        try
+        {
+            var ch = Channel.Current;
+            ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length };
+            textBytes.CopyTo(ch.Arena.Slice((int)(buf + headerSize), textBytes.Length));
+            image.CopyTo(ch.Arena.Slice((int)(buf + headerSize + textBytes.Length), image.Length));
+            int grant = GrantTable.Current.Direct(Endpoint.Pm, buf, total, Grant.Read);
+            if (grant < 0) return grant;
+            try
+            {
+                var m = Message.Of(PmCall.Start, new BufferRequest { GrantId = grant, Length = (int)total });
+                int r = IpcCall.SendRec(Endpoint.Pm, ref m);
+                if (r != Err.Ok) return r;
+                if (m.Type != Err.Ok) return m.Type;
+                endpoint = m.As<EndpointReply>().Endpoint;
+                return Err.Ok;
+            }
+            finally
+            {
+                GrantTable.Current.Revoke(grant);
+            }
+        }
+        finally
+        {
+            ArenaHeap.Free(buf);
+        }
+    }
+
+    public static int Kill(int endpoint, int signal)
+    {
+        var m = Message.Of(PmCall.Kill, new KillRequest { Target = endpoint, Signal = signal });
+        int r = IpcCall.SendRec(Endpoint.Pm, ref m);
+        return r != Err.Ok ? r : m.Type;
+    }
+
+    /// <summary>One exit report of a child of record; info.Endpoint is NONE when there is none.</summary>
+    public static int Wait(out ExitInfo info)
+    {
+        var m = new Message(PmCall.Wait);
+        int r = IpcCall.SendRec(Endpoint.Pm, ref m);
+        info = r == Err.Ok && m.Type == Err.Ok ? m.As<ExitInfo>() : new ExitInfo { Endpoint = Endpoint.None };
+        return r != Err.Ok ? r : m.Type;
+    }
+}

@@ -1,0 +1,305 @@
+// Starting, watching and restarting instances (thesis §4.1–4.2, Figs. 2.5, 4.1, 4.2).
+//   start:   policy → privilege block (targets resolved to current endpoints, plus every
+//            running service whose policy names this one, so dependents reach the new
+//            instance) → PM starts it → label published in DS → InitDone within a deadline;
+//   detect:  exit reported by PM, classified with the instance's own last words; missed
+//            heartbeats; complaints; explicit requests;
+//   recover: the recovery script if the service has one, else a restart after a binary
+//            exponential backoff; too many failures in a window → failed.
+// Each completed restart is an event: logged as one "restart …" line and published in DS as
+// rs.restart.<label> for subscribers.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Bulkhead.Lib.Ds;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Pm;
+using Bulkhead.Lib.Rs;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Servers.Rs;
+
+public sealed partial class DriverManager
+{
+    private const int SigKill = 9;
+    private const int SigTerm = 15;
+
+    private int StartInstance(Service s)
+    {
+        var priv = s.Policy.ToPrivilegeBlock(EndpointOf, PrivilegeBlock.SysProc, out _);
+        foreach (var other in _services.Values)
+            if (other != s && other.HasInstance && other.Policy.Targets.Contains(s.Label, StringComparer.Ordinal))
+                priv.AddTarget(other.Endpoint);
+        var args = s.Spec.Args.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int r = PmClient.Start(s.Label, s.Spec.Binary, args, priv, s.Image ?? [], out int ep);
+        if (r != Err.Ok)
+        {
+            Log($"cannot start {s.Label}: {Err.Name(r)}");
+            return r;
+        }
+        long now = Now;
+        s.Endpoint = ep;
+        s.Incarnation++;
+        s.State = ServiceState.Starting;
+        s.StartedAt = now;
+        s.Deadline = now + _opt.InitTimeoutMs;
+        s.LastAlive = s.LastPing = now;
+        s.PendingReason = null;
+        s.CrashReport = null;
+        int d = DsClient.PublishLabel(s.Label, ep, DsFlags.Overwrite);
+        if (d != Err.Ok) Log($"cannot publish label {s.Label} in DS: {Err.Name(d)}");
+        return Err.Ok;
+    }
+
+    private void OnInitDone(Service s)
+    {
+        if (s.State != ServiceState.Starting) return;
+        s.State = ServiceState.Running;
+        s.RunningSince = Now;
+        if (s.Incarnation > 1)
+        {
+            s.Restarts++;
+            PublishRestart(s);
+        }
+    }
+
+    private void PublishRestart(Service s)
+    {
+        string ev = string.Create(CultureInfo.InvariantCulture,
+            $"label={s.Label} incarnation={s.Incarnation} cause={s.LastReason} backoff_ms={s.LastBackoffMs} failed_at={s.LastFailureAt} restarted_at={Now} endpoint={s.Endpoint}");
+        Log("restart " + ev);
+        int r = DsClient.PublishMem("rs.restart." + s.Label, Encoding.UTF8.GetBytes(ev), DsFlags.Overwrite);
+        if (r != Err.Ok) Log($"cannot publish restart event of {s.Label}: {Err.Name(r)}");
+    }
+
+    private void CollectExits()
+    {
+        while (PmClient.Wait(out var exit) == Err.Ok && exit.Endpoint != Endpoint.None)
+        {
+            var s = ServiceAt(exit.Endpoint);
+            if (s is not null) OnExit(s, exit);
+        }
+    }
+
+    /// <summary>Fig. 4.1's defect classes in words: exit, panic, exception, terminated, plus the
+    /// ones RS causes itself (no-heartbeat, complaint, restart, update, down).</summary>
+    private static string Classify(in ExitInfo exit, (int Kind, string Text)? report, out string detail)
+    {
+        string said = report is { } r ? $" ({r.Text})" : "";
+        if (report is { Kind: CrashReportPayload.Panic })
+        {
+            detail = $"panic{said}";
+            return "panic";
+        }
+        if (exit.How == ExitInfo.Exited)
+        {
+            detail = report is null ? $"exit status {exit.Status}" : $"exception{said}, exit status {exit.Status}";
+            return report is null ? "exit" : "exception";
+        }
+        string sig = exit.Status switch
+        {
+            4 => "SIGILL",
+            6 => "SIGABRT",
+            7 => "SIGBUS",
+            8 => "SIGFPE",
+            9 => "SIGKILL",
+            11 => "SIGSEGV",
+            15 => "SIGTERM",
+            _ => "signal " + exit.Status.ToString(CultureInfo.InvariantCulture),
+        };
+        bool cpu = exit.Status is 4 or 5 or 6 or 7 or 8 or 11 or 31;
+        detail = cpu ? $"exception{said}, {sig}" : $"terminated by {sig}";
+        return cpu ? "exception" : "terminated";
+    }
+
+    private void OnExit(Service s, in ExitInfo exit)
+    {
+        string cause = Classify(exit, s.CrashReport, out string detail);
+        string reason = s.PendingReason ?? cause;
+        if (s.PendingReason is not null) detail = $"{s.PendingReason} ({detail})";
+        s.Endpoint = Endpoint.None;
+        s.CrashReport = null;
+        s.PendingReason = null;
+        long now = Now;
+        switch (s.State)
+        {
+            case ServiceState.Stopping:
+                Log($"down {s.Label}: {detail}");
+                Remove(s);
+                return;
+            case ServiceState.Updating:
+                ApplyUpdate(s);
+                s.LastReason = "update";
+                s.LastFailureAt = now;
+                s.LastBackoffMs = 0;
+                if (StartInstance(s) != Err.Ok) Fail(s, "update: cannot start the new binary");
+                return;
+        }
+        bool wasHealthy = s.State == ServiceState.Running && now - s.RunningSince >= _opt.HealthyMs;
+        if (wasHealthy) s.BackoffLevel = 0;
+        s.LastReason = reason;
+        s.LastFailureAt = now;
+        Log($"{s.Label} failed: {detail}");
+        if (reason == "restart")
+        {
+            // Explicit refresh or restart: at once, not counted as a failure.
+            s.LastBackoffMs = 0;
+            if (StartInstance(s) != Err.Ok) Fail(s, "cannot restart");
+            return;
+        }
+        s.RecentFailures.Enqueue(now);
+        while (s.RecentFailures.Count > 0 && now - s.RecentFailures.Peek() > _opt.FailureWindowMs) s.RecentFailures.Dequeue();
+        if (s.RecentFailures.Count >= _opt.MaxFailures)
+        {
+            Fail(s, $"{s.RecentFailures.Count} failures within {_opt.FailureWindowMs / 1000} s (last: {reason})");
+            return;
+        }
+        if (s.Spec.Recovery.Length > 0)
+        {
+            RunScript(s, reason);
+            return;
+        }
+        long delay = s.Spec.NoBackoff ? 0 : _opt.BackoffMs(s.BackoffLevel);
+        s.BackoffLevel++;
+        s.LastBackoffMs = delay;
+        s.State = ServiceState.Restarting;
+        s.Deadline = now + delay;
+        if (delay == 0) RestartNow(s);
+    }
+
+    private void RestartNow(Service s)
+    {
+        if (StartInstance(s) == Err.Ok) return;
+        // Could not even start it: counts as another failure, with backoff.
+        s.RecentFailures.Enqueue(Now);
+        if (s.RecentFailures.Count >= _opt.MaxFailures)
+        {
+            Fail(s, "cannot start it");
+            return;
+        }
+        long delay = _opt.BackoffMs(++s.BackoffLevel);
+        s.LastBackoffMs = delay;
+        s.State = ServiceState.Restarting;
+        s.Deadline = Now + delay;
+    }
+
+    private void Fail(Service s, string why)
+    {
+        s.State = ServiceState.Failed;
+        s.LastReason = "failed";
+        Log($"{s.Label} marked failed: {why}; left down until 'service refresh {s.Label}'");
+    }
+
+    private void Remove(Service s)
+    {
+        _services.Remove(s.Label);
+        _claims.Release(s.Label);
+        DsClient.Delete(s.Label, DsFlags.TypeLabel);
+    }
+
+    private static void ApplyUpdate(Service s)
+    {
+        if (s.UpdateTo is null) return;
+        s.Spec = s.UpdateTo;
+        s.UpdateTo = null;
+        if (s.Image is not null)
+        {
+            try { s.Image = File.ReadAllBytes(s.Spec.Binary); }
+            catch (IOException) { s.Image = null; }
+        }
+    }
+
+    /// <summary>RS ends an instance itself; the reason replaces the exit's own cause.</summary>
+    private void Kill(Service s, string reason)
+    {
+        s.PendingReason = reason;
+        int r = PmClient.Kill(s.Endpoint, SigKill);
+        if (r != Err.Ok) Log($"cannot kill {s.Label}: {Err.Name(r)}");
+    }
+
+    /// <summary>SIGTERM now, SIGKILL when the stop time-out passes (Tick).</summary>
+    private void Stop(Service s, string reason)
+    {
+        s.PendingReason = reason;
+        s.Deadline = Now + _opt.StopTimeoutMs;
+        PmClient.Kill(s.Endpoint, SigTerm);
+    }
+
+    private void RunScript(Service s, string reason)
+    {
+        s.State = ServiceState.Recovering;
+        s.Deadline = Now + _opt.ScriptTimeoutMs;
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        psi.ArgumentList.Add(s.Spec.Recovery);
+        psi.ArgumentList.Add(s.Label);
+        psi.ArgumentList.Add(reason);
+        psi.ArgumentList.Add((s.RecentFailures.Count).ToString(CultureInfo.InvariantCulture));
+        string? run = Environment.GetEnvironmentVariable("BULKHEAD_RUN");
+        if (run is not null) psi.Environment["PATH"] = Path.Combine(run, "bin") + ":" + Environment.GetEnvironmentVariable("PATH");
+        try
+        {
+            s.Script = Process.Start(psi);
+            Log($"{s.Label}: recovery script {s.Spec.Recovery} {s.Label} {reason} {s.RecentFailures.Count}");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
+        {
+            Fail(s, $"recovery script {s.Spec.Recovery} cannot run: {e.Message}");
+        }
+    }
+
+    /// <summary>The clock: heartbeats, deadlines, scheduled restarts, script watchdog.</summary>
+    private void Tick()
+    {
+        long now = Now;
+        foreach (var s in _services.Values.ToList())
+        {
+            switch (s.State)
+            {
+                case ServiceState.Starting when now > s.Deadline && s.HasInstance:
+                    Kill(s, "init-timeout");
+                    break;
+                case ServiceState.Running when s.Spec.PeriodMs > 0 && s.HasInstance && s.PendingReason is null:
+                    if (now - s.LastAlive > 2L * s.Spec.PeriodMs)
+                    {
+                        Kill(s, "no-heartbeat");
+                    }
+                    else if (now - s.LastPing >= s.Spec.PeriodMs)
+                    {
+                        s.LastPing = now;
+                        IpcCall.Notify(s.Endpoint);
+                    }
+                    break;
+                case ServiceState.Restarting when now >= s.Deadline:
+                    RestartNow(s);
+                    break;
+                case ServiceState.Stopping or ServiceState.Updating when now > s.Deadline && s.HasInstance:
+                    PmClient.Kill(s.Endpoint, SigKill);
+                    s.Deadline = long.MaxValue;
+                    break;
+                case ServiceState.Recovering:
+                    WatchScript(s, now);
+                    break;
+            }
+        }
+    }
+
+    private void WatchScript(Service s, long now)
+    {
+        if (s.Script is not { } p) return;
+        if (p.HasExited)
+        {
+            int status = p.ExitCode;
+            p.Dispose();
+            s.Script = null;
+            if (s.HasInstance || s.State != ServiceState.Recovering) return; // the script restarted it
+            Fail(s, $"recovery script exited with status {status} without restarting it");
+        }
+        else if (now > s.Deadline)
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            p.Dispose();
+            s.Script = null;
+            if (!s.HasInstance) Fail(s, "recovery script hung");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+// RS requests (thesis Fig. 2.4, §4.2): up, down, refresh, restart, update and list from the
+// service utility, complaints from components whose policy may control the target. Every
+// request is checked completely before anything changes; refusals carry an explanation that
+// RS writes back into the caller's buffer.
+using System.Globalization;
+using System.Text;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Rs;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Servers.Rs;
+
+public sealed partial class DriverManager
+{
+    private const int MaxImageBytes = 48 << 20;
+    private int _listLength;
+
+    /// <summary>The service utility runs with only SENDREC; services and drivers have more.
+    /// Management requests are accepted from anyone but services themselves.</summary>
+    private bool IsManager(int caller) => ServiceAt(caller) is null;
+
+    private int DoUp(int caller, BufferRequest req, out int endpoint, out string why)
+    {
+        endpoint = Endpoint.None;
+        if (!IsManager(caller)) return Refuse(out why, Err.EPERM, "services may not start services");
+        int r = ReadText(caller, req, ServiceSpec.MaxBytes, out string text);
+        if (r != Err.Ok) return Refuse(out why, r, "cannot read the request");
+        if (!ServiceSpec.TryParse(text, out var spec, out string error)) return Refuse(out why, Err.EINVAL, error);
+        if (_services.ContainsKey(spec.Label)) return Refuse(out why, Err.EEXIST, $"a service labelled '{spec.Label}' exists");
+        if (_services.Count >= MaxServices) return Refuse(out why, Err.ENOSPC, "service table full");
+        if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return Refuse(out why, Err.ENOENT, $"no binary '{spec.Binary}'");
+        var policies = spec.Isolation.Length > 0 ? LoadPoliciesOrNull(spec.Isolation, out error) : _policies;
+        if (policies is null) return Refuse(out why, Err.EINVAL, error);
+        string entry = spec.Policy.Length > 0 ? spec.Policy : spec.Label;
+        if (!policies.TryGet(entry, out var policy)) return Refuse(out why, Err.ESRCH, $"no policy '{entry}' in {policies.File}");
+        if (_claims.FindConflict(policy) is { } conflict) return Refuse(out why, Err.EBUSY, conflict);
+        byte[]? image = null;
+        if (spec.Mirror)
+        {
+            try { image = File.ReadAllBytes(spec.Binary); }
+            catch (IOException e) { return Refuse(out why, Err.EIO, e.Message); }
+            if (image.Length > MaxImageBytes) return Refuse(out why, Err.E2BIG, "binary too large to mirror");
+        }
+        var s = new Service(spec, policy, image);
+        _claims.TryClaim(policy, out _);
+        _services[spec.Label] = s;
+        r = StartInstance(s);
+        if (r != Err.Ok)
+        {
+            _services.Remove(spec.Label);
+            _claims.Release(spec.Label);
+            return Refuse(out why, r, $"cannot start {spec.Binary}");
+        }
+        Log($"up {s.Label}: endpoint {s.Endpoint}, policy {policy.Origin}{(image is null ? "" : ", mirrored in memory")}");
+        endpoint = s.Endpoint;
+        why = "";
+        return Err.Ok;
+    }
+
+    private static Policy.PolicySet? LoadPoliciesOrNull(string file, out string error)
+    {
+        error = "";
+        try { return Policy.PolicySet.Load(file); }
+        catch (Exception e) when (e is Policy.PolicyException or IOException or UnauthorizedAccessException)
+        {
+            error = e.Message;
+            return null;
+        }
+    }
+
+    private int DoDown(int caller, BufferRequest req, out string why)
+    {
+        int r = Lookup(caller, req, out var s, out why);
+        if (r != Err.Ok) return r;
+        if (!s!.HasInstance)
+        {
+            Remove(s);
+            Log($"down {s.Label}");
+            return Err.Ok;
+        }
+        s.State = ServiceState.Stopping;
+        Stop(s, "down");
+        return Err.Ok;
+    }
+
+    private int DoRefresh(int caller, BufferRequest req, out string why)
+    {
+        int r = Lookup(caller, req, out var s, out why);
+        if (r != Err.Ok) return r;
+        if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
+        if (s.HasInstance)
+        {
+            Kill(s, "restart");
+            return Err.Ok;
+        }
+        // A dead or failed service: start it again with a clean record.
+        s.RecentFailures.Clear();
+        s.BackoffLevel = 0;
+        return StartInstance(s);
+    }
+
+    private int DoRestart(int caller, BufferRequest req, out int endpoint, out string why)
+    {
+        endpoint = Endpoint.None;
+        int r = Lookup(caller, req, out var s, out why);
+        if (r != Err.Ok) return r;
+        if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
+        if (s.HasInstance)
+        {
+            Kill(s, "restart");
+            return Err.Ok;
+        }
+        r = StartInstance(s);
+        endpoint = s.Endpoint;
+        return r == Err.Ok ? r : Refuse(out why, r, "cannot start it");
+    }
+
+    private int DoUpdate(int caller, BufferRequest req, out string why)
+    {
+        if (!IsManager(caller)) return Refuse(out why, Err.EPERM, "services may not update services");
+        int r = ReadText(caller, req, ServiceSpec.MaxBytes, out string text);
+        if (r != Err.Ok) return Refuse(out why, r, "cannot read the request");
+        if (!ServiceSpec.TryParse(text, out var spec, out string error)) return Refuse(out why, Err.EINVAL, error);
+        if (!_services.TryGetValue(spec.Label, out var s)) return Refuse(out why, Err.ESRCH, $"no service '{spec.Label}'");
+        if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return Refuse(out why, Err.ENOENT, $"no binary '{spec.Binary}'");
+        if (s.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
+        // Keep what the update does not name.
+        spec.PeriodMs = spec.PeriodMs > 0 ? spec.PeriodMs : s.Spec.PeriodMs;
+        if (spec.Recovery.Length == 0) spec.Recovery = s.Spec.Recovery;
+        if (spec.Isolation.Length == 0) spec.Isolation = s.Spec.Isolation;
+        if (spec.Policy.Length == 0) spec.Policy = s.Spec.Policy;
+        s.UpdateTo = spec;
+        why = "";
+        if (!s.HasInstance)
+        {
+            ApplyUpdate(s);
+            return StartInstance(s);
+        }
+        s.State = ServiceState.Updating;
+        Stop(s, "update");
+        return Err.Ok;
+    }
+
+    private int DoList(int caller, BufferRequest req, out string why)
+    {
+        why = "";
+        var sb = new StringBuilder();
+        sb.Append("LABEL ENDPOINT STATE RESTARTS REASON INCARNATION\n");
+        foreach (var s in _services.Values.OrderBy(s => s.Label, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"{s.Label} {(s.HasInstance ? s.Endpoint.ToString(CultureInfo.InvariantCulture) : "-")} {s.State.ToString().ToLowerInvariant()} {s.Restarts} {(s.LastReason.Length > 0 ? s.LastReason : "-")} {s.Incarnation}\n");
+        }
+        _listLength = WriteBack(caller, req, sb.ToString());
+        return _listLength >= 0 ? Err.Ok : _listLength;
+    }
+
+    /// <summary>Complaint (thesis §4.1.3): only a component whose policy may control the target.</summary>
+    private int DoComplain(int caller, ComplainRequest req, out string why)
+    {
+        var complainer = ServiceAt(caller);
+        var target = ServiceAt(req.Target);
+        if (target is null) return Refuse(out why, Err.ESRCH, "no such service");
+        if (complainer is null || !complainer.Policy.MayControl(target.Label))
+            return Refuse(out why, Err.EPERM, $"{complainer?.Label ?? "caller"} may not control {target.Label}");
+        Log($"complaint from {complainer.Label} about {target.Label}");
+        Kill(target, "complaint");
+        why = "";
+        return Err.Ok;
+    }
+
+    private int Lookup(int caller, BufferRequest req, out Service? s, out string why)
+    {
+        s = null;
+        if (!IsManager(caller)) return Refuse(out why, Err.EPERM, "services may not manage services");
+        int r = ReadText(caller, req, 64, out string label);
+        if (r != Err.Ok) return Refuse(out why, r, "cannot read the label");
+        label = label.Trim();
+        if (!_services.TryGetValue(label, out s)) return Refuse(out why, Err.ESRCH, $"no service '{label}'");
+        why = "";
+        return Err.Ok;
+    }
+
+    private static int Refuse(out string why, int error, string text)
+    {
+        why = text;
+        return error;
+    }
+
+    /// <summary>Copies the caller's granted text (at most <paramref name="max"/> bytes) into RS.</summary>
+    private static int ReadText(int caller, BufferRequest req, int max, out string text)
+    {
+        text = "";
+        if (req.Length <= 0 || req.Length > max) return Err.EINVAL;
+        long buf = ArenaHeap.Allocate(req.Length);
+        if (buf < 0) return Err.ENOMEM;
+        try
+        {
+            int r = SysCall.SafeCopyFrom(caller, req.GrantId, 0, buf, req.Length);
+            if (r != Err.Ok) return r;
+            var bytes = Channel.Current.Arena.Slice((int)buf, req.Length);
+            int nul = bytes.IndexOf((byte)0);
+            text = Encoding.UTF8.GetString(nul < 0 ? bytes : bytes[..nul]);
+            return Err.Ok;
+        }
+        finally
+        {
+            ArenaHeap.Free(buf);
+        }
+    }
+
+    /// <summary>Writes text back into the caller's granted buffer; the bytes written, or an error.</summary>
+    private static int WriteBack(int caller, BufferRequest req, string text)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        int n = Math.Min(bytes.Length, Math.Max(0, req.Length));
+        if (n == 0) return 0;
+        long buf = ArenaHeap.Allocate(n);
+        if (buf < 0) return Err.ENOMEM;
+        try
+        {
+            bytes.AsSpan(0, n).CopyTo(Channel.Current.Arena.Slice((int)buf, n));
+            int r = SysCall.SafeCopyTo(caller, req.GrantId, 0, buf, n);
+            return r == Err.Ok ? n : r;
+        }
+        finally
+        {
+            ArenaHeap.Free(buf);
+        }
+    }
+}

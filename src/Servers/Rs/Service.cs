@@ -1,0 +1,43 @@
+// One entry of RS's service table: what to run (spec, policy, optional in-memory binary),
+// the current instance (endpoint, state), and the history RS bases its decisions on.
+// Times are RS's monotonic milliseconds.
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Rs;
+using PolicyEntry = Bulkhead.Servers.Rs.Policy.Policy;
+
+namespace Bulkhead.Servers.Rs;
+
+public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
+{
+    public string Label => Spec.Label;
+    public ServiceSpec Spec { get; set; } = spec;
+    public PolicyEntry Policy { get; set; } = policy;
+    /// <summary>-mirror: the binary as it was at `service up`; restarts never touch a file system.</summary>
+    public byte[]? Image { get; set; } = image;
+
+    public int Endpoint { get; set; } = Lib.Ipc.Endpoint.None;
+    public ServiceState State { get; set; } = ServiceState.Starting;
+    /// <summary>Instances started so far (1 for the first).</summary>
+    public int Incarnation { get; set; }
+    /// <summary>Restarts that reached InitDone (the count MINIX shows).</summary>
+    public int Restarts { get; set; }
+    public int BackoffLevel { get; set; }
+    public long LastBackoffMs { get; set; }
+    public string LastReason { get; set; } = "";
+    public long LastFailureAt { get; set; } = -1;
+    public Queue<long> RecentFailures { get; } = new();
+
+    public long StartedAt { get; set; }
+    public long RunningSince { get; set; }
+    public long Deadline { get; set; }
+    public long LastPing { get; set; }
+    public long LastAlive { get; set; }
+    /// <summary>Why RS itself is ending the instance (no-heartbeat, complaint, restart, update, down).</summary>
+    public string? PendingReason { get; set; }
+    /// <summary>What the dying instance said about itself (exception type or panic text).</summary>
+    public (int Kind, string Text)? CrashReport { get; set; }
+    public ServiceSpec? UpdateTo { get; set; }
+    public System.Diagnostics.Process? Script { get; set; }
+
+    public bool HasInstance => Endpoint != Lib.Ipc.Endpoint.None;
+}

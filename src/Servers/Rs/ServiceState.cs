@@ -1,0 +1,19 @@
+// The life cycle of a service in RS's table.
+namespace Bulkhead.Servers.Rs;
+
+public enum ServiceState
+{
+    /// <summary>Started, not yet reported InitDone.</summary>
+    Starting,
+    Running,
+    /// <summary>Dead, restart scheduled after a backoff.</summary>
+    Restarting,
+    /// <summary>Dead, its recovery script decides.</summary>
+    Recovering,
+    /// <summary>`service down`: SIGTERM sent, SIGKILL after the time-out; removed at exit.</summary>
+    Stopping,
+    /// <summary>`service update`: the old instance is stopping; the new binary starts at its exit.</summary>
+    Updating,
+    /// <summary>Too many failures (or no way to start it): left down until `service refresh`.</summary>
+    Failed,
+}
