@@ -162,6 +162,9 @@ public static unsafe partial class Native
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int sched_yield();
 
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int usleep(uint microseconds);
+
     // posix_spawn and its attribute/file-action objects (opaque; sizes from glibc x86-64
     // rounded up generously).
     public const int SpawnAttrSize = 512;

@@ -21,6 +21,7 @@ public static class BenchComponents
         "bench-notify-sink" => NotifySink(Int(args, 1)),
         "bench-notifier" => Notifier(Int(args, 1), Int(args, 2)),
         "futex-peer" => FutexPingPong.Peer(args[1..]),
+        "bench-mttr-client" => MttrClient.Run(args[1], Int(args, 2)),
         _ => null,
     };
 

@@ -19,7 +19,11 @@ namespace Bulkhead.Host.Bench;
 
 public static partial class BenchRegistry
 {
-    static partial void RegisterMore(Dictionary<string, Func<string[], int>> d) => d["ipc"] = IpcBench.Run;
+    static partial void RegisterMore(Dictionary<string, Func<string[], int>> d)
+    {
+        d["ipc"] = IpcBench.Run;
+        d["restart"] = RestartBench.Run;
+    }
 }
 
 internal static unsafe class IpcBench
