@@ -28,7 +28,10 @@ public static partial class BenchRegistry
 
 internal static unsafe class IpcBench
 {
-    private static string Image => Path.Combine(AppContext.BaseDirectory, "bulkhead-image");
+    /// <summary>The NativeAOT image when the launcher built one (BULKHEAD_IMAGE), else the JIT one.</summary>
+    private static string Image =>
+        Environment.GetEnvironmentVariable("BULKHEAD_IMAGE") is { Length: > 0 } aot && File.Exists(aot) ? aot
+            : Path.Combine(AppContext.BaseDirectory, "bulkhead-image");
 
     public static int Run(string[] args)
     {
@@ -55,6 +58,7 @@ internal static unsafe class IpcBench
             ("ratio", Math.Round((double)pinned.Rtt.Median / raw, 2)),
             ("ratio_unpinned", Math.Round((double)unpinned.Rtt.Median / raw, 2)),
             ("iterations", n),
+            ("components", Image.Contains("/aot/", StringComparison.Ordinal) ? "\"nativeaot\"" : "\"jit\""),
             ("cpus", Environment.ProcessorCount),
         };
         if (json)
