@@ -81,18 +81,11 @@ public struct ProcessName
     public static ProcessName From(string s)
     {
         var n = default(ProcessName);
-        Span<byte> span = n;
-        int len = Math.Min(s.Length, 15);
-        for (int i = 0; i < len; i++) span[i] = s[i] is >= ' ' and < (char)127 ? (byte)s[i] : (byte)'?';
+        FixedText.Write(n, s);
         return n;
     }
 
-    public readonly override string ToString()
-    {
-        ReadOnlySpan<byte> span = this;
-        int len = span.IndexOf((byte)0);
-        return System.Text.Encoding.ASCII.GetString(len < 0 ? span : span[..len]);
-    }
+    public readonly override string ToString() => FixedText.Read(this);
 }
 
 /// <summary>SENDA table entry (MINIX asynmsg_t), living in the sender's arena.</summary>

@@ -40,17 +40,11 @@ public struct CrashText
     public static CrashText From(string s)
     {
         var t = default(CrashText);
-        Span<byte> span = t;
-        for (int i = 0; i < Math.Min(s.Length, 47); i++) span[i] = s[i] is >= ' ' and < (char)127 ? (byte)s[i] : (byte)'?';
+        FixedText.Write(t, s);
         return t;
     }
 
-    public readonly override string ToString()
-    {
-        ReadOnlySpan<byte> span = this;
-        int n = span.IndexOf((byte)0);
-        return System.Text.Encoding.ASCII.GetString(n < 0 ? span : span[..n]);
-    }
+    public readonly override string ToString() => FixedText.Read(this);
 }
 
 /// <summary>Reply to Up/Refresh/Restart/Update/List.</summary>
