@@ -1,6 +1,6 @@
 // bulkhead-host: the host side of Bulkhead. `bulkhead-host [--root DIR] [--run DIR] COMMAND
 // [ARGS]`; the `bulkhead` launcher at the repository root builds it and passes --root.
-// Commands: boot, ps, shutdown, log, stats, bench, help (see Usage below).
+// Commands: boot, ps, shutdown, log, stats, service, bench, help (see Usage below).
 using Bulkhead.Host;
 using Bulkhead.Host.Bench;
 using Bulkhead.Host.Boot;
@@ -30,6 +30,7 @@ return rest[0] switch
     "log" => InstanceCommands.Log(ctx, sub),
     "stats" => InstanceCommands.Stats(ctx, sub),
     "bench" => BenchRegistry.Run(sub),
+    "service" => ServiceClient.Run(ctx, sub),
     _ => Unknown(rest[0]),
 };
 
@@ -46,9 +47,11 @@ static int Usage(int status)
           boot [--detach] [--config FILE]  boot an instance (default etc/boot.conf); --detach backgrounds it
           ps                                the running instance's process table
           shutdown                          stop the running instance and all its processes
-          log                               the running (or last) instance's system log
+          log [--restarts]                  the running (or last) instance's system log; --restarts: RS's restarts as a table
           stats [--info | --denials]        kernel counters, or denied accesses by category
           bench NAME [--json]               run a benchmark
+          service up|down|refresh|restart|update|list ...
+                                            manage services through RS (thesis Fig. 2.4; 'service help')
         The run directory is --run DIR, else $BULKHEAD_RUN, else .bulkhead/run in the repository.
         """);
     return status;

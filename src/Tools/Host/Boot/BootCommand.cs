@@ -2,8 +2,9 @@
 // Foreground: this process becomes the kernel — it creates the run directory, refuses when an
 // instance is alive there, writes kernel.pid, starts every boot process in file order
 // (stopping everything if one fails), serves control.sock, and shuts down on Ctrl-C, SIGTERM
-// or a `shutdown` request, removing the socket and pid file. --detach re-executes this in
-// a new session (Detacher) and returns once the instance answers.
+// or a `shutdown` request, removing the socket and pid file. It also writes <run>/bin/service
+// (ServiceWrapper) and runs the service component for `service` requests (ServiceRunner).
+// --detach re-executes this in a new session (Detacher) and returns once the instance answers.
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Bulkhead.Host.Control;
@@ -77,6 +78,8 @@ internal static class BootCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
 
         var env = new Dictionary<string, string> { ["DOTNET_ROOT"] = DotnetRoot() };
+        ServiceWrapper.AddEnvironment(ctx, env);
+        ServiceWrapper.Write(ctx);
         var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env));
         ControlServer? control = null;
         int status = 0;
@@ -135,6 +138,13 @@ internal static class BootCommand
     {
         try
         {
+            if (request == ServiceRunner.Component || request.StartsWith(ServiceRunner.Component + " ", StringComparison.Ordinal))
+            {
+                var args = ControlArgs.Split(request[ServiceRunner.Component.Length..]);
+                return args is null
+                    ? "error: malformed service request\n"
+                    : ServiceRunner.Run(kernel, Path.Combine(HostContext.BinDir, BootProcess.ImageBinary), args);
+            }
             switch (request)
             {
                 case "ping": return "pong\n";
@@ -145,7 +155,7 @@ internal static class BootCommand
                     stop.Set();
                     return $"shutting down (kernel pid {Environment.ProcessId})\n";
                 default:
-                    return $"error: unknown request '{request}' (ping, ps, denials, info, shutdown)\n";
+                    return $"error: unknown request '{request}' (ping, ps, denials, info, shutdown, service)\n";
             }
         }
         catch (ObjectDisposedException)

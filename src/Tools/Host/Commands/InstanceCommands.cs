@@ -1,5 +1,5 @@
 // Host-side commands that talk to a running instance through its run directory: ps,
-// shutdown, log and stats. Each prints a clear message and exits 1 when no instance runs.
+// shutdown, log (--restarts: RS's restart events as a table, RestartLog) and stats. Each prints a clear message and exits 1 when no instance runs.
 using Bulkhead.Host.Control;
 
 namespace Bulkhead.Host.Commands;
@@ -53,12 +53,29 @@ internal static class InstanceCommands
 
     public static int Log(HostContext ctx, string[] args)
     {
+        bool restarts = false;
+        switch (args)
+        {
+            case []: break;
+            case ["--restarts"]: restarts = true; break;
+            default:
+                Console.Error.WriteLine("usage: log [--restarts]");
+                return 2;
+        }
         if (!File.Exists(ctx.SystemLog))
         {
             Console.Error.WriteLine($"no system log in {ctx.RunDir}");
             return 1;
         }
         using var log = new FileStream(ctx.SystemLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        if (restarts)
+        {
+            using var reader = new StreamReader(log);
+            var lines = new List<string>();
+            while (reader.ReadLine() is { } line) lines.Add(line);
+            Console.Write(RestartLog.Format(lines));
+            return 0;
+        }
         using var stdout = Console.OpenStandardOutput();
         log.CopyTo(stdout);
         return 0;

@@ -1,8 +1,11 @@
 // The instance side of the control protocol: a Unix-domain stream socket at
-// <run>/control.sock served by one background thread. Each connection carries one request
-// line and gets one text response, then is closed. Requests: ping, ps, denials, info,
-// shutdown. Requests are answered from kernel snapshots (Kernel.Invoke), so this thread never
-// touches kernel tables itself. Nothing here trusts the request beyond its first line.
+// <run>/control.sock; one background thread accepts, and each connection is served on its own
+// thread (a `service` request may wait up to a minute for its component, and must not hold up
+// `ps` or `shutdown`, nor a recovery script's own `service restart`). Each connection carries
+// one request line (at most MaxRequest bytes) and gets one text response, then is closed.
+// Requests: ping, ps, denials, info, shutdown, service "ARG"… (ControlArgs). Requests are
+// answered from kernel snapshots and public entry points (Kernel.Invoke), so these threads
+// never touch kernel tables themselves. Nothing here trusts the request beyond its first line.
 using System.Net.Sockets;
 using System.Text;
 
@@ -10,7 +13,7 @@ namespace Bulkhead.Host.Control;
 
 internal sealed class ControlServer : IDisposable
 {
-    private const int MaxRequest = 256;
+    private const int MaxRequest = 16384;
 
     private readonly Socket _listener;
     private readonly Thread _thread;
@@ -38,18 +41,23 @@ internal sealed class ControlServer : IDisposable
             Socket conn;
             try { conn = _listener.Accept(); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
-            using (conn)
+            new Thread(() => ServeOne(conn)) { Name = "bulkhead-control-conn", IsBackground = true }.Start();
+        }
+    }
+
+    private void ServeOne(Socket conn)
+    {
+        using (conn)
+        {
+            try
             {
-                try
-                {
-                    conn.ReceiveTimeout = 5000;
-                    conn.SendTimeout = 5000;
-                    string response = _handle(ReadLine(conn));
-                    conn.Send(Encoding.UTF8.GetBytes(response));
-                    conn.Shutdown(SocketShutdown.Both);
-                }
-                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { }
+                conn.ReceiveTimeout = 5000;
+                conn.SendTimeout = 5000;
+                string response = _handle(ReadLine(conn));
+                conn.Send(Encoding.UTF8.GetBytes(response));
+                conn.Shutdown(SocketShutdown.Both);
             }
+            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { }
         }
     }
 

@@ -1,0 +1,132 @@
+// The instance side of `./bulkhead service …`: runs the service component (bulkhead-image
+// service ARGS) inside Bulkhead as a user process with least authority — trap SENDREC only,
+// kernel calls SETGRANT and SYSCTL, RS as its only target — its stdout/stderr on a pipe, and
+// waits for the kernel's exit report (KernelChildExited). Response: "exit N\n" followed by
+// everything the component printed, or "error: …\n" when it could not run. A component still
+// running after Timeout is killed (SIGKILL) and reported as failed. Runs on a control-socket
+// connection thread; only Kernel's public, thread-safe entry points are used.
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Bulkhead.Kernel;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+using Microsoft.Win32.SafeHandles;
+
+namespace Bulkhead.Host.Control;
+
+internal static unsafe class ServiceRunner
+{
+    public const string Component = "service";
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>Output kept from the component; the rest is dropped (and said so).</summary>
+    private const int MaxOutput = 1 << 20;
+
+    /// <summary>The service component's privileges: what a user process needs to ask RS.</summary>
+    public static PrivilegeBlock Privileges()
+    {
+        var priv = new PrivilegeBlock { TrapMask = Trap.Bit(Trap.SendRec) };
+        priv.AllowCall(KernelCall.SetGrant);
+        priv.AllowCall(KernelCall.SysCtl);
+        priv.AddTarget(Endpoint.Rs);
+        return priv;
+    }
+
+    public static string Run(Kernel.Kernel kernel, string imagePath, IReadOnlyList<string> args)
+    {
+        int* fds = stackalloc int[2];
+        if (Native.pipe2(fds, Native.O_CLOEXEC) != 0)
+            return $"error: cannot create a pipe (errno {Marshal.GetLastPInvokeError()})\n";
+        int readFd = fds[0], writeFd = fds[1];
+
+        var exits = new ConcurrentDictionary<int, ExitInfo>();
+        using var exited = new ManualResetEventSlim();
+        void OnExit(ExitInfo e)
+        {
+            exits[e.Endpoint] = e;
+            exited.Set();
+        }
+        kernel.KernelChildExited += OnExit;
+        try
+        {
+            int ep;
+            try
+            {
+                ep = kernel.Spawn(new ProcessSpec
+                {
+                    Name = Component,
+                    Path = imagePath,
+                    Args = [Component, .. args],
+                    Privileges = Privileges(),
+                    StdoutFd = writeFd,
+                });
+            }
+            finally
+            {
+                Native.close(writeFd); // the child has its copy; EOF comes when it exits
+            }
+            if (ep < 0)
+            {
+                Native.close(readFd);
+                return $"error: cannot start the service component ({imagePath}): {Err.Name(ep)}\n";
+            }
+            var output = Task.Run(() => Drain(readFd));
+
+            var until = DateTime.UtcNow + Timeout;
+            bool killed = false;
+            ExitInfo info;
+            while (true)
+            {
+                exited.Reset();
+                if (exits.TryGetValue(ep, out info)) break;
+                if (!kernel.IsRunning) return "error: the kernel stopped while the service component ran\n";
+                var left = until - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    if (killed) return $"error: the service component (endpoint {ep}) did not exit after SIGKILL\n";
+                    kernel.Kill(ep, Native.SIGKILL);
+                    killed = true;
+                    until = DateTime.UtcNow + DrainTimeout;
+                    continue;
+                }
+                exited.Wait(left < TimeSpan.FromMilliseconds(500) ? left : TimeSpan.FromMilliseconds(500));
+            }
+
+            string text = output.Wait(DrainTimeout) ? output.Result : "(output incomplete)\n";
+            if (text.Length > 0 && !text.EndsWith('\n')) text += "\n";
+            int status = info.How == ExitInfo.Exited ? info.Status : 1;
+            if (killed) text += $"service: no answer within {Timeout.TotalSeconds:F0} s; killed\n";
+            else if (info.How != ExitInfo.Exited) text += $"service: killed by signal {info.Status}\n";
+            return string.Create(CultureInfo.InvariantCulture, $"exit {status}\n") + text;
+        }
+        catch (ObjectDisposedException)
+        {
+            return "error: the kernel has stopped\n";
+        }
+        finally
+        {
+            kernel.KernelChildExited -= OnExit;
+        }
+    }
+
+    /// <summary>Reads the pipe to EOF (then closes it), keeping at most MaxOutput bytes.</summary>
+    private static string Drain(int fd)
+    {
+        using var stream = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1, isAsync: false);
+        using var kept = new MemoryStream();
+        var buf = new byte[16384];
+        bool truncated = false;
+        int n;
+        while ((n = stream.Read(buf, 0, buf.Length)) > 0)
+        {
+            int keep = (int)Math.Min(n, MaxOutput - kept.Length);
+            if (keep > 0) kept.Write(buf, 0, keep);
+            if (keep < n) truncated = true;
+        }
+        string text = Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
+        return truncated ? text + "\n(output truncated)\n" : text;
+    }
+}
