@@ -2,7 +2,8 @@
 // arguments, in which slot, under which privileges. The parser fills it in and resolves
 // every name it can statically (IPC targets become slots); the host turns it into a
 // ProcessSpec at spawn time, when "$name" arguments can be replaced by the endpoints of the
-// processes started before this one.
+// processes started before this one, and "$ROOT" (alone or followed by '/') by the repository
+// root, e.g. `args "$ROOT/etc/drivers.conf"`.
 using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel.Boot;
@@ -26,7 +27,11 @@ public sealed class BootProcess
     public ProgramKind Kind { get; internal set; }
     /// <summary>The component name (Image) or the binary path as written (Path).</summary>
     public string Program { get; internal set; } = "";
-    /// <summary>Arguments as written; an argument "$name" stands for the endpoint of an earlier boot process.</summary>
+    /// <summary>Stands for the repository root (ToSpec's base directory) at the start of an argument.</summary>
+    public const string RootVariable = "$ROOT";
+
+    /// <summary>Arguments as written; an argument "$name" stands for the endpoint of an earlier
+    /// boot process, "$ROOT" or "$ROOT/…" for a path under the repository root.</summary>
     public IReadOnlyList<string> Args { get; internal set; } = [];
     /// <summary>The slot this process gets: the fixed one from `slot`, or the next free one.</summary>
     public int Slot { get; internal set; } = -1;
@@ -39,7 +44,11 @@ public sealed class BootProcess
     /// <summary>The boot processes this one's arguments refer to ("$name"), in order.</summary>
     public IEnumerable<string> References => Args.Where(IsReference).Select(a => a[1..]);
 
-    public static bool IsReference(string arg) => arg.Length > 1 && arg[0] == '$';
+    public static bool IsReference(string arg) => arg.Length > 1 && arg[0] == '$' && !IsRootPath(arg);
+
+    /// <summary>True for "$ROOT" and "$ROOT/…".</summary>
+    public static bool IsRootPath(string arg) =>
+        arg.StartsWith(RootVariable, StringComparison.Ordinal) && (arg.Length == RootVariable.Length || arg[RootVariable.Length] == '/');
 
     /// <summary>Builds the kernel's spawn request. <paramref name="imageDirectory"/> holds
     /// bulkhead-image; relative paths are taken from <paramref name="baseDirectory"/>;
@@ -58,7 +67,14 @@ public sealed class BootProcess
             path = System.IO.Path.GetFullPath(Program, baseDirectory);
         }
         foreach (var a in Args)
-            args.Add(IsReference(a) ? endpointOf(a[1..]).ToString(System.Globalization.CultureInfo.InvariantCulture) : a);
+        {
+            if (IsRootPath(a))
+            {
+                string rest = a[RootVariable.Length..].TrimStart('/');
+                args.Add(System.IO.Path.GetFullPath(rest.Length == 0 ? "." : rest, System.IO.Path.GetFullPath(baseDirectory)));
+            }
+            else args.Add(IsReference(a) ? endpointOf(a[1..]).ToString(System.Globalization.CultureInfo.InvariantCulture) : a);
+        }
         return new ProcessSpec
         {
             Name = Name,

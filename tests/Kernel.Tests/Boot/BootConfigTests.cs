@@ -35,10 +35,40 @@ public sealed class BootConfigTests
     {
         var c = BootConfig.Load(RepoFile("etc/boot.conf"));
         Assert.Equal(256, c.System.ProcSlots);
-        Assert.Equal(4096, c.System.ArenaKiB);
+        Assert.Equal(16384, c.System.ArenaKiB);
         Assert.Equal(1UL, c.System.CpuMask); // cpus 0: everything on CPU 0
         Assert.Equal(100, c.System.QuantumMs);
-        Assert.Equal(["init", "echo", "ping"], c.Processes.Select(p => p.Name));
+        Assert.Equal(["pm", "ds", "rs", "init", "echo", "ping"], c.Processes.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void Load_DefaultConfig_SystemServersAtMinixSlotsWithTheirPrivileges()
+    {
+        var c = BootConfig.Load(RepoFile("etc/boot.conf"));
+        var pm = c.Find("pm")!;
+        var ds = c.Find("ds")!;
+        var rs = c.Find("rs")!;
+        Assert.Equal((Endpoint.Pm, Endpoint.Ds, Endpoint.Rs), (pm.Slot, ds.Slot, rs.Slot));
+        Assert.All([pm, ds, rs], p =>
+        {
+            Assert.True(p.FixedSlot);
+            Assert.Equal(ProgramKind.Image, p.Kind);
+            Assert.Equal(p.Name, p.Program);
+            Assert.Equal(PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc, p.Privileges.Flags);
+        });
+        uint basic = Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb);
+        Assert.Equal(basic, pm.Privileges.TrapMask);
+        Assert.Equal(basic | Trap.Bit(Trap.SendA), ds.Privileges.TrapMask);
+        Assert.Equal(basic | Trap.Bit(Trap.SendA), rs.Privileges.TrapMask);
+        Assert.Contains(KernelCall.Spawn, Calls(pm.Privileges));
+        Assert.Contains(KernelCall.PrivCtl, Calls(pm.Privileges));
+        Assert.DoesNotContain(KernelCall.Spawn, Calls(rs.Privileges));
+        Assert.Contains(KernelCall.SetAlarm, Calls(rs.Privileges));
+        Assert.Contains(KernelCall.SetGrant, Calls(ds.Privileges));
+        Assert.Equal(["$ROOT/etc/drivers.conf"], rs.Args);
+        Assert.Empty(rs.References);
+        var spec = rs.ToSpec("/opt/b", "/repo", _ => throw new KeyNotFoundException());
+        Assert.Equal(["rs", "/repo/etc/drivers.conf"], spec.Args);
     }
 
     [Fact]
@@ -80,6 +110,25 @@ public sealed class BootConfigTests
         Assert.Equal(["ping", "16"], spec.Args);
         Assert.Equal(ping.Slot, spec.Slot);
         Assert.Equal(0, spec.ArenaBytes);
+    }
+
+    [Theory]
+    [InlineData("$ROOT", "/repo")]
+    [InlineData("$ROOT/", "/repo")]
+    [InlineData("$ROOT/etc/x.conf", "/repo/etc/x.conf")]
+    [InlineData("$ROOTS", "17")]          // not the root: a reference to process ROOTS
+    public void ToSpec_RootArgument_IsTheBaseDirectory(string arg, string expected)
+    {
+        var c = BootConfig.Parse($"process ROOTS {{ program image x; }}; process y {{ program image y; args \"{arg}\"; }};");
+        var spec = c.Find("y")!.ToSpec("/img", "/repo", name => name == "ROOTS" ? 17 : throw new KeyNotFoundException(name));
+        Assert.Equal(["y", expected], spec.Args);
+    }
+
+    [Fact]
+    public void Parse_RootArgument_IsNoProcessReference()
+    {
+        var c = BootConfig.Parse("process y { program image y; args $ROOT/a $ROOT; };");
+        Assert.Empty(c.Processes[0].References);
     }
 
     [Fact]
