@@ -274,6 +274,19 @@ internal static unsafe class Puppet
                     bool good = rep.Magic0 == Bulkhead.Lib.Drivers.TestDriverReply.Magic;
                     return $"r {Err.Name(r)} {Err.Name(m.Type)} {rep.Requests} {rep.Value} {rep.Endpoint} {(good ? "well-formed" : "malformed")}";
                 }
+            case "td-complain": // td-complain <ep> <target>: make test driver <ep> complain to RS about <target>
+                {
+                    m = Message.Of(Bulkhead.Lib.Drivers.TestDriverCall.ComplainAbout, new Bulkhead.Lib.Drivers.TestDriverRequest { Value = Ep(w[2]) });
+                    r = IpcCall.SendRec(Ep(w[1]), ref m);
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)}";
+                }
+            case "td-check": // td-check <ep>: the test driver's next DS change → r OK RESULT key TYPE owner
+                {
+                    m = new Message(Bulkhead.Lib.Drivers.TestDriverCall.Check);
+                    r = IpcCall.SendRec(Ep(w[1]), ref m);
+                    var rep = m.As<Bulkhead.Lib.Drivers.TestDriverCheckReply>();
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)} {FixedText.Read(rep.Key)} {Bulkhead.Lib.Ds.DsFlags.TypeName(rep.Type)} {rep.Owner}";
+                }
             case "sleep":
                 Thread.Sleep((int)L(w[1]));
                 return "r OK";

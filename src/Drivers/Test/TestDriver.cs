@@ -3,8 +3,15 @@
 // makes it fail in one of the ways of Fig. 4.1 — a bad pointer (NullReferenceException), a
 // wild pointer (access violation), a divide by zero, a panic, an exit, an infinite loop,
 // blocking in IPC (heartbeats go unanswered), or a protocol violation a client complains
-// about. Like every driver it is stateless across restarts: it announces itself in DS
-// (drv.chr.<label>) and tells RS when its initialization is done.
+// about. It can also complain to RS about another service (ComplainAbout), as a server that
+// detects a protocol violation would. It announces itself in DS (drv.chr.<label>) and tells RS
+// when its initialization is done. Its one piece of state, the written value, is kept in DS
+// as the private MEM entry state.<label> on every Write and restored at start, so a restart
+// or a dynamic update does not lose it (DS knows the owner by label, not endpoint).
+// Arguments after "testdrv": "die-in-init" exits (status 5) before InitDone; "hang-in-init"
+// never reports InitDone (RS kills it at the initialization deadline); "watch" subscribes in DS
+// to drv.chr.* and rs.restart.* (a dependent that reintegrates restarted drivers), and Check
+// takes the next change on the caller's behalf.
 using Bulkhead.Lib.Drivers;
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
@@ -19,17 +26,30 @@ public static unsafe class TestDriver
     private static long s_requests;
     private static long s_value;
     private static bool s_violate;
+    private static string s_stateKey = "";
 
     public static int Run(string[] args)
     {
-        _ = args;
         ServiceRuntime.Start();
-        string label = Channel.Current.Name;
-        int r = DsClient.PublishU32("drv.chr." + label, 1, DsFlags.Overwrite);
+        if (args.Contains("die-in-init")) return 5;
+        if (args.Contains("hang-in-init")) Thread.Sleep(Timeout.Infinite);
+        string label = ServiceRuntime.AwaitLabel();
+        if (label.Length == 0) label = Channel.Current.Name;
+        s_stateKey = "state." + label;
+        Span<byte> saved = stackalloc byte[8];
+        int r = DsClient.RetrieveMem(s_stateKey, saved, out int length);
+        if (r == Err.Ok && length == 8) s_value = BitConverter.ToInt64(saved);
+        if (args.Contains("watch"))
+        {
+            r = DsClient.Subscribe(@"drv\.chr\..*|rs\.restart\..*", 0);
+            if (r != Err.Ok) SysCall.Diag($"cannot subscribe: {Err.Name(r)}");
+        }
+        r = DsClient.PublishU32("drv.chr." + label, 1, DsFlags.Overwrite);
         if (r != Err.Ok) SysCall.Diag($"cannot announce drv.chr.{label}: {Err.Name(r)}");
         ServiceRuntime.InitDone();
         var loop = new ServerLoop { NonBlockingReplies = true };
-        loop.On(TestDriverCall.Read, DoRead).On(TestDriverCall.Write, DoWrite).On(TestDriverCall.Fail, DoFail);
+        loop.On(TestDriverCall.Read, DoRead).On(TestDriverCall.Write, DoWrite).On(TestDriverCall.Fail, DoFail)
+            .On(TestDriverCall.ComplainAbout, DoComplainAbout).On(TestDriverCall.Check, DoCheck);
         return loop.Run() == Err.Ok ? 0 : 1;
     }
 
@@ -51,7 +71,26 @@ public static unsafe class TestDriver
     {
         s_requests++;
         s_value = m.As<TestDriverRequest>().Value;
+        int r = DsClient.PublishMem(s_stateKey, BitConverter.GetBytes(s_value), DsFlags.Private | DsFlags.Overwrite);
+        if (r != Err.Ok) SysCall.Diag($"cannot save {s_stateKey}: {Err.Name(r)}");
         return Err.Ok;
+    }
+
+    private static int DoCheck(ref Message m)
+    {
+        int r = DsClient.Check(out string key, out int type, out int owner);
+        var reply = new TestDriverCheckReply { Type = type, Owner = owner };
+        FixedText.Write(reply.Key, key);
+        m = Message.Of(0, reply);
+        return r;
+    }
+
+    private static int DoComplainAbout(ref Message m)
+    {
+        var complaint = Message.Of(RsCall.Complain, new ComplainRequest { Target = (int)m.As<TestDriverRequest>().Value });
+        int r = IpcCall.SendRec(Endpoint.Rs, ref complaint);
+        m = default;
+        return r != Err.Ok ? r : complaint.Type;
     }
 
     private static int DoFail(ref Message m)

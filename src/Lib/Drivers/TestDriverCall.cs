@@ -1,5 +1,7 @@
 // Protocol of the test driver (src/Drivers/Test): a small character-style service that reads
 // and writes a buffer, and can be told to fail in each way the thesis lists (§4.1, Fig. 4.1).
+// Its arguments (after "testdrv") select faults in initialization: "die-in-init" exits before
+// InitDone, "hang-in-init" never reports InitDone; "watch" subscribes to driver and restart events.
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 
@@ -14,6 +16,14 @@ public static class TestDriverCall
     public const int Write = Base + 2;
     /// <summary>Fail in the way TestDriverRequest.Mode names.</summary>
     public const int Fail = Base + 3;
+    /// <summary>Complain to RS about the service at endpoint TestDriverRequest.Value (thesis
+    /// §4.1.3); the reply's type is RS's answer. Only allowed if this driver's policy names the
+    /// target in its `driver` key.</summary>
+    public const int ComplainAbout = Base + 4;
+    /// <summary>DS CHECK on the driver's behalf: the next changed key among its subscriptions
+    /// (started with the argument "watch": drv.chr.* and rs.restart.*, as a server that
+    /// reintegrates restarted drivers would). Reply: TestDriverCheckReply; type = DS's answer.</summary>
+    public const int Check = Base + 5;
 
     public const int BadPointer = 1;
     public const int DivideByZero = 2;
@@ -45,4 +55,21 @@ public struct TestDriverReply
     public long Requests;
     public long Value;
     public int Endpoint;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct TestDriverCheckReply
+{
+    /// <summary>DS type flag of the changed key.</summary>
+    public int Type;
+    /// <summary>Endpoint of the key's owner.</summary>
+    public int Owner;
+    /// <summary>The key, ASCII, NUL padded (FixedText).</summary>
+    public TestDriverKey Key;
+}
+
+[System.Runtime.CompilerServices.InlineArray(48)]
+public struct TestDriverKey
+{
+    private byte _c0;
 }

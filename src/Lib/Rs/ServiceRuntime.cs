@@ -31,6 +31,21 @@ public static class ServiceRuntime
         Environment.Exit(1);
     }
 
+    /// <summary>Waits (at most <paramref name="timeoutMs"/>) until DS knows this instance by its
+    /// label. RS publishes label → endpoint right after PM started the instance, so a service
+    /// that talks to DS at once (private keys, announcements) could otherwise reach DS before
+    /// its name does and be refused as nobody. Returns the label, or "" on time-out.</summary>
+    public static string AwaitLabel(int timeoutMs = 5000)
+    {
+        long until = Environment.TickCount64 + timeoutMs;
+        while (true)
+        {
+            if (Ds.DsClient.RetrieveLabelByEndpoint(IpcCall.Self, out string label) == Err.Ok && label.Length > 0) return label;
+            if (Environment.TickCount64 > until) return "";
+            Thread.Sleep(2);
+        }
+    }
+
     public static int InitDone()
     {
         var m = new Message(RsCall.InitDone);

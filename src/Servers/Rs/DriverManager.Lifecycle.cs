@@ -151,7 +151,7 @@ public sealed partial class DriverManager
         while (s.RecentFailures.Count > 0 && now - s.RecentFailures.Peek() > _opt.FailureWindowMs) s.RecentFailures.Dequeue();
         if (s.RecentFailures.Count >= _opt.MaxFailures)
         {
-            Fail(s, $"{s.RecentFailures.Count} failures within {_opt.FailureWindowMs / 1000} s (last: {reason})");
+            Fail(s, string.Create(CultureInfo.InvariantCulture, $"{s.RecentFailures.Count} failures within {_opt.FailureWindowMs} ms (last: {reason})"));
             return;
         }
         if (s.Spec.Recovery.Length > 0)
@@ -170,14 +170,16 @@ public sealed partial class DriverManager
     private void RestartNow(Service s)
     {
         if (StartInstance(s) == Err.Ok) return;
-        // Could not even start it: counts as another failure, with backoff.
-        s.RecentFailures.Enqueue(Now);
+        // Could not even start it: counts as another failure, with the next backoff step.
+        long now = Now;
+        s.RecentFailures.Enqueue(now);
+        while (s.RecentFailures.Count > 0 && now - s.RecentFailures.Peek() > _opt.FailureWindowMs) s.RecentFailures.Dequeue();
         if (s.RecentFailures.Count >= _opt.MaxFailures)
         {
             Fail(s, "cannot start it");
             return;
         }
-        long delay = _opt.BackoffMs(++s.BackoffLevel);
+        long delay = s.Spec.NoBackoff ? 0 : _opt.BackoffMs(Math.Max(1, s.BackoffLevel++));
         s.LastBackoffMs = delay;
         s.State = ServiceState.Restarting;
         s.Deadline = Now + delay;
@@ -192,6 +194,7 @@ public sealed partial class DriverManager
 
     private void Remove(Service s)
     {
+        StopScript(s);
         _services.Remove(s.Label);
         _claims.Release(s.Label);
         DsClient.Delete(s.Label, DsFlags.TypeLabel);
@@ -227,8 +230,9 @@ public sealed partial class DriverManager
 
     private void RunScript(Service s, string reason)
     {
+        StopScript(s);
         s.State = ServiceState.Recovering;
-        s.Deadline = Now + _opt.ScriptTimeoutMs;
+        s.ScriptDeadline = Now + _opt.ScriptTimeoutMs;
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         psi.ArgumentList.Add(s.Spec.Recovery);
         psi.ArgumentList.Add(s.Label);
@@ -253,9 +257,10 @@ public sealed partial class DriverManager
         long now = Now;
         foreach (var s in _services.Values.ToList())
         {
+            if (s.Script is not null) WatchScript(s, now);
             switch (s.State)
             {
-                case ServiceState.Starting when now > s.Deadline && s.HasInstance:
+                case ServiceState.Starting when now > s.Deadline && s.HasInstance && s.PendingReason is null:
                     Kill(s, "init-timeout");
                     break;
                 case ServiceState.Running when s.Spec.PeriodMs > 0 && s.HasInstance && s.PendingReason is null:
@@ -276,30 +281,41 @@ public sealed partial class DriverManager
                     PmClient.Kill(s.Endpoint, SigKill);
                     s.Deadline = long.MaxValue;
                     break;
-                case ServiceState.Recovering:
-                    WatchScript(s, now);
-                    break;
             }
         }
     }
 
+    /// <summary>Ends a running recovery script (the service was restarted or removed otherwise).</summary>
+    private static void StopScript(Service s)
+    {
+        if (s.Script is not { } p) return;
+        try
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
+        p.Dispose();
+        s.Script = null;
+    }
+
+    /// <summary>A recovery script decides while the service is Recovering; once the script has
+    /// ended (or hung past the time-out and been killed) without restarting the service, the
+    /// service is marked failed. A script that restarted it may go on (alerts) until the time-out.</summary>
     private void WatchScript(Service s, long now)
     {
         if (s.Script is not { } p) return;
+        bool undecided = s.State == ServiceState.Recovering && !s.HasInstance;
         if (p.HasExited)
         {
             int status = p.ExitCode;
             p.Dispose();
             s.Script = null;
-            if (s.HasInstance || s.State != ServiceState.Recovering) return; // the script restarted it
-            Fail(s, $"recovery script exited with status {status} without restarting it");
+            if (undecided) Fail(s, string.Create(CultureInfo.InvariantCulture, $"recovery script exited with status {status} without restarting it"));
         }
-        else if (now > s.Deadline)
+        else if (now > s.ScriptDeadline)
         {
-            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            p.Dispose();
-            s.Script = null;
-            if (!s.HasInstance) Fail(s, "recovery script hung");
+            StopScript(s);
+            if (undecided) Fail(s, string.Create(CultureInfo.InvariantCulture, $"recovery script hung, killed after {_opt.ScriptTimeoutMs} ms"));
         }
     }
 }

@@ -96,7 +96,8 @@ public sealed partial class DriverManager
         // A dead or failed service: start it again with a clean record.
         s.RecentFailures.Clear();
         s.BackoffLevel = 0;
-        return StartInstance(s);
+        r = StartDead(s);
+        return r == Err.Ok ? r : Refuse(out why, r, "cannot start it");
     }
 
     private int DoRestart(int caller, BufferRequest req, out int endpoint, out string why)
@@ -110,9 +111,20 @@ public sealed partial class DriverManager
             Kill(s, "restart");
             return Err.Ok;
         }
-        r = StartInstance(s);
+        r = StartDead(s);
         endpoint = s.Endpoint;
         return r == Err.Ok ? r : Refuse(out why, r, "cannot start it");
+    }
+
+    /// <summary>Refresh or restart of a service with no instance (backoff pending, script
+    /// running, or failed): start it now; the restart it completes is an explicit one. A running
+    /// recovery script (which may be the caller) is left to finish.</summary>
+    private int StartDead(Service s)
+    {
+        s.LastReason = "restart";
+        s.LastBackoffMs = 0;
+        s.LastFailureAt = Now;
+        return StartInstance(s);
     }
 
     private int DoUpdate(int caller, BufferRequest req, out string why)
@@ -126,6 +138,7 @@ public sealed partial class DriverManager
         if (s.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         // Keep what the update does not name.
         spec.PeriodMs = spec.PeriodMs > 0 ? spec.PeriodMs : s.Spec.PeriodMs;
+        if (spec.Args.Length == 0) spec.Args = s.Spec.Args;
         if (spec.Recovery.Length == 0) spec.Recovery = s.Spec.Recovery;
         if (spec.Isolation.Length == 0) spec.Isolation = s.Spec.Isolation;
         if (spec.Policy.Length == 0) spec.Policy = s.Spec.Policy;
@@ -134,7 +147,9 @@ public sealed partial class DriverManager
         if (!s.HasInstance)
         {
             ApplyUpdate(s);
-            return StartInstance(s);
+            r = StartDead(s);
+            s.LastReason = "update";
+            return r == Err.Ok ? r : Refuse(out why, r, "cannot start the new binary");
         }
         s.State = ServiceState.Updating;
         Stop(s, "update");

@@ -122,7 +122,7 @@ public sealed partial class DriverManager
             _ => Err.ENOSYS,
         };
         int length = 0;
-        if (explanation.Length > 0 && m.Type != RsCall.List)
+        if (explanation.Length > 0 && m.Type is not (RsCall.List or RsCall.Complain))
             length = WriteBack(caller, m.As<BufferRequest>(), explanation);
         else if (m.Type == RsCall.List && result == Err.Ok)
             length = _listLength;

@@ -38,6 +38,8 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     public (int Kind, string Text)? CrashReport { get; set; }
     public ServiceSpec? UpdateTo { get; set; }
     public System.Diagnostics.Process? Script { get; set; }
+    /// <summary>When RS kills a recovery script that has not finished.</summary>
+    public long ScriptDeadline { get; set; }
 
     public bool HasInstance => Endpoint != Lib.Ipc.Endpoint.None;
 }
