@@ -20,11 +20,16 @@ public sealed unsafe partial class Kernel : IDisposable
     private const ulong TagDoorbell = 1UL << 56;
     private const ulong TagPidfd = 2UL << 56;
     private const ulong TagWake = 3UL << 56;
+    private const ulong TagTimer = 4UL << 56;
 
     private readonly KernelOptions _opt;
     private readonly Proc[] _procs;
     private readonly int _epfd;
     private readonly int _wakefd;
+    /// <summary>One timerfd armed for the earliest of the next alarm and the next scheduling
+    /// tick, so the loop sleeps in epoll without a timeout (no timer set up per wait).</summary>
+    private readonly int _timerfd;
+    private long _timerArmedAt = -1;
     /// <summary>stdin of every component that is not given one: they never share the kernel's.</summary>
     private readonly int _devNull;
     private readonly ConcurrentQueue<Action> _invokes = new();
@@ -57,6 +62,9 @@ public sealed unsafe partial class Kernel : IDisposable
         _wakefd = Native.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
         if (_epfd < 0 || _wakefd < 0) throw new InvalidOperationException($"epoll/eventfd failed (errno {Native.Errno})");
         EpollAdd(_wakefd, TagWake, Native.EPOLLIN);
+        _timerfd = Native.timerfd_create(Native.CLOCK_MONOTONIC, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
+        if (_timerfd < 0) throw new InvalidOperationException($"timerfd_create failed (errno {Native.Errno})");
+        EpollAdd(_timerfd, TagTimer, Native.EPOLLIN);
         _devNull = Native.open("/dev/null", Native.O_RDWR | Native.O_CLOEXEC, 0);
         if (options.SysLogPath is { } path)
             _sysLog = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
@@ -96,6 +104,7 @@ public sealed unsafe partial class Kernel : IDisposable
         Shutdown();
         Native.close(_epfd);
         Native.close(_wakefd);
+        Native.close(_timerfd);
         Native.close(_devNull);
         _sysLog?.Dispose();
     }
@@ -119,12 +128,10 @@ public sealed unsafe partial class Kernel : IDisposable
         {
             while (!_stopping)
             {
-                long now = Native.MonotonicNs();
-                long deadline = Math.Min(nextTick, _nextAlarm);
-                int timeoutMs = deadline <= now ? 0 : (int)Math.Min((deadline - now + 999_999) / 1_000_000, 1000);
-                int n = Native.epoll_wait(_epfd, events, MaxEvents, timeoutMs);
+                ArmTimer(Math.Min(nextTick, _nextAlarm));
+                int n = Native.epoll_wait(_epfd, events, MaxEvents, -1);
                 for (int i = 0; i < n && !_stopping; i++) Dispatch(events[i].Data);
-                now = Native.MonotonicNs();
+                long now = Native.MonotonicNs();
                 if (now >= _nextAlarm) RunAlarms(now);
                 if (now >= nextTick)
                 {
@@ -148,6 +155,12 @@ public sealed unsafe partial class Kernel : IDisposable
     private void Dispatch(ulong tag)
     {
         ulong kind = tag & (0xFFUL << 56);
+        if (kind == TagTimer)
+        {
+            Native.ReadEventfd(_timerfd); // expiration count: the loop checks the clock itself
+            _timerArmedAt = -1;
+            return;
+        }
         if (kind == TagWake)
         {
             Native.ReadEventfd(_wakefd);
@@ -159,6 +172,19 @@ public sealed unsafe partial class Kernel : IDisposable
         if (p is null) return; // stale event for a slot that was reused meanwhile
         if (kind == TagDoorbell) HandleDoorbell(p);
         else if (kind == TagPidfd) HandleExit(p);
+    }
+
+    /// <summary>Arms the timerfd for the absolute monotonic time <paramref name="deadlineNs"/>
+    /// unless it is armed for exactly that already.</summary>
+    private void ArmTimer(long deadlineNs)
+    {
+        if (deadlineNs == _timerArmedAt) return;
+        var spec = new Native.ITimerSpec
+        {
+            Value = new Native.Timespec { Sec = deadlineNs / 1_000_000_000, Nsec = deadlineNs % 1_000_000_000 },
+        };
+        Native.timerfd_settime(_timerfd, Native.TFD_TIMER_ABSTIME, &spec, null);
+        _timerArmedAt = deadlineNs;
     }
 
     private void EpollAdd(int fd, ulong tag, uint events)

@@ -116,6 +116,22 @@ public static unsafe partial class Native
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
 
+    public const int CLOCK_MONOTONIC = 1;
+    public const int TFD_TIMER_ABSTIME = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ITimerSpec
+    {
+        public Timespec Interval;
+        public Timespec Value;
+    }
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int timerfd_create(int clockid, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int timerfd_settime(int fd, int flags, ITimerSpec* newValue, ITimerSpec* oldValue);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int epoll_create1(int flags);
 
