@@ -1,0 +1,64 @@
+// Process exits from outside (Fig. 4.1 "killed by signal") and component complaints
+// (§4.1.3): a complaint is honoured only from a service whose policy names the target in its
+// `driver` key (testdrv may control testdrv2; a puppet or testdrv2 may not).
+using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Lib.Drivers;
+using Xunit.Abstractions;
+
+namespace Bulkhead.Kernel.Tests.Rs;
+
+public sealed class FaultTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void KilledFromOutside_RestartedAsTerminated()
+    {
+        using var rs = new RsSystem(output);
+        int ep = rs.Up("testdrv");
+        Assert.Equal(0, rs.Sys.Kernel.Kill(ep, 9));
+        var row = rs.WaitRestarts("testdrv", 1);
+        Assert.Equal("terminated", row[4]);
+        int ep2 = RsKit.Ep(row);
+        Assert.NotEqual(ep, ep2);
+        Assert.StartsWith($"r OK OK 1 0 {ep2} well-formed", rs.Client.Ask($"td {ep2} read"));
+        Assert.True(rs.Sys.Console.Has("testdrv failed: terminated by SIGKILL"), rs.Console());
+    }
+
+    [Fact]
+    public void Complaint_FromUnauthorized_IsRefused()
+    {
+        using var rs = new RsSystem(output);
+        int drv = rs.Up("testdrv");
+        int drv2 = rs.Up("testdrv2", "label=testdrv2");
+        // Not a service at all.
+        Assert.StartsWith("r OK EPERM", rs.Client.Ask($"rs complain {drv2}"));
+        // A service whose policy does not name the target (testdrv2 has no `driver` key).
+        Assert.Equal("r OK EPERM", rs.Client.Ask($"td-complain {drv2} {drv}"));
+        // No such service.
+        Assert.Equal("r OK ESRCH", rs.Client.Ask($"td-complain {drv} 12345"));
+        Assert.Equal("0", rs.Row("testdrv")[3]);
+        Assert.Equal("0", rs.Row("testdrv2")[3]);
+        Assert.Equal(drv2, RsKit.Ep(rs.Row("testdrv2")));
+    }
+
+    [Fact]
+    public void ProtocolViolation_ComplaintFromAuthorizedDriver_Restarts()
+    {
+        using var rs = new RsSystem(output);
+        int drv = rs.Up("testdrv");
+        int bad = rs.Up("testdrv2", "label=testdrv2");
+        Assert.StartsWith("r OK OK", rs.Client.Ask($"td {bad} fail {TestDriverCall.ProtocolViolation}"));
+        // The client sees malformed replies from testdrv2 and reports it to testdrv, whose
+        // policy (`driver testdrv2`) lets it complain to RS.
+        Assert.EndsWith("malformed", rs.Client.Ask($"td {bad} read"));
+        Assert.Equal("r OK OK", rs.Client.Ask($"td-complain {drv} {bad}"));
+        var row = rs.WaitRestarts("testdrv2", 1);
+        Assert.Equal("complaint", row[4]);
+        int fresh = RsKit.Ep(row);
+        Assert.NotEqual(bad, fresh);
+        Assert.EndsWith("well-formed", rs.Client.Ask($"td {fresh} read"));
+        Assert.True(rs.Sys.Console.Has("rs: complaint from testdrv about testdrv2"), rs.Console());
+        // The complainer itself is untouched.
+        Assert.Equal(drv, RsKit.Ep(rs.Row("testdrv")));
+        Assert.Equal("0", rs.Row("testdrv")[3]);
+    }
+}
