@@ -121,7 +121,9 @@ public sealed partial class DriverManager
     /// recovery script (which may be the caller) is left to finish.</summary>
     private int StartDead(Service s)
     {
-        s.LastReason = "restart";
+        // A recovery script or an impatient administrator completes the recovery from the
+        // failure on record; a failed service comes back by explicit request.
+        if (s.State == ServiceState.Failed || s.LastReason.Length == 0) s.LastReason = "restart";
         s.LastBackoffMs = 0;
         s.LastFailureAt = Now;
         return StartInstance(s);
