@@ -1,11 +1,10 @@
-// The arena heap: a first-fit free-list allocator over [SysCall.HeapStart, arena end) of the
-// calling component, for buffers that the kernel must reach by offset (grantable buffers,
+// The arena heap: a free-list allocator over [SysCall.HeapStart, arena end) of the calling
+// component (first fit from the bottom for small blocks, from the top for large ones), for buffers that the kernel must reach by offset (grantable buffers,
 // grant tables, SENDA tables). It hands out offsets, never pointers, aligned to 16 bytes.
 // Rules: thread-safe (one lock); its bookkeeping lives in managed memory, not in the arena,
 // so a component that scribbles over its arena cannot corrupt the allocator; freed blocks are
 // coalesced with their neighbours; memory is not cleared (callers that publish a block to the
-// kernel clear it first). SysCall.Spawn of an in-memory image uses the top of the arena
-// temporarily, so a component that spawns from memory must leave that much room free.
+// kernel clear it first). SysCall.Spawn of an in-memory image passes it through a heap block.
 using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Lib.Ipc;
@@ -34,7 +33,8 @@ public static class ArenaHeap
     public static long Available => Heap.Available;
 }
 
-/// <summary>First-fit allocator of offsets in [start, end), 16-byte aligned, thread-safe.</summary>
+/// <summary>Allocator of offsets in [start, end), 16-byte aligned, thread-safe: first fit from
+/// the bottom for small blocks, from the top for large ones.</summary>
 public sealed class RangeAllocator
 {
     public const int Alignment = 16;
@@ -73,12 +73,32 @@ public sealed class RangeAllocator
 
     private static long AlignUp(long v) => (v + Alignment - 1) & ~(long)(Alignment - 1);
 
+    /// <summary>Blocks this large are cut from the top of the highest free block that fits,
+    /// small ones first-fit from the bottom: big transient buffers (binary images on their way
+    /// to a spawn) and small long-lived ones (grant tables) do not fragment each other.</summary>
+    public const long LargeBlock = 256 * 1024;
+
     public long Allocate(long size)
     {
         if (size <= 0 || size > long.MaxValue - Alignment) return Err.EINVAL;
         long need = AlignUp(size);
         lock (_lock)
         {
+            if (need >= LargeBlock)
+            {
+                for (int i = _free.Count - 1; i >= 0; i--)
+                {
+                    long at = _free.Keys[i], len = _free.Values[i];
+                    if (len < need) continue;
+                    long top = at + len - need;
+                    if (len > need) _free[at] = len - need;
+                    else _free.RemoveAt(i);
+                    _used.Add(top, need);
+                    _available -= need;
+                    return top;
+                }
+                return Err.ENOMEM;
+            }
             for (int i = 0; i < _free.Count; i++)
             {
                 long at = _free.Keys[i], len = _free.Values[i];

@@ -76,15 +76,30 @@ public static class SysCall
 
     /// <summary>Starts a process from a binary path, or from an in-memory image when
     /// <paramref name="image"/> is given, with <paramref name="priv"/> installed before it runs.</summary>
-    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
-        SpawnCore(name, path, image, -1, 0, argv, priv, out endpoint, arenaKiB);
+    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0)
+    {
+        if (image.IsEmpty) return SpawnCore(name, path, -1, 0, argv, priv, out endpoint, arenaKiB);
+        // The image goes through an arena heap block the kernel reads it from.
+        endpoint = Endpoint.None;
+        long buf = ArenaHeap.Allocate(image.Length);
+        if (buf < 0) return Err.E2BIG;
+        try
+        {
+            image.CopyTo(Channel.Current.Arena.Slice((int)buf, image.Length));
+            return SpawnCore(name, "", buf, image.Length, argv, priv, out endpoint, arenaKiB);
+        }
+        finally
+        {
+            ArenaHeap.Free(buf);
+        }
+    }
 
     /// <summary>Starts a process from an image that already lies in this process's arena at
     /// [<paramref name="imageOffset"/>, +<paramref name="imageLength"/>) (no copy).</summary>
     public static int SpawnFromArena(string name, long imageOffset, int imageLength, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
-        SpawnCore(name, "", default, imageOffset, imageLength, argv, priv, out endpoint, arenaKiB);
+        SpawnCore(name, "", imageOffset, imageLength, argv, priv, out endpoint, arenaKiB);
 
-    private static int SpawnCore(string name, string path, ReadOnlySpan<byte> image, long imageOffset, int imageLength,
+    private static int SpawnCore(string name, string path, long imageOffset, int imageLength,
                                  IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB)
     {
         lock (s_scratchLock)
@@ -112,16 +127,6 @@ public static class SysCall
             {
                 pathAt = imageOffset;
                 pathLen = imageLength;
-                flags = SpawnRequest.FromMemory;
-            }
-            else if (!image.IsEmpty)
-            {
-                // Large images go to the arena heap end; the caller's arena must be big enough.
-                long at = ch.ArenaSize - image.Length;
-                if (at < HeapStart) return Err.E2BIG;
-                image.CopyTo(ch.Arena[(int)at..]);
-                pathAt = at;
-                pathLen = image.Length;
                 flags = SpawnRequest.FromMemory;
             }
             else

@@ -17,8 +17,16 @@ internal sealed class HostContext
     public string ConsoleLog => Path.Combine(RunDir, "console.log");
     public string LockFile => Path.Combine(RunDir, "boot.lock");
 
-    /// <summary>The directory holding this program, and so bulkhead-image.</summary>
+    /// <summary>The directory holding this program, and so the JIT build of bulkhead-image.</summary>
     public static string BinDir => AppContext.BaseDirectory;
+
+    /// <summary>The directory of the component image the instance runs: the NativeAOT build
+    /// the launcher names in BULKHEAD_IMAGE (fast starts, real machine code), else the JIT
+    /// build next to this program.</summary>
+    public static string ImageDir =>
+        Environment.GetEnvironmentVariable("BULKHEAD_IMAGE") is { Length: > 0 } aot && File.Exists(aot)
+            ? Path.GetDirectoryName(aot)!
+            : BinDir;
 
     public static HostContext Create(string? root, string? run)
     {

@@ -121,7 +121,7 @@ internal static class BootCommand
         var endpoints = new Dictionary<string, int>();
         foreach (var p in conf.Processes)
         {
-            var spec = p.ToSpec(HostContext.BinDir, ctx.Root, name => endpoints[name]);
+            var spec = p.ToSpec(HostContext.ImageDir, ctx.Root, name => endpoints[name]);
             int ep = kernel.Spawn(spec);
             if (ep < 0)
             {
@@ -143,7 +143,7 @@ internal static class BootCommand
                 var args = ControlArgs.Split(request[ServiceRunner.Component.Length..]);
                 return args is null
                     ? "error: malformed service request\n"
-                    : ServiceRunner.Run(kernel, Path.Combine(HostContext.BinDir, BootProcess.ImageBinary), args);
+                    : ServiceRunner.Run(kernel, Path.Combine(HostContext.ImageDir, BootProcess.ImageBinary), args);
             }
             switch (request)
             {

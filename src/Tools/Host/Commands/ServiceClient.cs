@@ -20,7 +20,7 @@ internal static class ServiceClient
             w.WriteLine(ServiceCommandLine.Usage);
             return args.Length == 0 ? 2 : 0;
         }
-        var cl = ServiceCommandLine.Parse(args, HostContext.BinDir);
+        var cl = ServiceCommandLine.Parse(args, HostContext.ImageDir);
         if (!cl.Ok)
         {
             Console.Error.WriteLine($"service: {cl.Error}");
