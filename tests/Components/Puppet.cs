@@ -287,6 +287,12 @@ internal static unsafe class Puppet
                     var rep = m.As<Bulkhead.Lib.Drivers.TestDriverCheckReply>();
                     return $"r {Err.Name(r)} {Err.Name(m.Type)} {FixedText.Read(rep.Key)} {Bulkhead.Lib.Ds.DsFlags.TypeName(rep.Type)} {rep.Owner}";
                 }
+            case "td-askrs": // td-askrs <ep> <type>: make test driver <ep> send RS a request of <type>
+                {
+                    m = Message.Of(Bulkhead.Lib.Drivers.TestDriverCall.AskRs, new Bulkhead.Lib.Drivers.TestDriverRequest { Mode = (int)L(w[2]) });
+                    r = IpcCall.SendRec(Ep(w[1]), ref m);
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)}";
+                }
             case "sleep":
                 Thread.Sleep((int)L(w[1]));
                 return "r OK";

@@ -49,7 +49,8 @@ public static unsafe class TestDriver
         ServiceRuntime.InitDone();
         var loop = new ServerLoop { NonBlockingReplies = true };
         loop.On(TestDriverCall.Read, DoRead).On(TestDriverCall.Write, DoWrite).On(TestDriverCall.Fail, DoFail)
-            .On(TestDriverCall.ComplainAbout, DoComplainAbout).On(TestDriverCall.Check, DoCheck);
+            .On(TestDriverCall.ComplainAbout, DoComplainAbout).On(TestDriverCall.Check, DoCheck)
+            .On(TestDriverCall.AskRs, DoAskRs);
         return loop.Run() == Err.Ok ? 0 : 1;
     }
 
@@ -83,6 +84,14 @@ public static unsafe class TestDriver
         FixedText.Write(reply.Key, key);
         m = Message.Of(0, reply);
         return r;
+    }
+
+    private static int DoAskRs(ref Message m)
+    {
+        var request = new Message(m.As<TestDriverRequest>().Mode);
+        int r = IpcCall.SendRec(Endpoint.Rs, ref request);
+        m = default;
+        return r != Err.Ok ? r : request.Type;
     }
 
     private static int DoComplainAbout(ref Message m)

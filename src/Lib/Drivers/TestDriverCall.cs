@@ -24,6 +24,9 @@ public static class TestDriverCall
     /// (started with the argument "watch": drv.chr.* and rs.restart.*, as a server that
     /// reintegrates restarted drivers would). Reply: TestDriverCheckReply; type = DS's answer.</summary>
     public const int Check = Base + 5;
+    /// <summary>SENDREC to RS a request of type TestDriverRequest.Mode with an empty payload, as
+    /// a (misbehaving) service would; the reply's type is RS's answer.</summary>
+    public const int AskRs = Base + 6;
 
     public const int BadPointer = 1;
     public const int DivideByZero = 2;

@@ -196,7 +196,7 @@ public sealed partial class DriverManager
     {
         StopScript(s);
         _services.Remove(s.Label);
-        _claims.Release(s.Label);
+        _claims.Release(s.Policy.Label);
         DsClient.Delete(s.Label, DsFlags.TypeLabel);
     }
 

@@ -34,6 +34,11 @@ public sealed partial class DriverManager
         string entry = spec.Policy.Length > 0 ? spec.Policy : spec.Label;
         if (!policies.TryGet(entry, out var policy)) return Refuse(out why, Err.ESRCH, $"no policy '{entry}' in {policies.File}");
         if (_claims.FindConflict(policy) is { } conflict) return Refuse(out why, Err.EBUSY, conflict);
+        // Claims are kept per policy entry: a second service under the same entry would get the
+        // same devices without a conflict being seen.
+        foreach (var other in _services.Values)
+            if (other.Policy.Label == policy.Label && Policy.DeviceClaims.Conflicts(policy, other.Policy, out _))
+                return Refuse(out why, Err.EBUSY, $"the devices of policy '{policy.Label}' are claimed by running service '{other.Label}'");
         byte[]? image = null;
         if (spec.Mirror)
         {
@@ -48,7 +53,7 @@ public sealed partial class DriverManager
         if (r != Err.Ok)
         {
             _services.Remove(spec.Label);
-            _claims.Release(spec.Label);
+            _claims.Release(policy.Label);
             return Refuse(out why, r, $"cannot start {spec.Binary}");
         }
         Log($"up {s.Label}: endpoint {s.Endpoint}, policy {policy.Origin}{(image is null ? "" : ", mirrored in memory")}");
