@@ -10,6 +10,7 @@ using System.Runtime.InteropServices;
 using Bulkhead.Host.Control;
 using Bulkhead.Kernel.Boot;
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Host.Boot;
 
@@ -148,7 +149,7 @@ internal static class BootCommand
             switch (request)
             {
                 case "ping": return "pong\n";
-                case "ps": return Reports.ProcessTable(kernel.ProcessTable());
+                case "ps": return Ps(kernel);
                 case "denials": return Reports.Denials(kernel.Denials());
                 case "info": return Reports.Info(kernel.Info(), Environment.ProcessId, ctx.RunDir);
                 case "shutdown":
@@ -162,6 +163,24 @@ internal static class BootCommand
         {
             return "error: the kernel has stopped\n";
         }
+    }
+
+    /// <summary>The kernel's process table joined with RS's service table (label, restart
+    /// count, last failure reason, service state), which `service list` reads from RS.</summary>
+    private static string Ps(Kernel.Kernel kernel)
+    {
+        var table = kernel.ProcessTable();
+        var services = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (table.Any(p => p.Endpoint == Endpoint.Rs && p.State != ProcState.Zombie))
+        {
+            string listing = ServiceRunner.Run(kernel, Path.Combine(HostContext.ImageDir, BootProcess.ImageBinary), ["list"]);
+            foreach (var line in listing.Split('\n').Skip(1))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length >= 6 && f[0] != "LABEL") services[f[0]] = f;
+            }
+        }
+        return Reports.ProcessTable(table, services);
     }
 
     /// <summary>The .NET installation this host runs on, so JIT apphosts of components start:

@@ -10,17 +10,34 @@ namespace Bulkhead.Host.Control;
 
 internal static class Reports
 {
-    public static string ProcessTable(IReadOnlyList<ProcInfo> rows)
+    /// <summary>The process table; rows whose name is a service label get RS's columns
+    /// (service state, restarts, last failure reason), and services with no process now
+    /// (restarting, failed) get a row of their own.</summary>
+    /// <param name="services">label → `service list` fields: label endpoint state restarts reason incarnation.</param>
+    public static string ProcessTable(IReadOnlyList<ProcInfo> rows, IReadOnlyDictionary<string, string[]>? services = null)
     {
+        services ??= new Dictionary<string, string[]>();
         var sb = new StringBuilder();
-        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "STATE", "LEVEL", "TRAPS"));
+        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "STATE", "LEVEL", "TRAPS") + Svc("SERVICE", "RESTARTS", "REASON"));
+        var shown = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in rows)
         {
-            sb.AppendLine(Row(Num(p.Slot), Num(p.Endpoint), p.Name.ToString(), Num(p.HostPid),
-                              StateText(p), Num(p.Level), Num(p.Traps)));
+            string name = p.Name.ToString();
+            string svc = "";
+            if (services.TryGetValue(name, out var s) && s[1] == Num(p.Endpoint))
+            {
+                svc = Svc(s[2], s[3], s[4]);
+                shown.Add(name);
+            }
+            sb.AppendLine(Row(Num(p.Slot), Num(p.Endpoint), name, Num(p.HostPid),
+                              StateText(p), Num(p.Level), Num(p.Traps)) + svc);
         }
+        foreach (var (label, s) in services.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            if (!shown.Contains(label)) sb.AppendLine(Row("-", s[1], label, "-", "-", "-", "-") + Svc(s[2], s[3], s[4]));
         return sb.ToString();
     }
+
+    private static string Svc(string state, string restarts, string reason) => $" {state,-11} {restarts,8} {reason}";
 
     private static string StateText(in ProcInfo p) => p.State switch
     {
