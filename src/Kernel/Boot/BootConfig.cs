@@ -3,6 +3,8 @@
 // or Parse reads the whole file and checks everything — names, numbers, traps, kernel calls,
 // targets, slots — before returning, so a configuration that parses can be booted; every
 // mistake is a BootConfigException "<file>:<line>: <reason>". The syntax is in docs/boot.md.
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Kernel.Boot;
 
 public sealed class BootConfig
@@ -35,7 +37,7 @@ public sealed class BootConfig
 
     /// <summary>Parses <paramref name="text"/>; <paramref name="file"/> names it in error messages.</summary>
     public static BootConfig Parse(string text, string file = "boot.conf") =>
-        new BootParser(BootLexer.Tokenize(text, file), file).Parse();
+        new BootParser(Tokenize(text, file), file).Parse();
 
     public BootProcess? Find(string name) => Processes.FirstOrDefault(p => p.Name == name);
 
@@ -51,4 +53,10 @@ public sealed class BootConfig
         Environment = environment,
         Console = console ?? global::System.Console.Out,
     };
+
+    private static List<ConfigToken> Tokenize(string text, string file)
+    {
+        try { return ConfigLexer.Tokenize(text, strings: true); }
+        catch (ConfigSyntaxException e) { throw new BootConfigException(file, e.Line, e.Reason); }
+    }
 }

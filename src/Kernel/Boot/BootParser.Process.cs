@@ -5,6 +5,8 @@
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
@@ -23,11 +25,11 @@ internal sealed partial class BootParser
         public int ProgramLine;
         public int SlotLine;
         public int ArgsLine;
-        public List<BootToken> Targets { get; } = [];
+        public List<ConfigToken> Targets { get; } = [];
         public HashSet<string> Seen { get; } = [];
     }
 
-    private void ProcessStatement(ProcessState s, List<BootToken> stmt)
+    private void ProcessStatement(ProcessState s, List<ConfigToken> stmt)
     {
         var key = stmt[0];
         string what = $"process '{s.Proc.Name}'";
@@ -59,7 +61,7 @@ internal sealed partial class BootParser
             case "args":
                 if (stmt.Count < 2) throw Error(key.Line, "'args' takes one or more arguments");
                 s.Proc.Args = stmt.Skip(1)
-                    .SelectMany(t => t.Is(BootTokenKind.String) ? t.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries) : [t.Text])
+                    .SelectMany(t => t.Is(ConfigTokenKind.String) ? t.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries) : [t.Text])
                     .ToList();
                 s.ArgsLine = key.Line;
                 break;
@@ -73,7 +75,7 @@ internal sealed partial class BootParser
         }
     }
 
-    private void IpcStatement(ProcessState s, List<BootToken> stmt)
+    private void IpcStatement(ProcessState s, List<ConfigToken> stmt)
     {
         if (stmt.Count < 3) throw Error(stmt[0].Line, "'ipc' takes 'calls', 'targets' or 'kernel' and a list of names");
         var sub = stmt[1];

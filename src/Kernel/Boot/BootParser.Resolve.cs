@@ -6,12 +6,14 @@
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
     private void Resolve(SystemSettings system, List<BootProcess> processes, Dictionary<BootProcess, int> slotLines,
-                         Dictionary<BootProcess, List<BootToken>> targets, Dictionary<BootProcess, int> argLines)
+                         Dictionary<BootProcess, List<ConfigToken>> targets, Dictionary<BootProcess, int> argLines)
     {
         var owner = new Dictionary<int, BootProcess>();
         foreach (var p in processes.Where(p => p.FixedSlot))

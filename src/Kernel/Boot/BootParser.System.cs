@@ -1,5 +1,7 @@
 // The `system` section of boot.conf: procs, arena, cpus, quantum (see SystemSettings for
 // ranges). Each key may appear once.
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
@@ -8,7 +10,7 @@ internal sealed partial class BootParser
 
     private readonly HashSet<string> _systemSeen = [];
 
-    private void SystemStatement(SystemSettings s, List<BootToken> stmt)
+    private void SystemStatement(SystemSettings s, List<ConfigToken> stmt)
     {
         var key = stmt[0];
         if (!SystemKeys.Contains(key.Text)) throw Error(key.Line, $"unknown key '{key.Text}' in system");
@@ -35,7 +37,7 @@ internal sealed partial class BootParser
     }
 
     /// <summary>"all" → 0 (unpinned); otherwise comma-separated CPUs or ranges, each 0..63.</summary>
-    private ulong CpuList(BootToken t)
+    private ulong CpuList(ConfigToken t)
     {
         if (t.Text == "all") return 0;
         ulong mask = 0;

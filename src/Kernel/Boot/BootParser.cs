@@ -9,23 +9,25 @@
 // a missing ';' on the previous line, which is what it almost always is.
 using System.Globalization;
 
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private readonly List<BootToken> _tokens;
+    private readonly List<ConfigToken> _tokens;
     private readonly string _file;
     private int _pos;
 
-    public BootParser(List<BootToken> tokens, string file)
+    public BootParser(List<ConfigToken> tokens, string file)
     {
         _tokens = tokens;
         _file = file;
     }
 
-    private BootToken Peek => _tokens[_pos];
+    private ConfigToken Peek => _tokens[_pos];
 
-    private BootToken Next() => _tokens[Math.Min(_pos++, _tokens.Count - 1)];
+    private ConfigToken Next() => _tokens[Math.Min(_pos++, _tokens.Count - 1)];
 
     private BootConfigException Error(int line, string reason) => new(_file, line, reason);
 
@@ -35,22 +37,22 @@ internal sealed partial class BootParser
         int systemLine = 0;
         var processes = new List<BootProcess>();
         var slotLines = new Dictionary<BootProcess, int>();
-        var targets = new Dictionary<BootProcess, List<BootToken>>();
+        var targets = new Dictionary<BootProcess, List<ConfigToken>>();
         var argLines = new Dictionary<BootProcess, int>();
-        while (!Peek.Is(BootTokenKind.End))
+        while (!Peek.Is(ConfigTokenKind.End))
         {
             var t = Next();
-            if (t.Is(BootTokenKind.Word) && t.Text == "system")
+            if (t.Is(ConfigTokenKind.Word) && t.Text == "system")
             {
                 if (system is not null) throw Error(t.Line, $"duplicate system section (first at line {systemLine})");
                 system = new SystemSettings();
                 systemLine = t.Line;
                 ParseSection(t, "system", SystemKeys, stmt => SystemStatement(system, stmt));
             }
-            else if (t.Is(BootTokenKind.Word) && t.Text == "process")
+            else if (t.Is(ConfigTokenKind.Word) && t.Text == "process")
             {
                 var name = Next();
-                if (!name.Is(BootTokenKind.Word)) throw Error(name.Line, $"expected a process name after 'process', found {name.Shown}");
+                if (!name.Is(ConfigTokenKind.Word)) throw Error(name.Line, $"expected a process name after 'process', found {name.Shown}");
                 CheckProcessName(name);
                 if (processes.FirstOrDefault(p => p.Name == name.Text) is { } first)
                     throw Error(name.Line, $"duplicate process '{name.Text}' (first at line {first.Line})");
@@ -76,75 +78,75 @@ internal sealed partial class BootParser
 
     /// <summary>Reads "{" stmt* "}" ";" after a section keyword, handing each statement
     /// (key first, values after) to <paramref name="statement"/>.</summary>
-    private void ParseSection(BootToken keyword, string what, HashSet<string> keys, Action<List<BootToken>> statement)
+    private void ParseSection(ConfigToken keyword, string what, HashSet<string> keys, Action<List<ConfigToken>> statement)
     {
         var open = Next();
-        if (!open.Is(BootTokenKind.Open)) throw Error(open.Line, $"expected '{{' after {what}, found {open.Shown}");
+        if (!open.Is(ConfigTokenKind.Open)) throw Error(open.Line, $"expected '{{' after {what}, found {open.Shown}");
         while (true)
         {
             var t = Peek;
-            if (t.Is(BootTokenKind.End)) throw Error(keyword.Line, $"missing '}}' to close {what}");
-            if (t.Is(BootTokenKind.Close))
+            if (t.Is(ConfigTokenKind.End)) throw Error(keyword.Line, $"missing '}}' to close {what}");
+            if (t.Is(ConfigTokenKind.Close))
             {
                 Next();
                 break;
             }
-            if (t.Is(BootTokenKind.Semicolon))
+            if (t.Is(ConfigTokenKind.Semicolon))
             {
                 Next();
                 continue; // an empty statement is harmless
             }
-            if (!t.Is(BootTokenKind.Word)) throw Error(t.Line, $"expected a key in {what}, found {t.Shown}");
+            if (!t.Is(ConfigTokenKind.Word)) throw Error(t.Line, $"expected a key in {what}, found {t.Shown}");
             statement(ReadStatement(keys));
         }
         var semi = Peek;
-        if (!semi.Is(BootTokenKind.Semicolon)) throw Error(_tokens[_pos - 1].Line, $"missing ';' after '}}' of {what}");
+        if (!semi.Is(ConfigTokenKind.Semicolon)) throw Error(_tokens[_pos - 1].Line, $"missing ';' after '}}' of {what}");
         Next();
     }
 
     /// <summary>Reads KEY value* ";" and returns the key and values (without the ';').</summary>
-    private List<BootToken> ReadStatement(HashSet<string> keys)
+    private List<ConfigToken> ReadStatement(HashSet<string> keys)
     {
-        var stmt = new List<BootToken> { Next() };
+        var stmt = new List<ConfigToken> { Next() };
         while (true)
         {
             var t = Peek;
             var last = stmt[^1];
             switch (t.Kind)
             {
-                case BootTokenKind.Semicolon:
+                case ConfigTokenKind.Semicolon:
                     Next();
                     return stmt;
-                case BootTokenKind.Close:
-                case BootTokenKind.End:
+                case ConfigTokenKind.Close:
+                case ConfigTokenKind.End:
                     throw Error(last.Line, $"missing ';' after {Describe(stmt)}");
-                case BootTokenKind.Open:
+                case ConfigTokenKind.Open:
                     throw Error(stmt[0].Line, $"missing '}}' before {Describe(stmt)}");
             }
-            if (t.Line > last.Line && t.Is(BootTokenKind.Word) && keys.Contains(t.Text))
+            if (t.Line > last.Line && t.Is(ConfigTokenKind.Word) && keys.Contains(t.Text))
                 throw Error(last.Line, $"missing ';' after {Describe(stmt)}");
             stmt.Add(Next());
         }
     }
 
-    private static string Describe(List<BootToken> stmt) =>
-        "'" + string.Join(' ', stmt.Take(4).Select(t => t.Is(BootTokenKind.String) ? $"\"{t.Text}\"" : t.Text)) + (stmt.Count > 4 ? " ..." : "") + "'";
+    private static string Describe(List<ConfigToken> stmt) =>
+        "'" + string.Join(' ', stmt.Take(4).Select(t => t.Is(ConfigTokenKind.String) ? $"\"{t.Text}\"" : t.Text)) + (stmt.Count > 4 ? " ..." : "") + "'";
 
-    private int Number(BootToken t, string what, int min, int max)
+    private int Number(ConfigToken t, string what, int min, int max)
     {
-        if (!t.Is(BootTokenKind.Word) || t.Text.Length == 0 || !t.Text.All(char.IsAsciiDigit)
+        if (!t.Is(ConfigTokenKind.Word) || t.Text.Length == 0 || !t.Text.All(char.IsAsciiDigit)
             || !int.TryParse(t.Text, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
             throw Error(t.Line, $"bad number {t.Shown} for {what}");
         if (n < min || n > max) throw Error(t.Line, $"{what} must be {min}..{max}, not {n}");
         return n;
     }
 
-    private void Arity(List<BootToken> stmt, int values, string usage)
+    private void Arity(List<ConfigToken> stmt, int values, string usage)
     {
         if (stmt.Count - 1 != values) throw Error(stmt[0].Line, $"'{stmt[0].Text}' takes {usage}");
     }
 
-    private void CheckProcessName(BootToken name)
+    private void CheckProcessName(ConfigToken name)
     {
         string n = name.Text;
         if (n.Length is 0 or > 15 || !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))

@@ -93,12 +93,14 @@ public sealed class PolicyParserTests
     public void Load_DriversConf_HasExpectedPolicies()
     {
         var set = PolicySet.Load(RepoFile("etc/drivers.conf"));
-        Assert.Equal(["testdrv", "rtl8139", "dp8390"], set.Labels);
+        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2"], set.Labels);
 
         var t = set["testdrv"];
         Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb), t.TrapMask);
         Assert.Equal(["RS", "DS"], t.Targets);
-        Assert.Equal([KernelCall.SetAlarm, KernelCall.Times, KernelCall.GetInfo, KernelCall.SysCtl], t.KernelCalls);
+        Assert.Equal([KernelCall.SetAlarm, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetGrant, KernelCall.SysCtl], t.KernelCalls.Order());
+        Assert.True(t.MayControl("testdrv2"));
+        Assert.False(set["testdrv2"].MayControl("testdrv"));
         Assert.False(t.HasDevices);
         var tb = t.ToPrivilegeBlock(PolicyTargets.FixedEndpoint);
         Assert.Equal(t.TrapMask, tb.TrapMask);

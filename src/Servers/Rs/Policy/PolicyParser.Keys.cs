@@ -6,6 +6,8 @@
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Servers.Rs.Policy;
 
 internal sealed partial class PolicyParser
@@ -19,7 +21,7 @@ internal sealed partial class PolicyParser
 
     private static readonly HashSet<string> OnceOnly = ["ipc calls", "ipc targets", "ipc kernel", "driver"];
 
-    private void Statement(PolicyBuilder b, List<PolicyToken> stmt)
+    private void Statement(PolicyBuilder b, List<ConfigToken> stmt)
     {
         var first = stmt[0];
         string key;
@@ -66,20 +68,20 @@ internal sealed partial class PolicyParser
         }
     }
 
-    private void IpcCall(PolicyBuilder b, PolicyToken v)
+    private void IpcCall(PolicyBuilder b, ConfigToken v)
     {
         int trap = Trap.Parse(v.Text);
         if (trap == 0) throw Error(v.Line, $"unknown trap '{v.Text}'");
         b.TrapMask |= Trap.Bit(trap);
     }
 
-    private void IpcKernel(PolicyBuilder b, PolicyToken v)
+    private void IpcKernel(PolicyBuilder b, ConfigToken v)
     {
         if (!KernelCall.TryParse(v.Text, out var calls)) throw Error(v.Line, $"unknown kernel call '{v.Text}'");
         b.KernelCalls.UnionWith(calls);
     }
 
-    private void IpcTarget(PolicyBuilder b, PolicyToken v)
+    private void IpcTarget(PolicyBuilder b, ConfigToken v)
     {
         if (PolicyTargets.IsAll(v.Text))
         {
@@ -93,13 +95,13 @@ internal sealed partial class PolicyParser
         b.Targets.Add(v.Text);
     }
 
-    private void Driver(PolicyBuilder b, PolicyToken v)
+    private void Driver(PolicyBuilder b, ConfigToken v)
     {
         CheckLabel(v, "driver label");
         if (!b.Drivers.Contains(v.Text)) b.Drivers.Add(v.Text);
     }
 
-    private void IsaRange(List<AddressRange> ranges, PolicyToken v, string key, int max, ulong last)
+    private void IsaRange(List<AddressRange> ranges, ConfigToken v, string key, int max, ulong last)
     {
         if (ranges.Count >= max) throw Error(v.Line, $"too many '{key}' ranges (at most {max})");
         var r = Range(v, key, last);
@@ -108,7 +110,7 @@ internal sealed partial class PolicyParser
         ranges.Add(r);
     }
 
-    private void IsaIrq(PolicyBuilder b, PolicyToken v)
+    private void IsaIrq(PolicyBuilder b, ConfigToken v)
     {
         if (b.IsaIrqs.Count >= Policy.MaxIsaIrqs) throw Error(v.Line, $"too many 'isa irq' lines (at most {Policy.MaxIsaIrqs})");
         int irq = Irq(v);
@@ -116,14 +118,14 @@ internal sealed partial class PolicyParser
         b.IsaIrqs.Add(irq);
     }
 
-    private void PciDeviceValue(PolicyBuilder b, PolicyToken v)
+    private void PciDeviceValue(PolicyBuilder b, ConfigToken v)
     {
         var d = Device(v);
         if (b.PciDevices.Contains(d)) throw Error(v.Line, $"duplicate 'pci device' {d}");
         b.PciDevices.Add(d);
     }
 
-    private void PciClassValue(PolicyBuilder b, PolicyToken v)
+    private void PciClassValue(PolicyBuilder b, ConfigToken v)
     {
         var c = Class(v);
         if (b.PciClasses.Contains(c)) throw Error(v.Line, $"duplicate 'pci class' {c}");

@@ -3,12 +3,14 @@
 // and the bounds and names the offending word on failure.
 using System.Globalization;
 
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Servers.Rs.Policy;
 
 internal sealed partial class PolicyParser
 {
     /// <summary>"base:len" in hex; len ≥ 1 and the range must end at or before <paramref name="last"/>.</summary>
-    private AddressRange Range(PolicyToken v, string key, ulong last)
+    private AddressRange Range(ConfigToken v, string key, ulong last)
     {
         var parts = v.Text.Split(':');
         if (parts.Length != 2 || !Hex(parts[0], 8, out ulong start) || !Hex(parts[1], 9, out ulong length))
@@ -19,7 +21,7 @@ internal sealed partial class PolicyParser
         return new AddressRange(start, length);
     }
 
-    private int Irq(PolicyToken v)
+    private int Irq(ConfigToken v)
     {
         int irq = v.Text.Length is >= 1 and <= 2 && v.Text.All(char.IsAsciiDigit)
             ? int.Parse(v.Text, NumberStyles.None, CultureInfo.InvariantCulture)
@@ -28,7 +30,7 @@ internal sealed partial class PolicyParser
         return irq;
     }
 
-    private PciDevice Device(PolicyToken v)
+    private PciDevice Device(ConfigToken v)
     {
         var parts = v.Text.Split('/');
         if (parts.Length != 2 || !Hex(parts[0], 4, out ulong vendor) || !Hex(parts[1], 4, out ulong device))
@@ -36,7 +38,7 @@ internal sealed partial class PolicyParser
         return new PciDevice((ushort)vendor, (ushort)device);
     }
 
-    private PciClass Class(PolicyToken v)
+    private PciClass Class(ConfigToken v)
     {
         var parts = v.Text.Split('/');
         ulong iface = 0;

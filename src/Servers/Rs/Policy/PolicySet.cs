@@ -3,6 +3,8 @@
 // before returning; every mistake is a PolicyException "<file>:<line>: <reason>". A label
 // without an entry has no policy: RS refuses to start it rather than guess one. Conflicts
 // compares the devices of two policies (see DeviceClaims for the rules).
+using Bulkhead.Lib.Config;
+
 namespace Bulkhead.Servers.Rs.Policy;
 
 public sealed class PolicySet
@@ -43,7 +45,7 @@ public sealed class PolicySet
 
     /// <summary>Parses <paramref name="text"/>; <paramref name="file"/> names it in error messages.</summary>
     public static PolicySet Parse(string text, string file = "drivers.conf") =>
-        new(file, new PolicyParser(PolicyLexer.Tokenize(text), file).Parse());
+        new(file, new PolicyParser(ConfigLexer.Tokenize(text, strings: false), file).Parse());
 
     /// <summary>True when <paramref name="a"/> and <paramref name="b"/> claim the same device;
     /// <paramref name="reason"/> then names both drivers and the resource.</summary>
