@@ -165,6 +165,7 @@ public sealed unsafe partial class Kernel : IDisposable
         {
             Native.ReadEventfd(_wakefd);
             while (_invokes.TryDequeue(out var a)) a();
+            if (Interlocked.Exchange(ref _irqPending, 0) != 0) ServiceInterrupts();
             return;
         }
         int ep = (int)(uint)tag;

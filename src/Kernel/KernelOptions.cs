@@ -22,6 +22,9 @@ public sealed class KernelOptions
     public string? SysLogPath { get; init; }
     /// <summary>Descriptor the components' stdout/stderr go to; -1 inherits the kernel's.</summary>
     public int ComponentOutputFd { get; init; } = -1;
+    /// <summary>The machine's I/O port space (devices registered by whoever builds the machine);
+    /// null = a machine without port-mapped devices: DEVIO answers ENODEV.</summary>
+    public Bulkhead.Machine.Io.IoSpace? Io { get; init; }
     /// <summary>Extra environment for components (e.g. DOTNET_ROOT).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }

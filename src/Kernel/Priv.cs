@@ -15,6 +15,17 @@ internal sealed class Priv
     public ulong Call1;
     /// <summary>Bitmap over process slots this process may send to.</summary>
     public readonly ulong[] SendTo;
+    /// <summary>Port ranges as (base, length); at most PrivilegeBlock.MaxIoRanges.</summary>
+    public readonly List<(int Base, int Length)> IoRanges = [];
+    public ulong IrqMask;
+
+    /// <summary>May this process touch ports [port, port + size)?</summary>
+    public bool PortsAllowed(int port, int size)
+    {
+        foreach (var (b, len) in IoRanges)
+            if (port >= b && port + size <= b + len) return true;
+        return false;
+    }
 
     public Priv(int slots) => SendTo = new ulong[(slots + 63) / 64];
 
@@ -47,6 +58,8 @@ internal sealed class Priv
         Flags = 0;
         Call0 = Call1 = 0;
         Array.Clear(SendTo);
+        IoRanges.Clear();
+        IrqMask = 0;
     }
 
     /// <summary>Installs a caller-supplied block (already copied out of its arena). A target
@@ -60,6 +73,13 @@ internal sealed class Priv
         Flags = b.Flags;
         Call0 = b.CallMask0;
         Call1 = b.CallMask1;
+        IrqMask = b.IrqMask;
+        for (int i = 0; i < Math.Clamp(b.IoRangeCount, 0, PrivilegeBlock.MaxIoRanges); i++)
+        {
+            int packed = b.IoRanges[i];
+            int @base = (packed >> 16) & 0xFFFF, length = packed & 0xFFFF;
+            if (length > 0 && @base + length <= 0x10000) IoRanges.Add((@base, length));
+        }
         int n = Math.Clamp(b.TargetCount, 0, PrivilegeBlock.MaxTargets);
         for (int i = 0; i < n; i++)
         {

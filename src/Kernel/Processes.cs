@@ -211,6 +211,7 @@ public sealed unsafe partial class Kernel
             q.Priv.Forget(p.Slot);
             if (q.Parent == ep) q.Parent = Endpoint.Kernel; // orphans are the kernel's
         }
+        RemoveIrqHooks(p);
         // Zombie children of the dead parent are nobody's now.
         foreach (var z in _procs)
             if (z.State == ProcState.Zombie && z.Parent == ep) Free(z);

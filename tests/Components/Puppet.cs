@@ -293,6 +293,27 @@ internal static unsafe class Puppet
                     r = IpcCall.SendRec(Ep(w[1]), ref m);
                     return $"r {Err.Name(r)} {Err.Name(m.Type)}";
                 }
+            case "in": // in <port> <size>
+                r = SysCall.InPort((int)L(w[1]), (int)L(w[2]), out uint portValue);
+                return $"r {Err.Name(r)} {portValue}";
+            case "out": // out <port> <size> <value>
+                return R(SysCall.OutPort((int)L(w[1]), (int)L(w[2]), (uint)L(w[3])));
+            case "vio": // vio <in|out> <size> <port[:value]>...: a VDEVIO vector
+                {
+                    int count = w.Length - 3;
+                    long buf = ArenaHeap.Allocate(Math.Max(1, count) * sizeof(PortValue));
+                    for (int i = 0; i < count; i++)
+                    {
+                        var f = w[3 + i].Split(':');
+                        Channel.Current.At<PortValue>(buf + i * sizeof(PortValue)) = new PortValue { Port = (int)L(f[0]), Value = f.Length > 1 ? (uint)L(f[1]) : 0 };
+                    }
+                    r = SysCall.VDevIo(buf, count, (int)L(w[2]), w[1] == "out" ? DevIoRequest.Write : DevIoRequest.Read);
+                    var vals = Enumerable.Range(0, count).Select(i => Channel.Current.At<PortValue>(buf + i * sizeof(PortValue)).Value);
+                    ArenaHeap.Free(buf);
+                    return $"r {Err.Name(r)} {string.Join(' ', vals)}";
+                }
+            case "irqctl": // irqctl <op> <line> [hook]
+                return R(SysCall.IrqCtl((int)L(w[1]), (int)L(w[2]), w.Length > 3 ? (int)L(w[3]) : 0));
             case "sleep":
                 Thread.Sleep((int)L(w[1]));
                 return "r OK";

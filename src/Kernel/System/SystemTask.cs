@@ -26,6 +26,9 @@ public sealed partial class Kernel
         t[KernelCall.Times] = DoTimes;
         t[KernelCall.SetAlarm] = DoSetAlarm;
         t[KernelCall.GetInfo] = DoGetInfo;
+        t[KernelCall.DevIo] = DoDevIo;
+        t[KernelCall.VDevIo] = DoVDevIo;
+        t[KernelCall.IrqCtl] = DoIrqCtl;
         t[KernelCall.SetGrant] = DoSetGrant;
         t[KernelCall.SafeCopyFrom] = DoSafeCopyFrom;
         t[KernelCall.SafeCopyTo] = DoSafeCopyTo;

@@ -10,6 +10,8 @@ namespace Bulkhead.Lib.Sys;
 public struct PrivilegeBlock
 {
     public const int MaxTargets = 64;
+    /// <summary>I/O port ranges (MINIX allows 64; a device driver needs one or two).</summary>
+    public const int MaxIoRanges = 16;
 
     /// <summary>May send to every process (and, symmetrically, be answered by all).</summary>
     public const uint AllTargets = 1;
@@ -23,8 +25,24 @@ public struct PrivilegeBlock
     public ulong CallMask0;
     public ulong CallMask1;
     public int TargetCount;
-    public int Reserved;
+    public int IoRangeCount;
     public TargetList Targets;
+    /// <summary>Port ranges, each (base &lt;&lt; 16) | length; DEVIO/VDEVIO may touch only these.</summary>
+    public IoRangeList IoRanges;
+    /// <summary>IRQ lines 0..63 this process may register with IRQCTL.</summary>
+    public ulong IrqMask;
+
+    public bool AddIoRange(int @base, int length)
+    {
+        if (IoRangeCount >= MaxIoRanges || @base < 0 || length <= 0 || @base + length > 0x10000 || length > 0xFFFF) return false;
+        IoRanges[IoRangeCount++] = (@base << 16) | length;
+        return true;
+    }
+
+    public void AllowIrq(int line)
+    {
+        if (line is >= 0 and < 64) IrqMask |= 1UL << line;
+    }
 
     public void AllowCall(int call)
     {
@@ -50,6 +68,12 @@ public struct PrivilegeBlock
 
 [InlineArray(PrivilegeBlock.MaxTargets)]
 public struct TargetList
+{
+    private int _e0;
+}
+
+[InlineArray(PrivilegeBlock.MaxIoRanges)]
+public struct IoRangeList
 {
     private int _e0;
 }

@@ -6,7 +6,7 @@ using Bulkhead.Lib.Ipc;
 
 namespace Bulkhead.Lib.Sys;
 
-public static class SysCall
+public static partial class SysCall
 {
     /// <summary>Scratch region for kernel-call arguments: [ScratchStart, ScratchStart+ScratchSize).</summary>
     public const int ScratchStart = ChannelLayout.ArenaDataStart;

@@ -18,7 +18,8 @@ public sealed class TestSystem : IDisposable
 
     private readonly Xunit.Abstractions.ITestOutputHelper? _output;
 
-    public TestSystem(int slots = 64, long quantumNs = 100_000_000, ulong cpuMask = 0, Xunit.Abstractions.ITestOutputHelper? output = null)
+    public TestSystem(int slots = 64, long quantumNs = 100_000_000, ulong cpuMask = 0, Xunit.Abstractions.ITestOutputHelper? output = null,
+                      Bulkhead.Machine.Io.IoSpace? io = null)
     {
         _output = output;
         string root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(
@@ -29,6 +30,7 @@ public sealed class TestSystem : IDisposable
             QuantumNs = quantumNs,
             CpuMask = cpuMask,
             Console = Console,
+            Io = io,
             Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root, ["DOTNET_TieredPGO"] = "0" },
         });
     }

@@ -53,7 +53,7 @@ public sealed class LayoutTests
         Assert.Equal(80, Unsafe.SizeOf<AsyncEntry>());
         Assert.Equal(96, Unsafe.SizeOf<ProcInfo>());
         Assert.Equal(64, Unsafe.SizeOf<KInfo>());
-        Assert.Equal(32 + 4 * PrivilegeBlock.MaxTargets, Unsafe.SizeOf<PrivilegeBlock>());
+        Assert.Equal(32 + 4 * PrivilegeBlock.MaxTargets + 4 * PrivilegeBlock.MaxIoRanges + 8, Unsafe.SizeOf<PrivilegeBlock>());
         Assert.Equal(16, Marshal.OffsetOf<KernelPage>(nameof(KernelPage.Msg)).ToInt32());
         Assert.Equal(32, Marshal.OffsetOf<TrapRequest>(nameof(TrapRequest.Msg)).ToInt32());
         Assert.Equal(8, Marshal.OffsetOf<AsyncEntry>(nameof(AsyncEntry.Result)).ToInt32());

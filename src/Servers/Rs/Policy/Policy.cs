@@ -1,8 +1,8 @@
 // One driver's isolation policy (thesis §2.3.1, Fig. 2.6), as read from drivers.conf. Every
 // field defaults to "nothing": a Policy with only a Label grants no trap, no target, no
-// kernel call, no device. ToPrivilegeBlock turns the IPC part into the block RS hands to the
-// kernel (SPAWN/PRIVCTL); the device part (ISA, PCI) is checked by DeviceClaims and goes to
-// the kernel and the PCI-bus driver; Drivers is enforced by RS itself.
+// kernel call, no device. ToPrivilegeBlock turns the IPC part and the ISA ports and IRQs into
+// the block RS hands to the kernel (SPAWN/PRIVCTL); device conflicts are checked by
+// DeviceClaims; PCI devices go to the PCI-bus driver; Drivers is enforced by RS itself.
 using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Servers.Rs.Policy;
@@ -57,6 +57,10 @@ public sealed record Policy
     {
         var block = new PrivilegeBlock { TrapMask = TrapMask, Flags = flags | (AllTargets ? PrivilegeBlock.AllTargets : 0) };
         foreach (int call in KernelCalls) block.AllowCall(call);
+        foreach (var io in IsaIo)
+            if (!block.AddIoRange((int)io.Base, (int)io.Length))
+                throw new PolicyException(File, Line, $"isa io {io} of driver '{Label}' does not fit the kernel's port table (at most {PrivilegeBlock.MaxIoRanges} ranges below 0x10000)");
+        foreach (int irq in IsaIrqs) block.AllowIrq(irq);
         var missing = new List<string>();
         foreach (string target in Targets)
         {
