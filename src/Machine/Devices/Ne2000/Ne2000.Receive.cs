@@ -1,0 +1,118 @@
+// Reception: a frame from the backend (without FCS) is accepted when the chip is started, not
+// in a loopback mode, at least 64 bytes long counting the 4-byte FCS (shorter only with
+// RCR.AR), and its destination passes RCR: broadcast with AB, other multicast with AM and its
+// MAR hash bit, unicast matching PAR0–5 or any unicast with PRO. In monitor mode (RCR.MON)
+// an accepted frame is only counted as missed. Otherwise it is stored from CURR·256: the
+// header [RSR, next page, length lo, length hi] (length includes the FCS, which is computed
+// and stored too), then the data, page after page; the page after PSTOP−1 is PSTART, and the
+// page after 0xFF is 0x00, so a CURR outside the ring walks memory the way the chip's page
+// counter does (writes where no RAM is are lost). If a page the frame needs beyond its first
+// is BNRY, or the ring has no pages (PSTART ≥ PSTOP), the frame is dropped with ISR.OVW and
+// counted as missed in CNTR2.
+namespace Bulkhead.Machine.Devices.Ne2000;
+
+public sealed partial class Ne2000
+{
+    private static ReadOnlySpan<byte> Broadcast => [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
+    private void OnFrame(ReadOnlySpan<byte> frame)
+    {
+        lock (_lock)
+        {
+            if ((_tcr & Dp8390.TcrLoopbackMask) != 0) return;
+            ReceiveUnsynchronized(frame);
+        }
+    }
+
+    private void ReceiveUnsynchronized(ReadOnlySpan<byte> frame)
+    {
+        if (StoppedUnsynchronized || frame.Length < 6) return;
+        int length = frame.Length + Dp8390.FcsLength;
+        if (length < Dp8390.MinFrameWithFcs && (_rcr & Dp8390.RcrAr) == 0) return;
+
+        var destination = frame[..6];
+        bool multicast = (destination[0] & 1) != 0;
+        if (!AcceptsUnsynchronized(destination, multicast)) return;
+
+        if ((_rcr & Dp8390.RcrMon) != 0)
+        {
+            _rsr = Dp8390.RsrMpa | Dp8390.RsrDis;
+            CountUnsynchronized(ref _cntr2);
+            return;
+        }
+
+        if (!TryFindRoomUnsynchronized(length, out byte next))
+        {
+            _rsr = Dp8390.RsrMpa;
+            CountUnsynchronized(ref _cntr2);
+            SetIsrUnsynchronized(Dp8390.IsrOvw);
+            return;
+        }
+
+        byte status = (byte)(Dp8390.RsrPrx | (multicast ? Dp8390.RsrPhy : 0));
+        int page = _curr, offset = 0;
+        void Put(byte value)
+        {
+            WriteMemoryUnsynchronized((page << 8) + offset, value);
+            _clda = (ushort)((page << 8) + offset);
+            _fifo = value;
+            if (++offset == Dp8390.PageSize)
+            {
+                offset = 0;
+                page = NextPageUnsynchronized(page);
+            }
+        }
+
+        Put(status);
+        Put(next);
+        Put((byte)length);
+        Put((byte)(length >> 8));
+        foreach (byte b in frame) Put(b);
+        uint fcs = EthernetCrc.Fcs(frame);
+        for (int i = 0; i < Dp8390.FcsLength; i++) Put((byte)(fcs >> (8 * i)));
+
+        _curr = next;
+        _rsr = status;
+        SetIsrUnsynchronized(Dp8390.IsrPrx);
+    }
+
+    private bool AcceptsUnsynchronized(ReadOnlySpan<byte> destination, bool multicast)
+    {
+        if (destination.SequenceEqual(Broadcast)) return (_rcr & Dp8390.RcrAb) != 0;
+        if (multicast)
+        {
+            if ((_rcr & Dp8390.RcrAm) == 0) return false;
+            int index = EthernetCrc.MulticastIndex(destination);
+            return (_mar[index >> 3] & (1 << (index & 7))) != 0;
+        }
+        return (_rcr & Dp8390.RcrPro) != 0 || destination.SequenceEqual(_par);
+    }
+
+    /// <summary>Whether a frame of <paramref name="length"/> bytes fits at CURR; <paramref name="next"/> is the page after it.</summary>
+    private bool TryFindRoomUnsynchronized(int length, out byte next)
+    {
+        next = _curr;
+        if (_pstart >= _pstop || length > 0xFFFF) return false;
+        int pages = (Dp8390.HeaderLength + length + Dp8390.PageSize - 1) / Dp8390.PageSize;
+        int page = _curr;
+        for (int i = 1; i < pages; i++)
+        {
+            page = NextPageUnsynchronized(page);
+            if (page == _bnry) return false;
+        }
+        next = (byte)NextPageUnsynchronized(page);
+        return true;
+    }
+
+    private int NextPageUnsynchronized(int page)
+    {
+        int next = (page + 1) & 0xFF;
+        return next == _pstop ? _pstart : next;
+    }
+
+    private void CountUnsynchronized(ref byte counter)
+    {
+        if (counter < Dp8390.CounterMax) counter++;
+        if ((counter & 0x80) != 0) SetIsrUnsynchronized(Dp8390.IsrCnt);
+    }
+}
