@@ -6,9 +6,11 @@
 // header [RSR, next page, length lo, length hi] (length includes the FCS, which is computed
 // and stored too), then the data, page after page; the page after PSTOP−1 is PSTART, and the
 // page after 0xFF is 0x00, so a CURR outside the ring walks memory the way the chip's page
-// counter does (writes where no RAM is are lost). If a page the frame needs beyond its first
-// is BNRY, or the ring has no pages (PSTART ≥ PSTOP), the frame is dropped with ISR.OVW and
-// counted as missed in CNTR2.
+// counter does (writes where no RAM is are lost). The chip compares every page it advances
+// to, including the page after the frame that becomes CURR, with BNRY: a match means the ring
+// is full, so CURR never catches up with BNRY (whichever convention the driver keeps BNRY in,
+// "BNRY = CURR" stays unambiguous as "empty"). A full ring, or one with no pages (PSTART ≥
+// PSTOP), drops the frame with ISR.OVW and counts it as missed in CNTR2.
 namespace Bulkhead.Machine.Devices.Ne2000;
 
 public sealed partial class Ne2000
@@ -95,12 +97,12 @@ public sealed partial class Ne2000
         if (_pstart >= _pstop || length > 0xFFFF) return false;
         int pages = (Dp8390.HeaderLength + length + Dp8390.PageSize - 1) / Dp8390.PageSize;
         int page = _curr;
-        for (int i = 1; i < pages; i++)
+        for (int i = 0; i < pages; i++)
         {
             page = NextPageUnsynchronized(page);
             if (page == _bnry) return false;
         }
-        next = (byte)NextPageUnsynchronized(page);
+        next = (byte)page;
         return true;
     }
 

@@ -1,8 +1,9 @@
 // An NE2000 ISA network card: a DP8390 (the "8390 NIC") with 32 KiB of on-board buffer memory
 // and a 32-byte address PROM, modelled at register level. It occupies 32 ports: 0x00–0x0F are
 // the DP8390 registers in four pages chosen by CR bits 6–7, 0x10 is the remote-DMA data port
-// (ProgrammedIo.cs), and reading 0x1F resets the chip. Frames go out through an INicBackend
-// (Transmit.cs) and come in from the backend's thread (Receive.cs).
+// (Ne2000.ProgrammedIo.cs), and reading 0x1F resets the chip. Registers are in
+// Ne2000.Registers.cs; frames go out through an INicBackend (Ne2000.Transmit.cs) and come in
+// from the backend's thread (Ne2000.Receive.cs).
 //
 // Rules: every register access and every received frame runs under _lock, so the chip's state
 // is only ever seen whole. Any offset, size and value is accepted: misprogramming gives what the
@@ -59,21 +60,18 @@ public sealed partial class Ne2000 : IPortDevice
     {
         lock (_lock)
         {
+            // Only the data port is 16 bits wide; the ISA bus splits a wider access to any
+            // other port into byte accesses at consecutive ports.
             if (offset == Dp8390.DataPort) return ReadDataPortUnsynchronized(size);
-            if (offset == Dp8390.ResetPort)
-            {
-                ResetUnsynchronized();
-                UpdateIrqUnsynchronized();
-                return 0;
-            }
-            if (offset is < 0 or >= Dp8390.DataPort) return 0xFF;
-            return ReadRegisterUnsynchronized(offset);
+            uint value = 0;
+            for (int i = 0; i < Math.Max(1, size); i++) value |= ReadByteUnsynchronized(offset + i) << (8 * i);
+            return value;
         }
     }
 
     public void Write(int offset, int size, uint value)
     {
-        byte[]? toSend;
+        byte[]? toSend = null;
         lock (_lock)
         {
             if (offset == Dp8390.DataPort)
@@ -81,11 +79,43 @@ public sealed partial class Ne2000 : IPortDevice
                 WriteDataPortUnsynchronized(size, value);
                 return;
             }
-            // Writing the reset port ends the reset pulse on a real card: nothing to do.
-            if (offset is < 0 or >= Dp8390.DataPort) return;
-            toSend = WriteRegisterUnsynchronized(offset, (byte)value);
+            for (int i = 0; i < Math.Max(1, size); i++)
+                toSend = WriteByteUnsynchronized(offset + i, (byte)(value >> (8 * i))) ?? toSend;
         }
         if (toSend is not null) _backend.Send(toSend);
+    }
+
+    private uint ReadByteUnsynchronized(int offset)
+    {
+        switch (offset)
+        {
+            case Dp8390.DataPort:
+                return ReadDataPortUnsynchronized(1);
+            case Dp8390.ResetPort:
+                ResetUnsynchronized();
+                UpdateIrqUnsynchronized();
+                return 0;
+            case >= 0 and < Dp8390.DataPort:
+                return ReadRegisterUnsynchronized(offset);
+            default:
+                return 0xFF;
+        }
+    }
+
+    /// <summary>One byte written to one port; returns a frame to send if the write started a transmission.</summary>
+    private byte[]? WriteByteUnsynchronized(int offset, byte value)
+    {
+        switch (offset)
+        {
+            case Dp8390.DataPort:
+                WriteDataPortUnsynchronized(1, value);
+                return null;
+            case >= 0 and < Dp8390.DataPort:
+                return WriteRegisterUnsynchronized(offset, value);
+            default:
+                // Writing the reset port ends the reset pulse on a real card: nothing to do.
+                return null;
+        }
     }
 
     /// <summary>The chip's reset state: stopped, no remote DMA, interrupts masked, ISR.RST.</summary>
