@@ -627,6 +627,88 @@ public sealed class Rtl8139Tests
         Assert.Equal(108u, rig.R16(Cbr));
     }
 
+    [Fact]
+    public void Receive_BackendThreadWhileDriverConsumes_EveryFrameDeliveredOrCounted()
+    {
+        var rig = new Rig();
+        rig.InitLikeDriver(RcrApm);
+        rig.Allow(Ring, 2);
+        const int count = 3000;
+        var producer = new Thread(() =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var f = Frame(Mac, 60 + (i * 37) % 1400, i);
+                f[14] = (byte)i;
+                f[15] = (byte)(i >> 8);
+                rig.Wire.Send(f);
+            }
+        });
+        producer.Start();
+        int cur = 0, received = 0, last = -1;
+        while (producer.IsAlive || (rig.R8(Cr) & CrBufe) == 0)
+        {
+            if ((rig.R8(Cr) & CrBufe) != 0) continue;
+            var header = rig.Phys(Ring + (uint)cur, 4);
+            int length = header[2] | header[3] << 8;
+            var packet = new byte[length];
+            for (int k = 0; k < length; k++)
+                packet[k] = rig.Pages[16 + ((cur + 4 + k) % 8192) / 4096][(cur + 4 + k) % 4096];
+            int seq = packet[14] | packet[15] << 8;
+            Assert.True(seq > last);
+            last = seq;
+            var expected = Frame(Mac, 60 + (seq * 37) % 1400, seq);
+            expected[14] = (byte)seq;
+            expected[15] = (byte)(seq >> 8);
+            Assert.Equal(expected, packet[..^4]);
+            Assert.Equal(Crc(expected), packet[^4..]);
+            received++;
+            cur = ((cur + length + 4 + 3) & ~3) % 8192;
+            rig.W16(Capr, (uint)(cur - 16) & 0xFFFF);
+        }
+        producer.Join();
+        Assert.Equal(count, received + (int)rig.R32(Mpc));
+        Assert.True(received > 0);
+    }
+
+    [Fact]
+    public void TwoDevices_TransmittingAtOnce_DoNotDeadlock()
+    {
+        var memory = new PhysicalMemory(64);
+        for (ulong i = 0; i < 64; i++) memory.Map(i, new byte[PhysicalMemory.PageSize]);
+        var iommu = new Iommu(memory, 4, 64);
+        var (a, b) = PeerBackend.Pair();
+        var nics = new[]
+        {
+            new Rtl8139Device(Mac, new IrqProbe(), a, iommu.Port(0x18)),
+            new Rtl8139Device([0x52, 0x54, 0, 0, 0, 2], new IrqProbe(), b, iommu.Port(0x20)),
+        };
+        for (ulong p = 0; p < 64; p++)
+        {
+            iommu.Allow(0x18, p);
+            iommu.Allow(0x20, p);
+        }
+        var threads = nics.Select((nic, n) => new Thread(() =>
+        {
+            uint ring = 0x10000u + (uint)n * 0x8000;
+            nic.Config.Write(4, 2, 5);
+            nic.Write(RbStart, 4, ring);
+            nic.Write(Rcr, 4, RcrAb);
+            nic.Write(Cr, 1, CrRe | CrTe);
+            uint buf = 0x30000u + (uint)n * 0x1000;
+            memory.Write(buf, Frame(Broadcast, 60, n));
+            for (int i = 0; i < 2000; i++)
+            {
+                int d = i & 3;
+                nic.Write(Tsad0 + 4 * d, 4, buf);
+                nic.Write(Tsd0 + 4 * d, 4, 60);
+                nic.Write(Capr, 2, (nic.Read(Cbr, 2) - 16) & 0xFFFF);
+            }
+        })).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) Assert.True(t.Join(TimeSpan.FromSeconds(30)));
+    }
+
     // ---- Two devices back to back ----
 
     [Fact]

@@ -206,8 +206,9 @@ public sealed partial class Rtl8139Device : IPortDevice
             case Cr9346: Write9346Unsynchronized((byte)merged); break;
             case Config1 or Config3 or Config4:
                 if ((_cfg9346 & Eem9346Mask) != Eem9346ConfigWrite) break;
-                if (start == Config1) _config1 = (byte)merged;
-                else if (start == Config3) _config3 = (byte)merged;
+                // CONFIG1 bits 2–3 and CONFIG3 bits 0–3 and 7 are status bits the driver cannot change.
+                if (start == Config1) _config1 = (byte)((_config1 & 0x0Cu) | (merged & ~0x0Cu));
+                else if (start == Config3) _config3 = (byte)((_config3 & 0x8Fu) | (merged & ~0x8Fu));
                 else _config4 = (byte)merged;
                 break;
             case MulInt: _mulInt = (ushort)(merged & 0x0FFF); break;
