@@ -42,6 +42,10 @@ public sealed partial class DriverManager
         byte[]? image = null;
         if (spec.Mirror)
         {
+            // A framework-dependent .NET apphost finds its .dll next to its own path; run from
+            // memory it has no path, so it could never restart. Say so now, not at the first crash.
+            if (File.Exists(Path.ChangeExtension(spec.Binary, ".runtimeconfig.json")))
+                return Refuse(out why, Err.EINVAL, $"-mirror needs a self-contained binary: {spec.Binary} is a .NET apphost that needs its .dll beside it (use the NativeAOT image in out/aot)");
             try { image = File.ReadAllBytes(spec.Binary); }
             catch (IOException e) { return Refuse(out why, Err.EIO, e.Message); }
             if (image.Length > MaxImageBytes) return Refuse(out why, Err.E2BIG, "binary too large to mirror");

@@ -54,6 +54,12 @@ public sealed class RequestTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("ENOENT", Puppet.Field(a, 2));
         Assert.Contains("no binary '/nonexistent/driver'", a);
 
+        // The JIT build of bulkhead-image is an apphost that needs its .dll: it cannot run from memory.
+        a = rs.Manager.Ask($"rs up label=testdrv;binary={RsSystem.Image};args=testdrv;mirror=1");
+        Assert.Equal("EINVAL", Puppet.Field(a, 2));
+        Assert.Contains("-mirror needs a self-contained binary", a);
+        Assert.Empty(rs.Row("testdrv"));
+
         a = rs.Manager.Ask($"rs up label=nopolicy;binary={RsSystem.Image};args=testdrv");
         Assert.Equal("ESRCH", Puppet.Field(a, 2));
         Assert.Contains("no policy 'nopolicy'", a);
