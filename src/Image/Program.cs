@@ -16,6 +16,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["pm"] = Bulkhead.Servers.Pm.PmServer.Run,
     ["rs"] = Bulkhead.Servers.Rs.RsServer.Run,
     ["testdrv"] = Bulkhead.Drivers.Test.TestDriver.Run,
+    ["dp8390"] = Bulkhead.Drivers.Net.Dp8390.Dp8390Driver.Run,
     ["service"] = Bulkhead.Commands.Service.ServiceCommand.Run,
 };
 

@@ -498,8 +498,59 @@ internal static unsafe class Puppet
                         if (SysCall.SafeCopyFrom(granter, id, L(w[3]), L(w[4]), L(w[5])) == Err.Ok) okAfter++;
                     return $"r {Err.Name(first)} {okBefore} {okAfter}";
                 }
+            case "net": // net conf <ep> [mode] | write <ep> <hex> | read <ep> <len> | stat <ep>: network driver requests
+                return NetRequest(w);
             default:
                 return "x unknown " + w[0];
+        }
+    }
+
+    private static string NetRequest(string[] w)
+    {
+        int dst = Ep(w[2]);
+        Message m;
+        int r;
+        switch (w[1])
+        {
+            case "conf": // → r OK <result> <mac hex> <link> <mode>
+                {
+                    m = Message.Of(Bulkhead.Lib.Net.NetDriverCall.Conf, new Bulkhead.Lib.Net.NetConfRequest { Mode = w.Length > 3 ? (int)L(w[3]) : 0 });
+                    r = IpcCall.SendRec(dst, ref m);
+                    var rep = m.As<Bulkhead.Lib.Net.NetConfReply>();
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)} {Convert.ToHexString(rep.MacBytes())} {rep.Link} {rep.Mode}";
+                }
+            case "write": // → r OK <result>
+            case "read": // → r OK <result> <length> <hex of the frame>
+                {
+                    bool write = w[1] == "write";
+                    byte[] data = write ? Convert.FromHexString(w[3]) : [];
+                    int len = write ? data.Length : (int)L(w[3]);
+                    long buf = ArenaHeap.Allocate(Math.Max(len, 1));
+                    if (buf < 0) return R((int)buf);
+                    var arena = Channel.Current.Arena.Slice((int)buf, Math.Max(len, 1));
+                    arena.Clear();
+                    data.CopyTo(arena);
+                    int grant = Bulkhead.Lib.Grants.GrantTable.Current.Direct(dst, buf, Math.Max(len, 1),
+                        write ? Bulkhead.Lib.Grants.Grant.Read : Bulkhead.Lib.Grants.Grant.Write);
+                    m = Message.Of(write ? Bulkhead.Lib.Net.NetDriverCall.Write : Bulkhead.Lib.Net.NetDriverCall.Read,
+                        new Bulkhead.Lib.Net.NetBufferRequest { GrantId = grant, Length = len });
+                    r = IpcCall.SendRec(dst, ref m);
+                    var rep = m.As<Bulkhead.Lib.Net.NetReadReply>();
+                    string back = !write && r == Err.Ok && m.Type == Err.Ok
+                        ? $" {rep.Length} {Convert.ToHexString(arena[..Math.Clamp(rep.Length, 0, len)])}" : "";
+                    Bulkhead.Lib.Grants.GrantTable.Current.Revoke(grant);
+                    ArenaHeap.Free(buf);
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)}{back}";
+                }
+            case "stat": // → r OK <result> sent received dropped rxerrors txerrors overruns replyfailures
+                {
+                    m = new Message(Bulkhead.Lib.Net.NetDriverCall.GetStat);
+                    r = IpcCall.SendRec(dst, ref m);
+                    var s = m.As<Bulkhead.Lib.Net.NetStats>();
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)} {s.Sent} {s.Received} {s.Dropped} {s.RxErrors} {s.TxErrors} {s.Overruns} {s.ReplyFailures}";
+                }
+            default:
+                return "x unknown net " + w[1];
         }
     }
 

@@ -1,0 +1,169 @@
+// The shared part of every network driver: the request loop (ServerLoop) over the DL-style
+// protocol of Bulkhead.Lib.Net.NetDriverCall, the posted receive buffers, the counters, and the
+// copies through grants. A device plugs in through INetDevice: Init (probe, start, hook the
+// IRQ), SetMode, Send (one frame already in the driver's own memory), OnInterrupt (service the
+// card; received frames are handed to Deliver, which copies them to the oldest posted buffer).
+// Rules: every request field is checked before any state changes; client buffers are only
+// reached through their grants (SAFECOPYFROM/SAFECOPYTO); posted reads are bounded
+// (MaxReaders, one per client); the deferred Read reply goes out with SENDNB because the client
+// is waiting for it in its SENDREC, and a driver must never block on a client that is not.
+// RS and DS are optional: reports to them that fail are ignored.
+using Bulkhead.Lib.Ds;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Net;
+using Bulkhead.Lib.Rs;
+using Bulkhead.Lib.Server;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Drivers.Net;
+
+/// <summary>The callback table a network device provides.</summary>
+public interface INetDevice
+{
+    /// <summary>Probes, resets and starts the card and registers its interrupt. Returns an Err code.</summary>
+    int Init(NetDriver driver);
+
+    /// <summary>The station address (valid after Init).</summary>
+    byte[] Mac { get; }
+
+    bool LinkUp { get; }
+
+    /// <summary>Applies NetDriverCall.Mode* bits (already checked).</summary>
+    int SetMode(int mode);
+
+    /// <summary>Sends one frame (14..1514 bytes, already checked). Returns an Err code.</summary>
+    int Send(ReadOnlySpan<byte> frame);
+
+    /// <summary>Services the card after a HARDWARE notification and re-enables the interrupt.</summary>
+    void OnInterrupt(ulong hooks);
+}
+
+public sealed class NetDriver
+{
+    public const int MaxReaders = 16;
+
+    private readonly INetDevice _device;
+    private readonly Dictionary<int, NetBufferRequest> _posted = [];
+    private readonly Queue<int> _order = new();
+    private long _txBuffer = -1, _rxBuffer = -1;
+    private int _mode = NetDriverCall.ModeBroadcast;
+
+    public NetDriver(INetDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _device = device;
+    }
+
+    /// <summary>The counters; devices add their errors here.</summary>
+    public NetStats Stats;
+
+    /// <summary>True when a client has a receive buffer posted (else a received frame is dropped).</summary>
+    public bool HasReader => _order.Count > 0;
+
+    /// <summary>Starts the device and serves requests; returns the process exit status.</summary>
+    public int Run(string label)
+    {
+        ServiceRuntime.Start();
+        _txBuffer = ArenaHeap.Allocate(NetDriverCall.MaxFrame);
+        _rxBuffer = ArenaHeap.Allocate(NetDriverCall.MaxFrame);
+        if (_txBuffer < 0 || _rxBuffer < 0)
+        {
+            SysCall.Diag($"{label}: no memory for frame buffers");
+            return 1;
+        }
+        int r = _device.Init(this);
+        if (r != Err.Ok)
+        {
+            SysCall.Diag($"{label}: initialization failed: {Err.Name(r)}");
+            return 1;
+        }
+        _device.SetMode(_mode);
+        // Optional: DS may be absent (a driver started on its own); failures do not matter.
+        r = DsClient.PublishU32("drv.net." + label, 1, DsFlags.Overwrite);
+        if (r != Err.Ok && r != Err.EDEADSRCDST) SysCall.Diag($"{label}: cannot announce drv.net.{label}: {Err.Name(r)}");
+        ServiceRuntime.InitDone();
+
+        var loop = new ServerLoop
+        {
+            OnNotify = m =>
+            {
+                if (m.Source == Endpoint.Hardware) _device.OnInterrupt(m.As<NotifyPayload>().Interrupts);
+            },
+        };
+        loop.On(NetDriverCall.Conf, DoConf).On(NetDriverCall.Write, DoWrite)
+            .On(NetDriverCall.Read, DoRead).On(NetDriverCall.GetStat, DoGetStat);
+        return loop.Run() == Err.Ok ? 0 : 1;
+    }
+
+    private int DoConf(ref Message m)
+    {
+        int mode = m.As<NetConfRequest>().Mode;
+        m = default;
+        if ((mode & ~NetDriverCall.ModeMask) != 0) return Err.EINVAL;
+        if (mode != 0)
+        {
+            int r = _device.SetMode(mode);
+            if (r != Err.Ok) return r;
+            _mode = mode;
+        }
+        m = Message.Of(0, new NetConfReply { Mac = NetConfReply.PackMac(_device.Mac), Link = _device.LinkUp ? 1 : 0, Mode = _mode });
+        return Err.Ok;
+    }
+
+    private int DoWrite(ref Message m)
+    {
+        var req = m.As<NetBufferRequest>();
+        int source = m.Source;
+        m = default;
+        if (req.Length is < NetDriverCall.HeaderLength or > NetDriverCall.MaxFrame) return Err.EINVAL;
+        int r = SysCall.SafeCopyFrom(source, req.GrantId, 0, _txBuffer, req.Length);
+        if (r != Err.Ok) return r;
+        r = _device.Send(Channel.Current.Arena.Slice((int)_txBuffer, req.Length));
+        if (r == Err.Ok) Stats.Sent++;
+        else Stats.TxErrors++;
+        return r;
+    }
+
+    private int DoRead(ref Message m)
+    {
+        var req = m.As<NetBufferRequest>();
+        int source = m.Source;
+        m = default;
+        if (req.Length is <= 0 or > NetDriverCall.MaxFrame) return Err.EINVAL;
+        if (_posted.ContainsKey(source)) return Err.EBUSY;
+        if (_posted.Count >= MaxReaders) return Err.ENOSPC;
+        _posted[source] = req;
+        _order.Enqueue(source);
+        return Err.EDONTREPLY;
+    }
+
+    private int DoGetStat(ref Message m)
+    {
+        m = Message.Of(0, Stats);
+        return Err.Ok;
+    }
+
+    /// <summary>Counts a received frame that nobody could take.</summary>
+    public void Drop() => Stats.Dropped++;
+
+    /// <summary>Hands a received frame (without FCS) to the oldest posted buffer, or drops it.</summary>
+    public void Deliver(ReadOnlySpan<byte> frame)
+    {
+        while (_order.TryDequeue(out int client))
+        {
+            if (!_posted.Remove(client, out var req)) continue;
+            int n = Math.Min(Math.Min(frame.Length, req.Length), NetDriverCall.MaxFrame);
+            frame[..n].CopyTo(Channel.Current.Arena.Slice((int)_rxBuffer, n));
+            int r = SysCall.SafeCopyTo(client, req.GrantId, 0, _rxBuffer, n);
+            var reply = r == Err.Ok ? Message.Of(Err.Ok, new NetReadReply { Length = n, FrameLength = frame.Length }) : new Message(r);
+            if (IpcCall.SendNb(client, ref reply) != Err.Ok) Stats.ReplyFailures++;
+            if (r == Err.Ok)
+            {
+                Stats.Received++;
+                return;
+            }
+            // The client's grant was bad: it got the error; try the next reader.
+        }
+        Stats.Dropped++;
+    }
+}

@@ -1,0 +1,102 @@
+// Protocol between the network server (or any client) and a network driver, in the style of
+// MINIX's DL_* messages. Every request is a SENDREC; the reply's m_type is the result (OK or a
+// negative Err) and its payload is the matching *Reply struct.
+//   Conf    (NetConfRequest → NetConfReply): (re)configure the receive mode, answer the MAC
+//           and the link state.
+//   Write   (NetBufferRequest → empty): send one frame of Length bytes that the client granted
+//           (Grant.Read) to the driver; the driver copies it in with SAFECOPYFROM.
+//   Read    (NetBufferRequest → NetReadReply): post one receive buffer the client granted
+//           (Grant.Write). The reply is deferred until a frame arrives; the driver copies the
+//           frame out with SAFECOPYTO and answers with its length. One posted buffer per client
+//           (a second is EBUSY), and a bounded number of clients (ENOSPC beyond).
+//   GetStat (empty → NetStats): the driver's counters.
+// Rules: message numbers are explicit and append-only; payloads are 56 bytes; a driver checks
+// every field of a request (grant lengths, mode bits) before acting on it.
+using System.Runtime.InteropServices;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Lib.Net;
+
+public static class NetDriverCall
+{
+    public const int Base = 0xA00;
+    public const int Conf = Base + 1;
+    public const int Write = Base + 2;
+    public const int Read = Base + 3;
+    public const int GetStat = Base + 4;
+
+    /// <summary>Largest frame without its FCS; smaller frames than MinFrame are padded by the driver.</summary>
+    public const int MaxFrame = 1514;
+    public const int MinFrame = 60;
+    /// <summary>Destination, source and type: a frame shorter than this is refused.</summary>
+    public const int HeaderLength = 14;
+
+    // Receive-mode bits of NetConfRequest.Mode.
+    public const int ModeBroadcast = 0x1;
+    public const int ModeMulticast = 0x2;
+    public const int ModePromiscuous = 0x4;
+    public const int ModeMask = ModeBroadcast | ModeMulticast | ModePromiscuous;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetConfRequest
+{
+    /// <summary>NetDriverCall.Mode* bits; 0 keeps the current mode.</summary>
+    public int Mode;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetConfReply
+{
+    /// <summary>The station address, byte i in bits 8i..8i+7.</summary>
+    public long Mac;
+    /// <summary>1 when the link is up.</summary>
+    public int Link;
+    public int Mode;
+
+    public readonly byte[] MacBytes()
+    {
+        var b = new byte[6];
+        for (int i = 0; i < 6; i++) b[i] = (byte)(Mac >> (8 * i));
+        return b;
+    }
+
+    public static long PackMac(ReadOnlySpan<byte> mac)
+    {
+        long v = 0;
+        for (int i = 0; i < 6 && i < mac.Length; i++) v |= (long)mac[i] << (8 * i);
+        return v;
+    }
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetBufferRequest
+{
+    /// <summary>A grant of the sender's to the driver.</summary>
+    public int GrantId;
+    /// <summary>Bytes to send (Write) or room in the buffer (Read).</summary>
+    public int Length;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetReadReply
+{
+    /// <summary>Bytes of the frame copied into the posted buffer.</summary>
+    public int Length;
+    /// <summary>The frame's length on the wire (larger than Length if the buffer was too small).</summary>
+    public int FrameLength;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetStats
+{
+    public long Sent;
+    public long Received;
+    /// <summary>Received frames with no posted buffer, or lost in a ring overflow.</summary>
+    public long Dropped;
+    public long RxErrors;
+    public long TxErrors;
+    public long Overruns;
+    /// <summary>Deferred replies that could not be delivered.</summary>
+    public long ReplyFailures;
+}
