@@ -1,7 +1,9 @@
-// The two CRC-32 forms an Ethernet controller needs: the frame check sequence (IEEE 802.3,
-// reflected, stored least significant byte first) and the big-endian CRC whose top six bits
-// index the 64-bit multicast hash filter (MAR0–7).
-namespace Bulkhead.Machine.Devices.Rtl8139;
+// The two CRC-32 forms an Ethernet controller needs (shared by the NE2000 and RTL8139 models):
+// the frame check sequence a card stores after a received frame (IEEE 802.3, reflected,
+// complemented, least significant byte first) and the CRC of a destination address, taken in
+// wire bit order and not complemented, whose top six bits pick one of the 64 bits of the
+// multicast hash filter (MAR[index >> 3], bit index & 7).
+namespace Bulkhead.Machine.Devices;
 
 internal static class EthernetCrc
 {

@@ -3,6 +3,7 @@
 // receive into a ring the IOMMU allows page by page (byte-exact header, data and CRC; wrap;
 // overflow), receive and transmit with DMA the IOMMU refuses, the four transmit descriptors
 // round robin with byte-exact frames on the peer backend, and no DMA without bus mastering.
+using Bulkhead.Machine.Devices;
 using Bulkhead.Machine.Devices.Rtl8139;
 using Bulkhead.Machine.Dma;
 using Bulkhead.Machine.Irq;
