@@ -2,7 +2,8 @@
 // on the machine model for a driver, but only inside the port ranges of its privileges
 // (policy `isa io`, or the BARs the PCI-bus driver assigned); everything else is refused with
 // EPERM and counted as "device port not allowed". VDEVIO checks every port of the vector
-// before performing any.
+// before performing any. A port is checked as a whole range [port, port+size) inside the 16-bit
+// port space first, so a huge port number cannot wrap `port + size` past a range's end.
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -15,7 +16,7 @@ public sealed partial class Kernel
     {
         var req = m.As<DevIoRequest>();
         if (req.Size is not (1 or 2 or 4) || req.Direction is not (DevIoRequest.Read or DevIoRequest.Write)) return Err.EINVAL;
-        if (!caller.Priv.PortsAllowed(req.Port, req.Size)) return Refused(caller, Denial.DevicePortNotAllowed, Err.EPERM);
+        if (!PortsAllowed(caller, req.Port, req.Size)) return Refused(caller, Denial.DevicePortNotAllowed, Err.EPERM);
         if (_opt.Io is not { } io) return Err.ENODEV;
         if (req.Direction == DevIoRequest.Write)
         {
@@ -38,7 +39,7 @@ public sealed partial class Kernel
         if (!caller.Arena!.TrySlice(req.Offset, bytes, out var span)) return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
         var entries = MemoryMarshal.Cast<byte, PortValue>(span).ToArray(); // one copy, then ours
         foreach (var e in entries)
-            if (!caller.Priv.PortsAllowed(e.Port, req.Size)) return Refused(caller, Denial.DevicePortNotAllowed, Err.EPERM);
+            if (!PortsAllowed(caller, e.Port, req.Size)) return Refused(caller, Denial.DevicePortNotAllowed, Err.EPERM);
         if (_opt.Io is not { } io) return Err.ENODEV;
         for (int i = 0; i < entries.Length; i++)
         {
@@ -49,4 +50,10 @@ public sealed partial class Kernel
         m = default;
         return Err.Ok;
     }
+
+    /// <summary>[port, port+size) lies in the port space and in one of the caller's ranges.</summary>
+    private static bool PortsAllowed(Proc caller, int port, int size) =>
+        port >= 0 && port <= IoPortLimit - size && caller.Priv.PortsAllowed(port, size);
+
+    private const int IoPortLimit = 0x10000;
 }
