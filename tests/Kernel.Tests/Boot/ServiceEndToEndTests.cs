@@ -50,21 +50,26 @@ public sealed class ServiceEndToEndTests : IDisposable
         var up = RunHost("service", "up", Image, "-args", "testdrv", "-label", "testdrv", "-recovery", script);
         Assert.True(up.Status == 0, up.Output);
         TestSystem.WaitUntil(() => ListLine("testdrv") is { } l && l.Contains("running", StringComparison.Ordinal), "testdrv running", 30_000);
-        int pid = FindHostPid("testdrv");
+        int kernel = int.Parse(File.ReadAllText(Path.Combine(_run, "kernel.pid")).Trim(), global::System.Globalization.CultureInfo.InvariantCulture);
+        int pid = FindHostPid("testdrv", kernel);
         Process.GetProcessById(pid).Kill();
         TestSystem.WaitUntil(() => ListLine("testdrv") is { } l && l.Contains("running", StringComparison.Ordinal)
             && l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3] == "1", "testdrv restarted by the script", 30_000);
         Assert.Contains("terminated", ListLine("testdrv"));
     }
 
-    /// <summary>The host pid of the process named <paramref name="name"/> (its /proc comm or cmdline).</summary>
-    private static int FindHostPid(string name)
+    /// <summary>The host pid of the process named <paramref name="name"/> among the children of
+    /// this instance's kernel (other tests run test drivers of the same name at the same time).</summary>
+    private static int FindHostPid(string name, int kernelPid)
     {
         foreach (var dir in Directory.GetDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out int p)) continue;
             try
             {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[1] != kernelPid.ToString(global::System.Globalization.CultureInfo.InvariantCulture)) continue;
                 var argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
                 if (argv.Length > 2 && argv.Contains("testdrv") && argv[0] == name) return p;
             }
