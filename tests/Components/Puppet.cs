@@ -261,6 +261,8 @@ internal static unsafe class Puppet
                 }
             case "rs": // rs <up|down|refresh|restart|update|list|complain> <text...>: a driver-manager request
                 return RsRequest(w);
+            case "rs-spec": // rs-spec <up|...> k=v;k=v: like rs, but only each pair's first '=' separates (values may hold '=' and spaces)
+                return RsSpecRequest(w);
             case "td": // td <ep> read | write <value> | fail <mode>: test driver requests
                 {
                     int dst = Ep(w[1]);
@@ -585,6 +587,32 @@ internal static unsafe class Puppet
         int grant = Bulkhead.Lib.Grants.GrantTable.Current.Direct(Endpoint.Rs, buf, Size, Bulkhead.Lib.Grants.Grant.ReadWrite);
         m = Message.Of(type, new Bulkhead.Lib.Rs.BufferRequest { GrantId = grant, Length = type == Bulkhead.Lib.Rs.RsCall.List ? Size : Math.Max(n, 1) });
         r = IpcCall.SendRec(Endpoint.Rs, ref m);
+        var rep = m.As<Bulkhead.Lib.Rs.RsReply>();
+        string back = rep.Length > 0 ? System.Text.Encoding.UTF8.GetString(arena[..Math.Min(rep.Length, Size)]).Replace('\n', '|') : "";
+        Bulkhead.Lib.Grants.GrantTable.Current.Revoke(grant);
+        ArenaHeap.Free(buf);
+        return $"r {Err.Name(r)} {Err.Name(m.Type)} {rep.Endpoint} {back}";
+    }
+
+    private static string RsSpecRequest(string[] w)
+    {
+        int type = w[1] switch
+        {
+            "up" => Bulkhead.Lib.Rs.RsCall.Up,
+            "refresh" => Bulkhead.Lib.Rs.RsCall.Refresh,
+            "update" => Bulkhead.Lib.Rs.RsCall.Update,
+            _ => Bulkhead.Lib.Rs.RsCall.Up,
+        };
+        string joined = string.Join(' ', w[2..]);
+        string text = string.Join('\n', joined.Split(';').Select(kv => kv.IndexOf('=') is int eq and >= 0 ? kv[..eq] + " " + kv[(eq + 1)..] : kv)) + "\n";
+        const int Size = 65536;
+        long buf = ArenaHeap.Allocate(Size);
+        var arena = Channel.Current.Arena.Slice((int)buf, Size);
+        arena.Clear();
+        int n = System.Text.Encoding.UTF8.GetBytes(text, arena);
+        int grant = Bulkhead.Lib.Grants.GrantTable.Current.Direct(Endpoint.Rs, buf, Size, Bulkhead.Lib.Grants.Grant.ReadWrite);
+        var m = Message.Of(type, new Bulkhead.Lib.Rs.BufferRequest { GrantId = grant, Length = Math.Max(n, 1) });
+        int r = IpcCall.SendRec(Endpoint.Rs, ref m);
         var rep = m.As<Bulkhead.Lib.Rs.RsReply>();
         string back = rep.Length > 0 ? System.Text.Encoding.UTF8.GetString(arena[..Math.Min(rep.Length, Size)]).Replace('\n', '|') : "";
         Bulkhead.Lib.Grants.GrantTable.Current.Revoke(grant);

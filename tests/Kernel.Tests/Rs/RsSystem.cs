@@ -25,8 +25,13 @@ public sealed class RsSystem : IDisposable
     public static string DriversConf => Path.Combine(RepoRoot(), "etc", "drivers.conf");
 
     public RsSystem(Xunit.Abstractions.ITestOutputHelper? output = null, params string[] rsTunables)
+        : this(output, null, rsTunables)
     {
-        Sys = new TestSystem(slots: 64, output: output);
+    }
+
+    public RsSystem(Xunit.Abstractions.ITestOutputHelper? output, Bulkhead.Machine.Io.IoSpace? io, params string[] rsTunables)
+    {
+        Sys = new TestSystem(slots: 64, output: output, io: io);
         var server = TestSystem.Privileges(traps: Trap.MaskAll, flags: PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc,
             calls: [KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm]);
         var pm = server;
