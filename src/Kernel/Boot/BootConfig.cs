@@ -1,5 +1,5 @@
-// The boot configuration (etc/boot.conf): the kernel's parameters and the ordered list of
-// processes to start, each with its least-authority privileges (thesis §3.3, Fig. 3.7). Load
+// The boot configuration (etc/boot.conf): the kernel's parameters, the emulated devices and
+// the ordered list of processes to start, each with its least-authority privileges (thesis §3.3, Fig. 3.7). Load
 // or Parse reads the whole file and checks everything — names, numbers, traps, kernel calls,
 // targets, slots — before returning, so a configuration that parses can be booted; every
 // mistake is a BootConfigException "<file>:<line>: <reason>". The syntax is in docs/boot.md.
@@ -16,9 +16,12 @@ public sealed class BootConfig
     public string File { get; }
     public SystemSettings System { get; }
     public IReadOnlyList<BootProcess> Processes { get; }
+    /// <summary>The `device` sections, in file order.</summary>
+    public IReadOnlyList<BootDevice> Devices { get; }
 
-    internal BootConfig(string file, SystemSettings system, IReadOnlyList<BootProcess> processes)
+    internal BootConfig(string file, SystemSettings system, IReadOnlyList<BootProcess> processes, IReadOnlyList<BootDevice>? devices = null)
     {
+        Devices = devices ?? [];
         File = file;
         System = system;
         Processes = processes;
@@ -41,9 +44,12 @@ public sealed class BootConfig
 
     public BootProcess? Find(string name) => Processes.FirstOrDefault(p => p.Name == name);
 
-    /// <summary>Kernel options for this configuration; the host adds what only it knows.</summary>
-    public KernelOptions ToKernelOptions(string? sysLogPath, IReadOnlyDictionary<string, string> environment, TextWriter? console = null) => new()
+    /// <summary>Kernel options for this configuration; the host adds what only it knows,
+    /// including the I/O port space its devices are (or will be) registered in.</summary>
+    public KernelOptions ToKernelOptions(string? sysLogPath, IReadOnlyDictionary<string, string> environment, TextWriter? console = null,
+                                         Bulkhead.Machine.Io.IoSpace? io = null) => new()
     {
+        Io = io,
         ProcSlots = System.ProcSlots,
         FirstDynamicSlot = FirstDynamicSlot,
         DefaultArenaBytes = System.ArenaKiB * 1024L,

@@ -1,8 +1,10 @@
 // Recursive-descent parser for boot.conf. Grammar:
 //   file      := section*
 //   section   := "system" "{" stmt* "}" ";"  |  "process" NAME "{" stmt* "}" ";"
+//              |  "device" NAME "{" stmt* "}" ";"
 //   stmt      := KEY value* ";"
-// Section keys are handled in BootParser.System.cs and BootParser.Process.cs; cross-process
+// Section keys are handled in BootParser.System.cs, BootParser.Process.cs and
+// BootParser.Device.cs; cross-process
 // checks (slots, targets, "$name" references) run once the whole file is read, in
 // BootParser.Resolve.cs. Every error throws BootConfigException at the line it concerns.
 // A new line starting with a key of the current section inside a statement is reported as
@@ -39,6 +41,7 @@ internal sealed partial class BootParser
         var slotLines = new Dictionary<BootProcess, int>();
         var targets = new Dictionary<BootProcess, List<ConfigToken>>();
         var argLines = new Dictionary<BootProcess, int>();
+        var devices = new List<BootDevice>();
         while (!Peek.Is(ConfigTokenKind.End))
         {
             var t = Next();
@@ -66,14 +69,18 @@ internal sealed partial class BootParser
                 if (state.ArgsLine != 0) argLines[proc] = state.ArgsLine;
                 targets[proc] = state.Targets;
             }
+            else if (t.Is(ConfigTokenKind.Word) && t.Text == "device")
+            {
+                devices.Add(ParseDevice(t, devices));
+            }
             else
             {
-                throw Error(t.Line, $"unknown section {t.Shown} (expected 'system' or 'process')");
+                throw Error(t.Line, $"unknown section {t.Shown} (expected 'system', 'process' or 'device')");
             }
         }
         system ??= new SystemSettings();
         Resolve(system, processes, slotLines, targets, argLines);
-        return new BootConfig(_file, system, processes);
+        return new BootConfig(_file, system, processes, devices);
     }
 
     /// <summary>Reads "{" stmt* "}" ";" after a section keyword, handing each statement

@@ -198,7 +198,7 @@ public sealed class BootConfigTests
         { "process a {\n  program image a;\n  program image b;\n};", 3, "duplicate 'program' in process 'a'" },
         { "process a {\n  program disk a;\n};", 2, "unknown program kind 'disk' (expected 'image' or 'path')" },
         { "process a {\n  program image a;\n  ipc sends X;\n};", 3, "unknown ipc key 'sends' (expected 'calls', 'targets' or 'kernel')" },
-        { "kernel {\n};", 1, "unknown section 'kernel' (expected 'system' or 'process')" },
+        { "kernel {\n};", 1, "unknown section 'kernel' (expected 'system', 'process' or 'device')" },
         { "process SYSTEM { program image a; };", 1, "process name 'SYSTEM' is reserved" },
         { "system {\n  cpus 0,99;\n};", 2, "a CPU must be 0..63, not 99" },
         { "system { };\nsystem { };", 2, "duplicate system section (first at line 1)" },

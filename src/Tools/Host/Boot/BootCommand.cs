@@ -1,9 +1,10 @@
 // `bulkhead boot [--detach] [--config FILE]`: boots an instance from a boot configuration.
 // Foreground: this process becomes the kernel — it creates the run directory, refuses when an
-// instance is alive there, writes kernel.pid, starts every boot process in file order
-// (stopping everything if one fails), serves control.sock, and shuts down on Ctrl-C, SIGTERM
-// or a `shutdown` request, removing the socket and pid file. It also writes <run>/bin/service
-// (ServiceWrapper) and runs the service component for `service` requests (ServiceRunner).
+// instance is alive there, writes kernel.pid, creates the configured devices (BootDevices),
+// starts every boot process in file order (stopping everything if one fails), serves
+// control.sock, and shuts down on Ctrl-C, SIGTERM or a `shutdown` request, removing the
+// socket and pid file. It also writes <run>/bin/service (ServiceWrapper) and runs the
+// service component for `service` requests (ServiceRunner).
 // --detach re-executes this in a new session (Detacher) and returns once the instance answers.
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -81,12 +82,20 @@ internal static class BootCommand
         var env = new Dictionary<string, string> { ["DOTNET_ROOT"] = DotnetRoot() };
         ServiceWrapper.AddEnvironment(ctx, env);
         ServiceWrapper.Write(ctx);
-        var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env));
+        var devices = new BootDevices();
+        var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env, io: devices.Io));
         ControlServer? control = null;
         int status = 0;
         try
         {
             kernel.Log("boot", $"Bulkhead kernel pid {Environment.ProcessId}, {conf.System.ProcSlots} slots, configuration {conf.File}");
+            if (devices.Start(kernel, conf) is { } deviceError)
+            {
+                kernel.Log("boot", $"{deviceError}; shutting down");
+                Console.Error.WriteLine($"boot: {deviceError}");
+                status = 1;
+                return status;
+            }
             if (!StartAll(kernel, conf, ctx))
             {
                 status = 1;
@@ -111,6 +120,7 @@ internal static class BootCommand
         {
             control?.Dispose();
             kernel.Dispose();
+            devices.Dispose();
             try { File.Delete(ctx.PidFile); } catch (IOException) { }
             Console.WriteLine(status == 0 ? "Bulkhead shut down." : "Bulkhead stopped.");
         }

@@ -1,0 +1,132 @@
+// The `device NAME` section of boot.conf: model, io, irq, mac, backend. Every key may appear
+// once; model, io and irq are required. I/O ranges of different devices must not overlap
+// (checked here, as each device is read, against the earlier ones).
+using System.Globalization;
+
+using Bulkhead.Lib.Config;
+
+namespace Bulkhead.Kernel.Boot;
+
+internal sealed partial class BootParser
+{
+    private static readonly HashSet<string> DeviceKeys = ["model", "io", "irq", "mac", "backend"];
+
+    private BootDevice ParseDevice(ConfigToken keyword, List<BootDevice> devices)
+    {
+        var name = Next();
+        if (!name.Is(ConfigTokenKind.Word)) throw Error(name.Line, $"expected a device name after 'device', found {name.Shown}");
+        string n = name.Text;
+        if (n.Length is 0 or > 15 || !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+            throw Error(name.Line, $"bad device name '{n}' (1..15 letters, digits, '_', '-', '.')");
+        if (devices.FirstOrDefault(d => d.Name == n) is { } first)
+            throw Error(name.Line, $"duplicate device '{n}' (first at line {first.Line})");
+        var dev = new BootDevice { Name = n, Line = keyword.Line, BackendLine = keyword.Line };
+        var seen = new Dictionary<string, int>();
+        string what = $"device '{n}'";
+        ParseSection(keyword, what, DeviceKeys, stmt => DeviceStatement(dev, what, seen, stmt));
+        if (!seen.ContainsKey("model")) throw Error(keyword.Line, $"{what} has no model");
+        if (!seen.TryGetValue("io", out int ioLine)) throw Error(keyword.Line, $"{what} has no io");
+        if (!seen.ContainsKey("irq")) throw Error(keyword.Line, $"{what} has no irq");
+        if (dev.IoBase + dev.IoLength > 0x10000)
+            throw Error(ioLine, $"io range 0x{dev.IoBase:x}..0x{dev.IoBase + dev.IoLength - 1:x} of {what} is beyond 0xffff");
+        foreach (var other in devices)
+            if (dev.IoBase < other.IoBase + other.IoLength && other.IoBase < dev.IoBase + dev.IoLength)
+                throw Error(ioLine, $"io range 0x{dev.IoBase:x}..0x{dev.IoBase + dev.IoLength - 1:x} of {what} overlaps device '{other.Name}' " +
+                                    $"(0x{other.IoBase:x}..0x{other.IoBase + other.IoLength - 1:x}, line {other.Line})");
+        if (!dev.MacGiven) dev.Mac = BootDevice.DefaultMac(n);
+        return dev;
+    }
+
+    private void DeviceStatement(BootDevice d, string what, Dictionary<string, int> seen, List<ConfigToken> stmt)
+    {
+        var key = stmt[0];
+        if (!DeviceKeys.Contains(key.Text)) throw Error(key.Line, $"unknown key '{key.Text}' in {what}");
+        if (!seen.TryAdd(key.Text, key.Line)) throw Error(key.Line, $"duplicate '{key.Text}' in {what}");
+        switch (key.Text)
+        {
+            case "model":
+                Arity(stmt, 1, "one model name (ne2000)");
+                d.Model = stmt[1].Text switch
+                {
+                    "ne2000" => DeviceModel.Ne2000,
+                    "rtl8139" => throw Error(stmt[1].Line, "model 'rtl8139' is not supported yet (it needs the PCI-bus driver); use ne2000"),
+                    _ => throw Error(stmt[1].Line, $"unknown device model {stmt[1].Shown} (expected 'ne2000')"),
+                };
+                break;
+            case "io":
+                Arity(stmt, 1, "one hexadecimal I/O port base (e.g. 300)");
+                d.IoBase = Hex(stmt[1], "io", 0, 0xFFFF);
+                break;
+            case "irq":
+                Arity(stmt, 1, $"one IRQ line (0..{BootDevice.MaxIrq})");
+                d.Irq = Number(stmt[1], "irq", 0, BootDevice.MaxIrq);
+                break;
+            case "mac":
+                Arity(stmt, 1, "a MAC address (xx:xx:xx:xx:xx:xx)");
+                d.Mac = Mac(stmt[1]);
+                d.MacGiven = true;
+                break;
+            case "backend":
+                Backend(d, stmt);
+                break;
+        }
+    }
+
+    private void Backend(BootDevice d, List<ConfigToken> stmt)
+    {
+        if (stmt.Count < 2) throw Error(stmt[0].Line, "'backend' takes 'none', 'tap IFNAME' or 'udp LOCALPORT PEERHOST:PORT'");
+        var kind = stmt[1];
+        d.BackendLine = stmt[0].Line;
+        switch (kind.Text)
+        {
+            case "none":
+                Arity(stmt, 1, "'none', 'tap IFNAME' or 'udp LOCALPORT PEERHOST:PORT'");
+                d.Backend = DeviceBackendKind.None;
+                break;
+            case "tap":
+                Arity(stmt, 2, "'tap IFNAME'");
+                string ifname = stmt[2].Text;
+                if (ifname.Length is 0 or > 15 || !ifname.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+                    throw Error(stmt[2].Line, $"bad interface name {stmt[2].Shown} (1..15 letters, digits, '_', '-', '.')");
+                d.Backend = DeviceBackendKind.Tap;
+                d.BackendInterface = ifname;
+                break;
+            case "udp":
+                Arity(stmt, 3, "'udp LOCALPORT PEERHOST:PORT'");
+                d.BackendLocalPort = Number(stmt[2], "the local UDP port", 0, 65535);
+                var peer = stmt[3];
+                int colon = peer.Text.LastIndexOf(':');
+                if (colon <= 0 || colon == peer.Text.Length - 1) throw Error(peer.Line, $"bad UDP peer {peer.Shown} (expected HOST:PORT)");
+                string host = peer.Text[..colon];
+                if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
+                d.BackendPeerPort = Number(peer with { Text = peer.Text[(colon + 1)..] }, "the peer UDP port", 1, 65535);
+                if (host.Length == 0) throw Error(peer.Line, $"bad UDP peer {peer.Shown} (expected HOST:PORT)");
+                d.BackendPeerHost = host;
+                d.Backend = DeviceBackendKind.Udp;
+                break;
+            default:
+                throw Error(kind.Line, $"unknown backend {kind.Shown} (expected 'none', 'tap' or 'udp')");
+        }
+    }
+
+    /// <summary>A hexadecimal number, with or without "0x".</summary>
+    private int Hex(ConfigToken t, string what, int min, int max)
+    {
+        string s = t.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? t.Text[2..] : t.Text;
+        if (!t.Is(ConfigTokenKind.Word) || s.Length is 0 or > 8 || !s.All(char.IsAsciiHexDigit)
+            || !int.TryParse(s, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int n))
+            throw Error(t.Line, $"bad hex number {t.Shown} for {what}");
+        if (n < min || n > max) throw Error(t.Line, $"{what} must be 0x{min:x}..0x{max:x}, not 0x{n:x}");
+        return n;
+    }
+
+    private byte[] Mac(ConfigToken t)
+    {
+        var parts = t.Text.Split(':');
+        if (!t.Is(ConfigTokenKind.Word) || parts.Length != 6 || parts.Any(p => p.Length != 2 || !p.All(char.IsAsciiHexDigit)))
+            throw Error(t.Line, $"bad MAC address {t.Shown} (expected six hex bytes, e.g. 52:54:00:12:34:56)");
+        var mac = parts.Select(p => byte.Parse(p, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)).ToArray();
+        if ((mac[0] & 1) != 0) throw Error(t.Line, $"bad MAC address {t.Shown} (a multicast address; the first byte must be even)");
+        return mac;
+    }
+}

@@ -1,0 +1,79 @@
+// The `device` sections of boot.conf made real: the host creates the machine's I/O port space
+// before the kernel (KernelOptions.Io), and once the kernel exists builds each device with its
+// IRQ line (Kernel.IrqLine) and its frame backend, registers it at its I/O base and logs it.
+// Any failure — a TAP interface that needs root, a UDP port in use — is a boot error naming
+// the device and the configuration line. Dispose closes every backend at shutdown.
+using System.Net;
+using System.Net.Sockets;
+using Bulkhead.Kernel.Boot;
+using Bulkhead.Machine.Devices.Ne2000;
+using Bulkhead.Machine.Io;
+using Bulkhead.Machine.Net;
+
+namespace Bulkhead.Host.Boot;
+
+internal sealed class BootDevices : IDisposable
+{
+    private readonly List<INicBackend> _backends = [];
+
+    public IoSpace Io { get; } = new();
+
+    /// <summary>Creates and registers every device; on failure returns the error ("FILE:LINE:
+    /// device NAME: reason") after disposing what was created.</summary>
+    public string? Start(Kernel.Kernel kernel, BootConfig conf)
+    {
+        foreach (var d in conf.Devices)
+        {
+            INicBackend backend;
+            try { backend = OpenBackend(d); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
+                                          or SocketException or ArgumentException)
+            {
+                return $"{conf.File}:{d.BackendLine}: device {d.Name}: cannot open backend '{d.BackendText}': {e.Message}";
+            }
+            _backends.Add(backend);
+            var nic = new Ne2000(d.Mac, kernel.IrqLine(d.Irq), backend);
+            if (!Io.Register(d.IoBase, d.IoLength, nic))
+                return $"{conf.File}:{d.Line}: device {d.Name}: I/O ports 0x{d.IoBase:x}..0x{d.IoBase + d.IoLength - 1:x} are already taken";
+            kernel.Log("boot", $"device {d.Name}: {d.ModelName} at 0x{d.IoBase:x} irq {d.Irq}, mac {d.MacText}, backend {d.BackendText}");
+        }
+        return null;
+    }
+
+    private static INicBackend OpenBackend(BootDevice d) => d.Backend switch
+    {
+        DeviceBackendKind.Tap => new TapBackend(d.BackendInterface),
+        DeviceBackendKind.Udp => new UdpTunnelBackend(new IPEndPoint(PeerAddress(d.BackendPeerHost).AddressFamily == AddressFamily.InterNetworkV6
+                                                                          ? IPAddress.IPv6Any : IPAddress.Any, d.BackendLocalPort),
+                                                      new IPEndPoint(PeerAddress(d.BackendPeerHost), d.BackendPeerPort)),
+        _ => new NullBackend(),
+    };
+
+    private static IPAddress PeerAddress(string host)
+    {
+        if (IPAddress.TryParse(host, out var a)) return a;
+        var all = Dns.GetHostAddresses(host);
+        return all.FirstOrDefault(x => x.AddressFamily == AddressFamily.InterNetwork) ?? all.FirstOrDefault()
+            ?? throw new IOException($"host '{host}' has no address");
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _backends)
+        {
+            try { b.Dispose(); }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
+        }
+        _backends.Clear();
+    }
+
+    /// <summary>`backend none`: frames sent are dropped, nothing arrives.</summary>
+    private sealed class NullBackend : INicBackend
+    {
+        public void Attach(Action<ReadOnlySpan<byte>> receiver) { }
+
+        public void Send(ReadOnlySpan<byte> frame) { }
+
+        public void Dispose() { }
+    }
+}

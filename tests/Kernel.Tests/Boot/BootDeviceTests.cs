@@ -1,0 +1,112 @@
+// Tests of boot.conf's `device` section (src/Kernel/Boot/BootParser.Device.cs): the shipped
+// eth0, a full section with every key, the default MAC, and every mistake reported as
+// "<file>:<line>: <reason>".
+using Bulkhead.Kernel.Boot;
+
+namespace Bulkhead.Kernel.Tests.Boot;
+
+public sealed class BootDeviceTests
+{
+    private static string RepoFile(string relative)
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException(relative);
+    }
+
+    [Fact]
+    public void Load_DefaultConfig_HasEth0Ne2000At300Irq9()
+    {
+        var c = BootConfig.Load(RepoFile("etc/boot.conf"));
+        var d = Assert.Single(c.Devices);
+        Assert.Equal("eth0", d.Name);
+        Assert.Equal(DeviceModel.Ne2000, d.Model);
+        Assert.Equal(0x300, d.IoBase);
+        Assert.Equal(0x20, d.IoLength);
+        Assert.Equal(9, d.Irq);
+        Assert.Equal(DeviceBackendKind.None, d.Backend);
+        Assert.Equal(BootDevice.DefaultMac("eth0"), d.Mac);
+    }
+
+    [Fact]
+    public void Parse_FullSections_ReadsEveryKey()
+    {
+        var c = BootConfig.Parse("""
+            device eth0 {
+                model ne2000;
+                io 300;
+                irq 9;
+                mac 52:54:00:12:34:56;
+                backend tap tap0;
+            };
+            device eth1 {
+                model ne2000;
+                io 0x320;
+                irq 10;
+                backend udp 5000 127.0.0.1:5001;
+            };
+            device eth2 { model ne2000; io 340; irq 11; };
+            """);
+        Assert.Equal(["eth0", "eth1", "eth2"], c.Devices.Select(d => d.Name));
+        var (a, b, e) = (c.Devices[0], c.Devices[1], c.Devices[2]);
+        Assert.Equal(1, a.Line);
+        Assert.Equal(new byte[] { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, a.Mac);
+        Assert.True(a.MacGiven);
+        Assert.Equal("52:54:00:12:34:56", a.MacText);
+        Assert.Equal((DeviceBackendKind.Tap, "tap0", 6, "tap tap0"), (a.Backend, a.BackendInterface, a.BackendLine, a.BackendText));
+        Assert.Equal((0x320, 10), (b.IoBase, b.Irq));
+        Assert.Equal((DeviceBackendKind.Udp, 5000, "127.0.0.1", 5001), (b.Backend, b.BackendLocalPort, b.BackendPeerHost, b.BackendPeerPort));
+        Assert.Equal("udp 5000 127.0.0.1:5001", b.BackendText);
+        Assert.Equal((0x340, 11, DeviceBackendKind.None, "none"), (e.IoBase, e.Irq, e.Backend, e.BackendText));
+        Assert.False(e.MacGiven);
+        Assert.Equal(BootDevice.DefaultMac("eth2"), e.Mac);
+        Assert.NotEqual(BootDevice.DefaultMac("eth0"), BootDevice.DefaultMac("eth1"));
+        Assert.Equal(0, e.Mac[0] & 1); // unicast
+    }
+
+    [Fact]
+    public void Parse_NoDevices_IsEmpty() => Assert.Empty(BootConfig.Parse("process a { program image a; };").Devices);
+
+    public static TheoryData<string, int, string> Errors => new()
+    {
+        { "device eth0 {\n  model rtl9999;\n  io 300;\n  irq 9;\n};", 2, "unknown device model 'rtl9999' (expected 'ne2000')" },
+        { "device eth0 {\n  model rtl8139;\n};", 2, "model 'rtl8139' is not supported yet (it needs the PCI-bus driver); use ne2000" },
+        { "device eth0 {\n  model ne2000;\n  io 3g0;\n  irq 9;\n};", 3, "bad hex number '3g0' for io" },
+        { "device eth0 {\n  model ne2000;\n  io 10000;\n  irq 9;\n};", 3, "io must be 0x0..0xffff, not 0x10000" },
+        { "device eth0 {\n  model ne2000;\n  io fff0;\n  irq 9;\n};", 3, "io range 0xfff0..0x1000f of device 'eth0' is beyond 0xffff" },
+        { "device eth0 { model ne2000; io 300; irq 9; };\ndevice eth1 {\n  model ne2000;\n  io 310;\n  irq 10;\n};", 4,
+          "io range 0x310..0x32f of device 'eth1' overlaps device 'eth0' (0x300..0x31f, line 1)" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 16;\n};", 4, "irq must be 0..15, not 16" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq x;\n};", 4, "bad number 'x' for irq" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  mac 52:54:00:12:34;\n};", 5,
+          "bad MAC address '52:54:00:12:34' (expected six hex bytes, e.g. 52:54:00:12:34:56)" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  mac 52:54:00:12:34:zz;\n};", 5,
+          "bad MAC address '52:54:00:12:34:zz' (expected six hex bytes, e.g. 52:54:00:12:34:56)" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  mac 01:00:5e:00:00:01;\n};", 5,
+          "bad MAC address '01:00:5e:00:00:01' (a multicast address; the first byte must be even)" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  backend vde sw0;\n};", 5, "unknown backend 'vde' (expected 'none', 'tap' or 'udp')" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  backend tap;\n};", 5, "'backend' takes 'tap IFNAME'" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  backend udp 5000 localhost;\n};", 5, "bad UDP peer 'localhost' (expected HOST:PORT)" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n  irq 9;\n  backend udp 70000 h:1;\n};", 5, "the local UDP port must be 0..65535, not 70000" },
+        { "device eth0 { model ne2000; io 300; irq 9; };\ndevice eth0 { model ne2000; io 400; irq 10; };", 2, "duplicate device 'eth0' (first at line 1)" },
+        { "device eth0 {\n  model ne2000;\n  irq 9;\n  irq 10;\n};", 4, "duplicate 'irq' in device 'eth0'" },
+        { "device eth0 {\n  model ne2000;\n  dma 3;\n};", 3, "unknown key 'dma' in device 'eth0'" },
+        { "device eth0 {\n  model ne2000;\n  irq 9;\n};", 1, "device 'eth0' has no io" },
+        { "device eth0 {\n  io 300;\n  irq 9;\n};", 1, "device 'eth0' has no model" },
+        { "device eth0 {\n  model ne2000;\n  io 300;\n};", 1, "device 'eth0' has no irq" },
+        { "device eth0 {\n  model ne2000\n  io 300;\n  irq 9;\n};", 2, "missing ';' after 'model ne2000'" },
+        { "device {\n};", 1, "expected a device name after 'device', found '{'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Errors))]
+    public void Parse_Mistake_NamesFileLineAndReason(string text, int line, string reason)
+    {
+        var e = Assert.Throws<BootConfigException>(() => BootConfig.Parse(text, "etc/test.conf"));
+        Assert.Equal($"etc/test.conf:{line}: {reason}", e.Message);
+        Assert.Equal((line, reason, "etc/test.conf"), (e.Line, e.Reason, e.File));
+    }
+}
