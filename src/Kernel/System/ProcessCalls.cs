@@ -2,7 +2,6 @@
 // in-memory image with its privileges installed before it runs; the caller becomes its
 // parent of record), PRIVCTL (change a child's privileges), KILL (signal a child) and
 // GETKSIG (collect one exit report of a child, after a NOTIFY from SYSTEM).
-using System.Runtime.CompilerServices;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
@@ -92,5 +91,4 @@ public sealed partial class Kernel
         return error;
     }
 
-    internal static int PrivilegeBlockSize => Unsafe.SizeOf<PrivilegeBlock>();
 }

@@ -5,7 +5,6 @@
 // A component attaches once (Channel.Current). At attach it asks the host to kill it when its
 // parent (the kernel's spawning thread) dies and checks that the parent is still the kernel,
 // so a component never outlives its kernel.
-using System.Runtime.InteropServices;
 using Bulkhead.Lib.Host;
 
 namespace Bulkhead.Lib.Ipc;
@@ -162,5 +161,4 @@ public sealed unsafe class Channel
 
     public int LastResult => _kpage->Result;
 
-    internal static int SizeOfKernelPage => Marshal.SizeOf<KernelPage>();
 }

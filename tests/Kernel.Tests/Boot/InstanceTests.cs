@@ -10,17 +10,10 @@ public sealed class InstanceTests : IDisposable
     private static readonly string Host = Path.Combine(AppContext.BaseDirectory, "bulkhead-host");
     private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-run-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "etc", "boot.conf"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
-
     private (int Status, string Output) RunHost(params string[] args)
     {
         var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--root", RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
         Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
@@ -69,7 +62,7 @@ public sealed class InstanceTests : IDisposable
     public void KernelKilled_NoComponentSurvives()
     {
         var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--root", RepoRoot(), "--run", _run, "boot" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run, "boot" }) psi.ArgumentList.Add(a);
         using var kernel = Process.Start(psi)!;
         try
         {

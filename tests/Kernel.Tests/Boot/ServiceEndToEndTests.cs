@@ -15,17 +15,10 @@ public sealed class ServiceEndToEndTests : IDisposable
     private static readonly string Image = Path.Combine(AppContext.BaseDirectory, "bulkhead-image");
     private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-svc-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "etc", "boot.conf"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
-
     private (int Status, string Output) RunHost(params string[] args)
     {
         var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--root", RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
         Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
@@ -46,7 +39,7 @@ public sealed class ServiceEndToEndTests : IDisposable
     {
         var (status, output) = RunHost("boot", "--detach");
         Assert.True(status == 0, output);
-        string script = Path.Combine(RepoRoot(), "etc", "rs", "generic.sh");
+        string script = Path.Combine(TestSystem.RepoRoot(), "etc", "rs", "generic.sh");
         var up = RunHost("service", "up", Image, "-args", "testdrv", "-label", "testdrv", "-recovery", script);
         Assert.True(up.Status == 0, up.Output);
         TestSystem.WaitUntil(() => ListLine("testdrv") is { } l && l.Contains("running", StringComparison.Ordinal), "testdrv running", 30_000);

@@ -64,6 +64,14 @@ public sealed class TestSystem : IDisposable
         return pup;
     }
 
+    /// <summary>The repository this test build came from (the nearest parent with etc/boot.conf).</summary>
+    public static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "etc", "boot.conf"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
     public ProcInfo? Find(int endpoint) => Kernel.ProcessTable().Cast<ProcInfo?>().FirstOrDefault(p => p!.Value.Endpoint == endpoint);
 
     /// <summary>Waits until <paramref name="cond"/> holds or fails the test.</summary>

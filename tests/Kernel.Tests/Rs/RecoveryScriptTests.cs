@@ -93,7 +93,7 @@ public sealed class RecoveryScriptTests(ITestOutputHelper output) : IDisposable
             if (OperatingSystem.IsLinux()) File.SetUnixFileMode(Path.Combine(bin, cmd), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(RsSystem.RepoRoot(), "etc", "rs", "generic.sh"));
+        psi.ArgumentList.Add(Path.Combine(TestSystem.RepoRoot(), "etc", "rs", "generic.sh"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
         psi.Environment["BULKHEAD_RUN"] = _dir;

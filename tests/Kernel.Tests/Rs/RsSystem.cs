@@ -15,14 +15,7 @@ public sealed class RsSystem : IDisposable
     public Puppet Manager { get; }
     public Puppet Client { get; }
 
-    public static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "etc", "drivers.conf"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
-
-    public static string DriversConf => Path.Combine(RepoRoot(), "etc", "drivers.conf");
+    public static string DriversConf => Path.Combine(TestSystem.RepoRoot(), "etc", "drivers.conf");
 
     public RsSystem(Xunit.Abstractions.ITestOutputHelper? output = null, params string[] rsTunables)
         : this(output, null, rsTunables)

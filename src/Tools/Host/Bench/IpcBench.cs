@@ -119,12 +119,11 @@ internal static unsafe class IpcBench
             Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root },
         });
         int server = Spawn(kernel, "bench-server", Priv(Trap.MaskAll), out _);
-        int client = Spawn(kernel, "bench-client", Priv(Trap.MaskUser, server), out var clientOut, server.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
+        Spawn(kernel, "bench-client", Priv(Trap.MaskUser, server), out var clientOut, server.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
         var rtt = Parse(clientOut.ReadLine() ?? "", "rtt");
         int sink = Spawn(kernel, "bench-notify-sink", Priv(Trap.MaskAll), out var sinkOut, n.ToString(CultureInfo.InvariantCulture));
         Spawn(kernel, "bench-notifier", Priv(Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendRec), sink), out _, sink.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
         var notify = Parse(sinkOut.ReadLine() ?? "", "notify");
-        _ = client;
         return (rtt, notify);
     }
 
