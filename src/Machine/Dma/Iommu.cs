@@ -6,12 +6,18 @@
 // refused accesses (reported as Fig. 5.5's "DMA outside own buffers"). Rules: an access is
 // checked against every frame it touches before PhysicalMemory is touched, so a refused access
 // transfers nothing; addresses are not translated (DEV only excludes). Bounded: at most
-// maxDevices devices and frames below pageLimit. One lock covers the check and the copy, so
-// once Revoke or Reset returns the device can no longer reach the frame.
+// maxDevices devices and frames below pageLimit; the range calls (AllowRange, RevokeRange,
+// IsRangeAllowed, for the IommuController's batches) take at most MaxRange frames, and
+// AllowRange is all-or-nothing. AnyDeviceAllows(pfn) tells the kernel whether some device may
+// still reach a frame, so it never reuses one a device can write. One lock covers the check and
+// the copy, so once Revoke or Reset returns the device can no longer reach the frame.
 namespace Bulkhead.Machine.Dma;
 
 public sealed class Iommu
 {
+    /// <summary>The most frames one range call covers (16 MiB), so a batch under the lock is bounded.</summary>
+    public const int MaxRange = 4096;
+
     private readonly object _lock = new();
     private readonly PhysicalMemory _memory;
     private readonly int _maxDevices;
@@ -74,6 +80,66 @@ public sealed class Iommu
         lock (_lock)
         {
             if (_devices.TryGetValue(deviceId, out var e)) e.Bitmap = null;
+        }
+    }
+
+    /// <summary>True if [<paramref name="firstPfn"/>, firstPfn+<paramref name="count"/>) is a range
+    /// the range calls accept: 1 to MaxRange frames, all below PageLimit.</summary>
+    public bool IsValidRange(ulong firstPfn, int count) =>
+        count >= 1 && count <= MaxRange && firstPfn < _pageLimit && (ulong)count <= _pageLimit - firstPfn;
+
+    /// <summary>Lets <paramref name="deviceId"/> reach every frame of the range, or none: false
+    /// (nothing changed) if the range is invalid or the device table is full.</summary>
+    public bool AllowRange(ushort deviceId, ulong firstPfn, int count)
+    {
+        if (!IsValidRange(firstPfn, count)) return false;
+        lock (_lock)
+        {
+            var e = GetOrAddUnsynchronized(deviceId);
+            if (e == null) return false;
+            e.Bitmap ??= new ulong[(_pageLimit + 63) / 64];
+            for (ulong p = firstPfn; p < firstPfn + (ulong)count; p++) e.Bitmap[p >> 6] |= 1UL << (int)(p & 63);
+            return true;
+        }
+    }
+
+    /// <summary>Withdraws every frame of the range from <paramref name="deviceId"/> (frames it was
+    /// not allowed are fine); false (nothing changed) only if the range is invalid.</summary>
+    public bool RevokeRange(ushort deviceId, ulong firstPfn, int count)
+    {
+        if (!IsValidRange(firstPfn, count)) return false;
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(deviceId, out var e) || e.Bitmap == null) return true;
+            for (ulong p = firstPfn; p < firstPfn + (ulong)count; p++) e.Bitmap[p >> 6] &= ~(1UL << (int)(p & 63));
+            return true;
+        }
+    }
+
+    /// <summary>True if the range is valid and <paramref name="deviceId"/> may reach every frame of it.</summary>
+    public bool IsRangeAllowed(ushort deviceId, ulong firstPfn, int count)
+    {
+        if (!IsValidRange(firstPfn, count)) return false;
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(deviceId, out var e) || e.Bitmap == null) return false;
+            for (ulong p = firstPfn; p < firstPfn + (ulong)count; p++)
+                if ((e.Bitmap[p >> 6] & (1UL << (int)(p & 63))) == 0) return false;
+            return true;
+        }
+    }
+
+    /// <summary>True if some device may reach frame <paramref name="pfn"/>: the kernel must not
+    /// hand the frame to anyone else until this is false. Bounded by the device table's size.</summary>
+    public bool AnyDeviceAllows(ulong pfn)
+    {
+        if (pfn >= _pageLimit) return false;
+        ulong bit = 1UL << (int)(pfn & 63);
+        lock (_lock)
+        {
+            foreach (var e in _devices.Values)
+                if (e.Bitmap != null && (e.Bitmap[pfn >> 6] & bit) != 0) return true;
+            return false;
         }
     }
 
