@@ -17,6 +17,9 @@ var components = new Dictionary<string, Func<string[], int>>
     ["rs"] = Bulkhead.Servers.Rs.RsServer.Run,
     ["testdrv"] = Bulkhead.Drivers.Test.TestDriver.Run,
     ["dp8390"] = Bulkhead.Drivers.Net.Dp8390.Dp8390Driver.Run,
+    ["rtl8139"] = Bulkhead.Drivers.Net.Rtl8139.Rtl8139Driver.Run,
+    ["pci"] = Bulkhead.Drivers.Pci.PciDriver.Run,
+    ["iommu"] = Bulkhead.Drivers.Iommu.IommuDriver.Run,
     ["service"] = Bulkhead.Commands.Service.ServiceCommand.Run,
 };
 

@@ -25,6 +25,14 @@ public sealed class KernelOptions
     /// <summary>The machine's I/O port space (devices registered by whoever builds the machine);
     /// null = a machine without port-mapped devices: DEVIO answers ENODEV.</summary>
     public Bulkhead.Machine.Io.IoSpace? Io { get; init; }
+    /// <summary>The "physical memory" bus-master devices reach (through the IOMMU); MAPDMA pins
+    /// arena pages into it. Null = no DMA: MAPDMA answers ENODEV.</summary>
+    public Bulkhead.Machine.Dma.PhysicalMemory? DmaMemory { get; init; }
+    /// <summary>The IOMMU in front of DmaMemory: a frame some device may still reach is never
+    /// handed to another process.</summary>
+    public Bulkhead.Machine.Dma.Iommu? Iommu { get; init; }
+    /// <summary>Page frames MAPDMA may hand out (frame numbers 1..DmaFrames; 0 is never used).</summary>
+    public int DmaFrames { get; init; } = 4096;
     /// <summary>Extra environment for components (e.g. DOTNET_ROOT).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }

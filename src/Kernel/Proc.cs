@@ -55,6 +55,9 @@ internal sealed class Proc
     public ulong PendingIrqs;
 
     // SENDA table in this process's arena.
+    /// <summary>Arena regions pinned for DMA with MAPDMA (at most MaxDmaRegions).</summary>
+    public readonly List<DmaRegion> Dma = [];
+
     public long AsyncTable;
     public int AsyncCount;
 

@@ -222,6 +222,7 @@ public sealed unsafe partial class Kernel
         Native.close(p.Pidfd);
         if (p.ImageFd >= 0) Native.close(p.ImageFd);
         p.Doorbell = p.Pidfd = p.ImageFd = -1;
+        ReleaseDma(p);
         p.Arena?.Dispose();
         p.Arena = null;
         p.ResetIpc();
@@ -267,6 +268,7 @@ public sealed unsafe partial class Kernel
             Native.close(p.Doorbell);
             Native.close(p.Pidfd);
             if (p.ImageFd >= 0) Native.close(p.ImageFd);
+            ReleaseDma(p);
             p.Arena?.Dispose();
             p.Arena = null;
             p.State = ProcState.Free;

@@ -84,6 +84,12 @@ internal static unsafe class Puppet
                 m = Msg(w, 2);
                 r = IpcCall.SendRec(Ep(w[1]), ref m);
                 return RM(r, m);
+            case "sendrec3": // sendrec3 <dst> <type> <a> <b> <c>: SENDREC with three longs of payload
+                m = Msg(w, 2);
+                m.As<Longs>().B = L(w[4]);
+                m.As<Longs>().C = L(w[5]);
+                r = IpcCall.SendRec(Ep(w[1]), ref m);
+                return RM(r, m);
             case "recv":
                 r = IpcCall.Receive(Ep(w[1]), out m);
                 return RM(r, m);

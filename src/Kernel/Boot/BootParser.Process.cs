@@ -1,5 +1,6 @@
 // The `process NAME` section of boot.conf: program, slot, args, arena, ipc calls / targets /
-// kernel, system. Trap names go through Trap.Parse and kernel-call names through
+// kernel, system, io (port ranges BASE:LEN in hex, repeatable) and trusted (a trusted driver of
+// the TCB: PrivilegeBlock.DeviceAuthority, for the PCI-bus and IOMMU drivers). Trap names go through Trap.Parse and kernel-call names through
 // KernelCall.TryParse, so the configuration accepts exactly what the kernel knows. IPC
 // targets are collected here and resolved to slots once every process is known.
 using Bulkhead.Lib.Ipc;
@@ -11,7 +12,7 @@ namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system"];
+    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system", "io", "trusted"];
 
     /// <summary>Kernel task names accepted (and ignored) as IPC targets: kernel calls are
     /// governed by 'ipc kernel', not by the target list.</summary>
@@ -34,7 +35,7 @@ internal sealed partial class BootParser
         var key = stmt[0];
         string what = $"process '{s.Proc.Name}'";
         if (!ProcessKeys.Contains(key.Text)) throw Error(key.Line, $"unknown key '{key.Text}' in {what}");
-        if (key.Text != "ipc" && !s.Seen.Add(key.Text)) throw Error(key.Line, $"duplicate '{key.Text}' in {what}");
+        if (key.Text is not ("ipc" or "io") && !s.Seen.Add(key.Text)) throw Error(key.Line, $"duplicate '{key.Text}' in {what}");
         switch (key.Text)
         {
             case "program":
@@ -68,6 +69,21 @@ internal sealed partial class BootParser
             case "system":
                 Arity(stmt, 0, "no value");
                 s.Privileges.Flags |= PrivilegeBlock.SysProc;
+                break;
+            case "trusted":
+                Arity(stmt, 0, "no value");
+                s.Privileges.Flags |= PrivilegeBlock.DeviceAuthority;
+                break;
+            case "io":
+                if (stmt.Count < 2) throw Error(key.Line, "'io' takes one or more port ranges BASE:LEN (hex)");
+                foreach (var t in stmt.Skip(1))
+                {
+                    var parts = t.Text.Split(':');
+                    if (parts.Length != 2) throw Error(t.Line, $"bad port range {t.Shown} (expected BASE:LEN in hex)");
+                    int b = Hex(new ConfigToken(t.Kind, parts[0], t.Line), "io base", 0, 0xFFFF);
+                    int n = Hex(new ConfigToken(t.Kind, parts[1], t.Line), "io length", 1, 0x10000 - b);
+                    if (!s.Privileges.AddIoRange(b, n)) throw Error(t.Line, $"too many port ranges in {what} (at most {PrivilegeBlock.MaxIoRanges})");
+                }
                 break;
             case "ipc":
                 IpcStatement(s, stmt);

@@ -84,6 +84,27 @@ internal sealed unsafe class ArenaMapping : IDisposable
         Native.FutexWake(&_kpage->ReplySeq, int.MaxValue);
     }
 
+    /// <summary>One page of the arena at <paramref name="offset"/> (page aligned, inside the
+    /// arena) as Memory for the DMA frame table. Valid only until Dispose: the kernel unmaps
+    /// every frame of a process before it disposes the process's arena.</summary>
+    public Memory<byte> PageMemory(long offset, int pageSize)
+    {
+        if (_arena == null || offset % pageSize != 0 || !Contains(offset, pageSize))
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        return new NativePage(_arena + offset, pageSize).Memory;
+    }
+
+    private sealed class NativePage(byte* at, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(at, length);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(at + elementIndex);
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
+    }
+
     /// <summary>Closes the descriptors the child inherited copies of (the kernel's own copies).</summary>
     public void CloseChildOnlyFds()
     {

@@ -15,6 +15,7 @@ public sealed partial class Kernel
     private int DoSysCtl(Proc caller, ref Message m)
     {
         var req = m.As<SysCtlRequest>();
+        if (req.Op == SysCtlRequest.ReportDenial) return ReportDenial(caller, req, ref m);
         if (req.Op != SysCtlRequest.Diag) return Err.EINVAL;
         if (req.Length is < 0 or > SysCtlRequest.MaxDiagLength || !caller.Arena!.TrySlice(req.Offset, req.Length, out var span))
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
@@ -23,6 +24,19 @@ public sealed partial class Kernel
             sb.Append(c == '\n' || c == '\t' || !char.IsControl(c) ? c : '?');
         foreach (var line in sb.ToString().TrimEnd('\n').Split('\n'))
             Log(caller.Name, line);
+        m = default;
+        return Err.Ok;
+    }
+
+    /// <summary>A trusted driver (PCI-bus, IOMMU) counts a denial it made, in the same table as
+    /// the kernel's own; the offender must be a live process.</summary>
+    private int ReportDenial(Proc caller, in SysCtlRequest req, ref Message m)
+    {
+        if ((caller.Priv.Flags & PrivilegeBlock.DeviceAuthority) == 0) return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        if (req.Category is < 0 or >= DenialText.Count) return Err.EINVAL;
+        var offender = ProcOf(req.Offender);
+        if (offender is null) return Err.ESRCH;
+        CountDenial(offender, (Denial)req.Category);
         m = default;
         return Err.Ok;
     }

@@ -52,11 +52,39 @@ public sealed partial class Kernel
         var req = m.As<PrivCtlRequest>();
         var target = ProcOf(req.Target);
         if (target is null) return Refused(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+        if (req.Op != PrivCtlRequest.SetPriv) return PrivCtlAddResource(caller, target, req, ref m);
         if (target.Parent != caller.Endpoint || (target.Priv.Flags & PrivilegeBlock.Mutable) == 0)
             return Refused(caller, Denial.RequestRejected, Err.EPERM);
         if (!caller.Arena!.TryRead(req.PrivOffset, out PrivilegeBlock priv))
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
         target.Priv.Install(priv, _procs.Length, IsTargetEndpoint);
+        m = default;
+        return Err.Ok;
+    }
+
+    /// <summary>PRIVCTL AddIo/AddIrq: the PCI-bus driver hands a driver the I/O ports and IRQ
+    /// line of the device it reserved (thesis §3.3.3). Only DeviceAuthority callers; kernel
+    /// tasks and DeviceAuthority processes themselves are never targets.</summary>
+    private int PrivCtlAddResource(Proc caller, Proc target, in PrivCtlRequest req, ref Message m)
+    {
+        if ((caller.Priv.Flags & PrivilegeBlock.DeviceAuthority) == 0 || target == caller
+            || (target.Priv.Flags & PrivilegeBlock.DeviceAuthority) != 0)
+            return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        switch (req.Op)
+        {
+            case PrivCtlRequest.AddIo:
+                if (req.Base is < 0 or > 0xFFFF || req.Length is <= 0 or > 0xFFFF || req.Base + req.Length > 0x10000) return Err.EINVAL;
+                if (target.Priv.PortsAllowed(req.Base, req.Length)) break;
+                if (target.Priv.IoRanges.Count >= PrivilegeBlock.MaxIoRanges) return Err.ENOSPC;
+                target.Priv.IoRanges.Add((req.Base, req.Length));
+                break;
+            case PrivCtlRequest.AddIrq:
+                if (req.Base is < 0 or >= 64) return Err.EINVAL;
+                target.Priv.IrqMask |= 1UL << req.Base;
+                break;
+            default:
+                return Err.EINVAL;
+        }
         m = default;
         return Err.Ok;
     }

@@ -33,6 +33,8 @@ public sealed partial class Kernel
         t[KernelCall.SafeCopyFrom] = DoSafeCopyFrom;
         t[KernelCall.SafeCopyTo] = DoSafeCopyTo;
         t[KernelCall.VSafeCopy] = DoVSafeCopy;
+        t[KernelCall.MapDma] = DoMapDma;
+        t[KernelCall.Umap] = DoUmap;
         return t;
     }
 

@@ -34,6 +34,10 @@ public static class Endpoint
     public const int Vm = 8;
     public const int Mfs = 10;
     public const int Init = 11;
+    /// <summary>The trusted PCI-bus driver (Bulkhead's choice of slot).</summary>
+    public const int Pci = 12;
+    /// <summary>The trusted IOMMU driver (Bulkhead's choice of slot).</summary>
+    public const int Iommu = 13;
 
     /// <summary>Largest generation before it wraps back to 1.</summary>
     public const int MaxGeneration = (int.MaxValue - Any) / GenerationSize - 1;

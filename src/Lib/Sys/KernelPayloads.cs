@@ -35,9 +35,18 @@ public struct EndpointReply
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
 public struct PrivCtlRequest
 {
+    /// <summary>Install the PrivilegeBlock at PrivOffset (the target's parent, Mutable targets only).</summary>
+    public const int SetPriv = 0;
+    /// <summary>Add I/O ports [Base, Base + Length) (a DeviceAuthority caller: the PCI-bus driver).</summary>
+    public const int AddIo = 1;
+    /// <summary>Add IRQ line Base (a DeviceAuthority caller).</summary>
+    public const int AddIrq = 2;
+
     public int Target;
-    public int Reserved;
+    public int Op;
     public long PrivOffset;
+    public int Base;
+    public int Length;
 }
 
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
@@ -68,11 +77,39 @@ public struct ExitInfo
 public struct SysCtlRequest
 {
     public const int Diag = 1;
+    /// <summary>A trusted driver (DeviceAuthority) reports a denial it made: Category is a
+    /// <see cref="Denial"/>, Offender the endpoint it refused.</summary>
+    public const int ReportDenial = 2;
     public const int MaxDiagLength = 4096;
 
     public int Op;
     public int Length;
     public long Offset;
+    public int Category;
+    public int Offender;
+}
+
+/// <summary>MAPDMA: pin [Offset, Offset + Length) of the caller's arena (Offset page aligned)
+/// as contiguous "physical" page frames bus-master devices can reach (once the IOMMU driver
+/// allows them). The reply's BusAddress is the first frame's address.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct MapDmaRequest
+{
+    public long Offset;
+    public long Length;
+    public ulong BusAddress;
+}
+
+/// <summary>UMAP: does [BusAddress, BusAddress + Length) lie in memory <c>Endpoint</c> pinned
+/// with MAPDMA? The reply's ArenaOffset is where BusAddress lies in that process's arena.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct UmapRequest
+{
+    public int Endpoint;
+    public int Reserved;
+    public ulong BusAddress;
+    public long Length;
+    public long ArenaOffset;
 }
 
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]

@@ -19,6 +19,9 @@ public struct PrivilegeBlock
     public const uint SysProc = 2;
     /// <summary>Its parent may change its privileges later with PRIVCTL.</summary>
     public const uint Mutable = 4;
+    /// <summary>A trusted driver of the TCB (PCI-bus, IOMMU): may add I/O ports and IRQ lines to
+    /// other processes with PRIVCTL and report the denials it makes with SYSCTL.</summary>
+    public const uint DeviceAuthority = 8;
 
     public uint TrapMask;
     public uint Flags;

@@ -31,4 +31,46 @@ public static partial class SysCall
         var m = Message.Of(0, new IrqCtlRequest { Op = op, Line = line, HookId = hookId });
         return Call(KernelCall.IrqCtl, ref m);
     }
+
+    /// <summary>Pins [<paramref name="offset"/>, +<paramref name="length"/>) of this process's
+    /// arena (page aligned) for DMA; returns its bus address. Pinning the same region again
+    /// returns the same address.</summary>
+    public static int MapDma(long offset, long length, out ulong busAddress)
+    {
+        var m = Message.Of(0, new MapDmaRequest { Offset = offset, Length = length });
+        int r = Call(KernelCall.MapDma, ref m);
+        busAddress = r == Err.Ok ? m.As<MapDmaRequest>().BusAddress : 0;
+        return r;
+    }
+
+    /// <summary>Checks that [<paramref name="busAddress"/>, +<paramref name="length"/>) is DMA
+    /// memory <paramref name="endpoint"/> pinned; returns where it lies in that arena.</summary>
+    public static int Umap(int endpoint, ulong busAddress, long length, out long arenaOffset)
+    {
+        var m = Message.Of(0, new UmapRequest { Endpoint = endpoint, BusAddress = busAddress, Length = length });
+        int r = Call(KernelCall.Umap, ref m);
+        arenaOffset = r == Err.Ok ? m.As<UmapRequest>().ArenaOffset : -1;
+        return r;
+    }
+
+    /// <summary>Gives <paramref name="target"/> I/O ports [<paramref name="base"/>, +<paramref name="length"/>) (DeviceAuthority callers).</summary>
+    public static int PrivCtlAddIo(int target, int @base, int length)
+    {
+        var m = Message.Of(0, new PrivCtlRequest { Target = target, Op = PrivCtlRequest.AddIo, Base = @base, Length = length });
+        return Call(KernelCall.PrivCtl, ref m);
+    }
+
+    /// <summary>Gives <paramref name="target"/> IRQ line <paramref name="line"/> (DeviceAuthority callers).</summary>
+    public static int PrivCtlAddIrq(int target, int line)
+    {
+        var m = Message.Of(0, new PrivCtlRequest { Target = target, Op = PrivCtlRequest.AddIrq, Base = line });
+        return Call(KernelCall.PrivCtl, ref m);
+    }
+
+    /// <summary>Reports a denial this trusted driver made against <paramref name="offender"/>.</summary>
+    public static int ReportDenial(Denial category, int offender)
+    {
+        var m = Message.Of(0, new SysCtlRequest { Op = SysCtlRequest.ReportDenial, Category = (int)category, Offender = offender });
+        return Call(KernelCall.SysCtl, ref m);
+    }
 }

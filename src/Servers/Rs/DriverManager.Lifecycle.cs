@@ -12,7 +12,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Bulkhead.Lib.Ds;
+using Bulkhead.Lib.Iommu;
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Pci;
 using Bulkhead.Lib.Pm;
 using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Sys;
@@ -46,9 +48,40 @@ public sealed partial class DriverManager
         s.LastAlive = s.LastPing = now;
         s.PendingReason = null;
         s.CrashReport = null;
+        GrantPciDevices(s);
         int d = DsClient.PublishLabel(s.Label, ep, DsFlags.Overwrite);
         if (d != Err.Ok) Log($"cannot publish label {s.Label} in DS: {Err.Name(d)}");
         return Err.Ok;
+    }
+
+    /// <summary>Tells the PCI-bus driver which devices the new instance's policy grants (thesis
+    /// §3.4: "the PCI device ID is sent to the PCI-bus driver"). The driver's first PCI request
+    /// may arrive before this; the PCI-bus driver holds it until the ACL is here.</summary>
+    private void GrantPciDevices(Service s)
+    {
+        if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
+        var acl = new List<PciAclEntry>();
+        foreach (var d in s.Policy.PciDevices)
+            acl.Add(new PciAclEntry { Kind = PciAclEntry.KindDevice, Vendor = d.Vendor, Device = d.Device });
+        foreach (var c in s.Policy.PciClasses)
+            acl.Add(new PciAclEntry
+            {
+                Kind = c.Interface is null ? PciAclEntry.KindClass : PciAclEntry.KindClassInterface,
+                Class = c.Class, Subclass = c.Subclass, Interface = c.Interface ?? 0,
+            });
+        int r = PciClient.SetAcl(s.Endpoint, acl.ToArray());
+        if (r != Err.Ok) Log($"cannot give {s.Label} its PCI devices: {Err.Name(r)}");
+    }
+
+    /// <summary>The instance is gone: its device's DMA domain is reset first (nothing in flight
+    /// may reach memory any more), then its PCI devices are released (thesis §3.4, last part).</summary>
+    private void ReleaseDevices(Service s)
+    {
+        if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
+        int r = IommuClient.Reset(s.Endpoint);
+        if (r != Err.Ok) Log($"cannot reset the DMA domains of {s.Label}: {Err.Name(r)}");
+        r = PciClient.DelAcl(s.Endpoint);
+        if (r != Err.Ok) Log($"cannot release the PCI devices of {s.Label}: {Err.Name(r)}");
     }
 
     private void OnInitDone(Service s)
@@ -116,6 +149,7 @@ public sealed partial class DriverManager
     {
         string cause = Classify(exit, s.CrashReport, out string detail);
         string reason = s.PendingReason ?? cause;
+        ReleaseDevices(s);
         if (s.PendingReason is not null) detail = $"{s.PendingReason} ({detail})";
         s.Endpoint = Endpoint.None;
         s.CrashReport = null;

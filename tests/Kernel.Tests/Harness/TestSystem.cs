@@ -19,7 +19,7 @@ public sealed class TestSystem : IDisposable
     private readonly Xunit.Abstractions.ITestOutputHelper? _output;
 
     public TestSystem(int slots = 64, long quantumNs = 100_000_000, ulong cpuMask = 0, Xunit.Abstractions.ITestOutputHelper? output = null,
-                      Bulkhead.Machine.Io.IoSpace? io = null)
+                      Bulkhead.Machine.Io.IoSpace? io = null, Bulkhead.Machine.Board? board = null)
     {
         _output = output;
         string root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(
@@ -30,7 +30,9 @@ public sealed class TestSystem : IDisposable
             QuantumNs = quantumNs,
             CpuMask = cpuMask,
             Console = Console,
-            Io = io,
+            Io = board?.Io ?? io,
+            DmaMemory = board?.Memory,
+            Iommu = board?.Iommu,
             Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root, ["DOTNET_TieredPGO"] = "0" },
         });
     }

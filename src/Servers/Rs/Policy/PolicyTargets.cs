@@ -1,7 +1,7 @@
 // Names with a fixed meaning in `ipc targets`: ALL (send to everyone), the kernel tasks
 // KERNEL, HARDWARE, SYSTEM and CLOCK (accepted and left out of the send mask: kernel calls
 // are governed by `ipc kernel`, as in boot.conf), and MINIX's fixed boot servers PM, VFS, RS,
-// MEM, SCHED, TTY, DS, VM, MFS, INIT with their fixed endpoints. Names are upper case as in
+// MEM, SCHED, TTY, DS, VM, MFS, INIT, and Bulkhead's PCI and IOMMU, with their fixed endpoints. Names are upper case as in
 // the thesis (Fig. 3.7); ALL and the kernel tasks are also accepted in any case. Every other
 // target is the label of a service, resolved by RS when the driver starts.
 using Bulkhead.Lib.Ipc;
@@ -26,6 +26,8 @@ public static class PolicyTargets
         ["VM"] = Endpoint.Vm,
         ["MFS"] = Endpoint.Mfs,
         ["INIT"] = Endpoint.Init,
+        ["PCI"] = Endpoint.Pci,
+        ["IOMMU"] = Endpoint.Iommu,
     };
 
     public static bool IsAll(string name) => string.Equals(name, All, StringComparison.OrdinalIgnoreCase);
