@@ -45,11 +45,13 @@ public sealed class BootConfig
     public BootProcess? Find(string name) => Processes.FirstOrDefault(p => p.Name == name);
 
     /// <summary>Kernel options for this configuration; the host adds what only it knows,
-    /// including the I/O port space its devices are (or will be) registered in.</summary>
+    /// including the machine (I/O ports, DMA memory, IOMMU) its devices are (or will be) plugged into.</summary>
     public KernelOptions ToKernelOptions(string? sysLogPath, IReadOnlyDictionary<string, string> environment, TextWriter? console = null,
-                                         Bulkhead.Machine.Io.IoSpace? io = null) => new()
+                                         Bulkhead.Machine.Board? board = null) => new()
     {
-        Io = io,
+        Io = board?.Io,
+        DmaMemory = board?.Memory,
+        Iommu = board?.Iommu,
         ProcSlots = System.ProcSlots,
         FirstDynamicSlot = FirstDynamicSlot,
         DefaultArenaBytes = System.ArenaKiB * 1024L,

@@ -1,7 +1,9 @@
 // One `device NAME { ... };` section of boot.conf: an emulated device the host creates at
 // boot, registers in the machine's I/O port space at `io` and wires to IRQ line `irq`
-// (thesis Fig. 3.7 style). Only the NE2000 exists for now; its frames go nowhere (`backend
-// none`), to a Linux TAP interface, or over UDP to another instance. The parser checks names,
+// (thesis Fig. 3.7 style): an NE2000 (ISA, programmed I/O) or an RTL8139 (a PCI function at
+// `pci BUS:DEV.FN`, a bus master behind the IOMMU, its BAR0 and interrupt line set to `io` and
+// `irq` as firmware would). Frames go nowhere (`backend none`), to a Linux TAP interface, or
+// over UDP to another instance. The parser checks names,
 // numbers, ranges and overlaps; whether the backend can actually be opened (a TAP needs
 // CAP_NET_ADMIN) is found out by the host at boot, which reports it with File and Line.
 namespace Bulkhead.Kernel.Boot;
@@ -9,6 +11,7 @@ namespace Bulkhead.Kernel.Boot;
 public enum DeviceModel
 {
     Ne2000,
+    Rtl8139,
 }
 
 public enum DeviceBackendKind
@@ -25,6 +28,8 @@ public sealed class BootDevice
 {
     /// <summary>I/O ports the NE2000 occupies.</summary>
     public const int Ne2000Ports = 0x20;
+    /// <summary>I/O ports of the RTL8139's BAR0 (its base must be aligned to it).</summary>
+    public const int Rtl8139Ports = 0x100;
     public const int MaxIrq = 15;
 
     public required string Name { get; init; }
@@ -34,7 +39,12 @@ public sealed class BootDevice
     /// <summary>Base of the device's I/O port range.</summary>
     public int IoBase { get; internal set; }
     /// <summary>Number of I/O ports from IoBase.</summary>
-    public int IoLength => Ne2000Ports;
+    public int IoLength => Model == DeviceModel.Rtl8139 ? Rtl8139Ports : Ne2000Ports;
+    /// <summary>PCI function of a PCI model: bus, device (0..31), function (0..7); -1 for ISA.</summary>
+    public int PciBus { get; internal set; } = -1;
+    public int PciDevice { get; internal set; } = -1;
+    public int PciFunction { get; internal set; } = -1;
+    public bool IsPci => Model == DeviceModel.Rtl8139;
     public int Irq { get; internal set; }
     /// <summary>The MAC address: from `mac`, or derived from the name (locally administered).</summary>
     public byte[] Mac { get; internal set; } = [];
@@ -48,7 +58,9 @@ public sealed class BootDevice
     public string BackendPeerHost { get; internal set; } = "";
     public int BackendPeerPort { get; internal set; }
 
-    public string ModelName => "ne2000";
+    public string ModelName => Model == DeviceModel.Rtl8139 ? "rtl8139" : "ne2000";
+
+    public string PciText => IsPci ? $"{PciBus:x2}:{PciDevice:x2}.{PciFunction}" : "";
 
     public string MacText => string.Join(':', Mac.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 

@@ -1,6 +1,9 @@
-// The `device NAME` section of boot.conf: model, io, irq, mac, backend. Every key may appear
-// once; model, io and irq are required. I/O ranges of different devices must not overlap
-// (checked here, as each device is read, against the earlier ones).
+// The `device NAME` section of boot.conf: model, pci, io, irq, mac, backend. Every key may
+// appear once; model, io and irq are required; `pci BUS:DEV.FN` (hex bus and device, as lspci
+// prints them) only for a PCI model, which gets 00:DEV.0 with DEV = 3, 4, ... in order when it
+// is omitted. I/O ranges of different devices must not overlap and PCI addresses must differ
+// (checked here, as each device is read, against the earlier ones); a PCI model's io base
+// must be aligned to its BAR size.
 using System.Globalization;
 
 using Bulkhead.Lib.Config;
@@ -9,7 +12,7 @@ namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private static readonly HashSet<string> DeviceKeys = ["model", "io", "irq", "mac", "backend"];
+    private static readonly HashSet<string> DeviceKeys = ["model", "pci", "io", "irq", "mac", "backend"];
 
     private BootDevice ParseDevice(ConfigToken keyword, List<BootDevice> devices)
     {
@@ -33,6 +36,25 @@ internal sealed partial class BootParser
             if (dev.IoBase < other.IoBase + other.IoLength && other.IoBase < dev.IoBase + dev.IoLength)
                 throw Error(ioLine, $"io range 0x{dev.IoBase:x}..0x{dev.IoBase + dev.IoLength - 1:x} of {what} overlaps device '{other.Name}' " +
                                     $"(0x{other.IoBase:x}..0x{other.IoBase + other.IoLength - 1:x}, line {other.Line})");
+        if (dev.IsPci)
+        {
+            if ((dev.IoBase & (dev.IoLength - 1)) != 0 || dev.IoBase == 0)
+                throw Error(ioLine, $"io base 0x{dev.IoBase:x} of {what} must be a nonzero multiple of its BAR size 0x{dev.IoLength:x}");
+            if (dev.PciBus < 0)
+            {
+                int slot = 3;
+                while (devices.Any(o => o.IsPci && o.PciBus == 0 && o.PciDevice == slot)) slot++;
+                if (slot > 31) throw Error(keyword.Line, $"{what}: no free PCI device number on bus 0; give 'pci BUS:DEV.FN'");
+                (dev.PciBus, dev.PciDevice, dev.PciFunction) = (0, slot, 0);
+            }
+            foreach (var other in devices)
+                if (other.IsPci && other.PciBus == dev.PciBus && other.PciDevice == dev.PciDevice && other.PciFunction == dev.PciFunction)
+                    throw Error(seen.GetValueOrDefault("pci", keyword.Line), $"PCI address {dev.PciText} of {what} is taken by device '{other.Name}' (line {other.Line})");
+        }
+        else if (seen.TryGetValue("pci", out int pciLine))
+        {
+            throw Error(pciLine, $"{what} is an ISA device ({dev.ModelName}); 'pci' is for PCI models (rtl8139)");
+        }
         if (!dev.MacGiven) dev.Mac = BootDevice.DefaultMac(n);
         return dev;
     }
@@ -45,13 +67,17 @@ internal sealed partial class BootParser
         switch (key.Text)
         {
             case "model":
-                Arity(stmt, 1, "one model name (ne2000)");
+                Arity(stmt, 1, "one model name (ne2000 or rtl8139)");
                 d.Model = stmt[1].Text switch
                 {
                     "ne2000" => DeviceModel.Ne2000,
-                    "rtl8139" => throw Error(stmt[1].Line, "model 'rtl8139' is not supported yet (it needs the PCI-bus driver); use ne2000"),
-                    _ => throw Error(stmt[1].Line, $"unknown device model {stmt[1].Shown} (expected 'ne2000')"),
+                    "rtl8139" => DeviceModel.Rtl8139,
+                    _ => throw Error(stmt[1].Line, $"unknown device model {stmt[1].Shown} (expected 'ne2000' or 'rtl8139')"),
                 };
+                break;
+            case "pci":
+                Arity(stmt, 1, "a PCI address BUS:DEV.FN (hex bus and device, e.g. 00:03.0)");
+                PciAddress(d, stmt[1]);
                 break;
             case "io":
                 Arity(stmt, 1, "one hexadecimal I/O port base (e.g. 300)");
@@ -107,6 +133,17 @@ internal sealed partial class BootParser
             default:
                 throw Error(kind.Line, $"unknown backend {kind.Shown} (expected 'none', 'tap' or 'udp')");
         }
+    }
+
+    private void PciAddress(BootDevice d, ConfigToken t)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(t.Text, @"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])$");
+        if (!m.Success) throw Error(t.Line, $"bad PCI address {t.Shown} (expected BUS:DEV.FN, e.g. 00:03.0)");
+        int dev = int.Parse(m.Groups[2].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        if (dev > 31) throw Error(t.Line, $"bad PCI address {t.Shown}: device 0x{dev:x} is beyond 1f");
+        d.PciBus = int.Parse(m.Groups[1].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        d.PciDevice = dev;
+        d.PciFunction = m.Groups[3].Value[0] - '0';
     }
 
     /// <summary>A hexadecimal number, with or without "0x".</summary>

@@ -1,6 +1,9 @@
 // Denial accounting (ARCHITECTURE.md §3, thesis Fig. 5.5): every refused request is counted
 // per category, globally and per process, and the first few per process are logged. The
-// counters are read with GETINFO(Denials) or from the host with Denials().
+// counters are read with GETINFO(Denials) or from the host with Denials(). DMA the IOMMU
+// refused (a device its driver programmed to reach memory outside its own buffers) is counted
+// by the IOMMU itself and added to "DMA outside own buffers", next to the refusals of the
+// IOMMU driver.
 using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel;
@@ -39,5 +42,12 @@ public sealed partial class Kernel
     }
 
     /// <summary>A copy of the denial counters, indexed by <see cref="Denial"/>.</summary>
-    public long[] Denials() => Invoke(() => (long[])_denials.Clone());
+    public long[] Denials() => Invoke(DenialCounters);
+
+    private long[] DenialCounters()
+    {
+        var c = (long[])_denials.Clone();
+        c[(int)Denial.DeviceDmaNotAllowed] += _opt.Iommu?.TotalDenied ?? 0;
+        return c;
+    }
 }

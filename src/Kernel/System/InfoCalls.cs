@@ -73,7 +73,7 @@ public sealed partial class Kernel
                 if (!WriteOut(caller, req, rows.ToArray(), ref reply)) return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
                 break;
             case GetInfoRequest.Denials:
-                if (!WriteOut(caller, req, (long[])_denials.Clone(), ref reply)) return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+                if (!WriteOut(caller, req, DenialCounters(), ref reply)) return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
                 break;
             default:
                 return Err.EINVAL;

@@ -151,6 +151,20 @@ public sealed class Iommu
                 && (e.Bitmap[pfn >> 6] & (1UL << (int)(pfn & 63))) != 0;
     }
 
+    /// <summary>Refused accesses of every device so far.</summary>
+    public long TotalDenied
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long sum = 0;
+                foreach (var e in _devices.Values) sum += e.Denied;
+                return sum;
+            }
+        }
+    }
+
     /// <summary>Refused accesses by <paramref name="deviceId"/> so far.</summary>
     public long Denied(ushort deviceId)
     {

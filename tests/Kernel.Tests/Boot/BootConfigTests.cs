@@ -38,7 +38,30 @@ public sealed class BootConfigTests
         Assert.Equal(16384, c.System.ArenaKiB);
         Assert.Equal(1UL, c.System.CpuMask); // cpus 0: everything on CPU 0
         Assert.Equal(100, c.System.QuantumMs);
-        Assert.Equal(["pm", "ds", "rs", "init", "echo", "ping"], c.Processes.Select(p => p.Name));
+        Assert.Equal(["pm", "ds", "pci", "iommu", "rs", "init", "echo", "ping"], c.Processes.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void Load_DefaultConfig_BusDriversAreTrusted_WithOnlyTheirOwnPorts()
+    {
+        var c = BootConfig.Load(RepoFile("etc/boot.conf"));
+        var pci = c.Find("pci")!;
+        var iommu = c.Find("iommu")!;
+        Assert.Equal((Endpoint.Pci, Endpoint.Iommu), (pci.Slot, iommu.Slot));
+        Assert.Equal(PrivilegeBlock.DeviceAuthority | PrivilegeBlock.SysProc, pci.Privileges.Flags);
+        Assert.Equal(PrivilegeBlock.DeviceAuthority | PrivilegeBlock.SysProc, iommu.Privileges.Flags);
+        Assert.Equal((1, 0xCF8 << 16 | 8), (pci.Privileges.IoRangeCount, pci.Privileges.IoRanges[0]));
+        Assert.Equal((1, 0xDE00 << 16 | 0x20), (iommu.Privileges.IoRangeCount, iommu.Privileges.IoRanges[0]));
+        Assert.True(pci.Privileges.CallAllowed(KernelCall.PrivCtl));
+        Assert.False(pci.Privileges.CallAllowed(KernelCall.Umap));
+        Assert.True(iommu.Privileges.CallAllowed(KernelCall.Umap));
+        Assert.False(iommu.Privileges.CallAllowed(KernelCall.PrivCtl));
+        // No one else is trusted or has ports.
+        Assert.All(c.Processes.Where(p => p.Name is not ("pci" or "iommu")), p =>
+        {
+            Assert.Equal(0u, p.Privileges.Flags & PrivilegeBlock.DeviceAuthority);
+            Assert.Equal(0, p.Privileges.IoRangeCount);
+        });
     }
 
     [Fact]

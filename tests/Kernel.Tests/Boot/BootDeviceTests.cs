@@ -18,10 +18,14 @@ public sealed class BootDeviceTests
     }
 
     [Fact]
-    public void Load_DefaultConfig_HasEth0Ne2000At300Irq9()
+    public void Load_DefaultConfig_HasEth0Ne2000At300Irq9_AndEth1Rtl8139OnThePciBus()
     {
         var c = BootConfig.Load(RepoFile("etc/boot.conf"));
-        var d = Assert.Single(c.Devices);
+        Assert.Equal(["eth0", "eth1"], c.Devices.Select(x => x.Name));
+        var pci = c.Devices[1];
+        Assert.Equal((DeviceModel.Rtl8139, true, "00:03.0", 0xC000, 0x100, 11), (pci.Model, pci.IsPci, pci.PciText, pci.IoBase, pci.IoLength, pci.Irq));
+        var d = c.Devices[0];
+        Assert.False(d.IsPci);
         Assert.Equal("eth0", d.Name);
         Assert.Equal(DeviceModel.Ne2000, d.Model);
         Assert.Equal(0x300, d.IoBase);
@@ -68,12 +72,31 @@ public sealed class BootDeviceTests
     }
 
     [Fact]
+    public void Parse_PciModels_TakeTheirAddressOrTheNextFreeOne()
+    {
+        var c = BootConfig.Parse("""
+            device a { model rtl8139; io c000; irq 11; };
+            device b { model rtl8139; pci 00:04.0; io c100; irq 10; };
+            device c { model rtl8139; io c200; irq 9; };
+            device d { model rtl8139; pci 1:1f.7; io d000; irq 5; };
+            """);
+        Assert.Equal(["00:03.0", "00:04.0", "00:05.0", "01:1f.7"], c.Devices.Select(x => x.PciText));
+        Assert.All(c.Devices, x => Assert.Equal(0x100, x.IoLength));
+        Assert.Equal("rtl8139", c.Devices[0].ModelName);
+    }
+
+    [Fact]
     public void Parse_NoDevices_IsEmpty() => Assert.Empty(BootConfig.Parse("process a { program image a; };").Devices);
 
     public static TheoryData<string, int, string> Errors => new()
     {
-        { "device eth0 {\n  model rtl9999;\n  io 300;\n  irq 9;\n};", 2, "unknown device model 'rtl9999' (expected 'ne2000')" },
-        { "device eth0 {\n  model rtl8139;\n};", 2, "model 'rtl8139' is not supported yet (it needs the PCI-bus driver); use ne2000" },
+        { "device eth0 {\n  model rtl9999;\n  io 300;\n  irq 9;\n};", 2, "unknown device model 'rtl9999' (expected 'ne2000' or 'rtl8139')" },
+        { "device eth0 {\n  model rtl8139;\n  io c080;\n  irq 9;\n};", 3, "io base 0xc080 of device 'eth0' must be a nonzero multiple of its BAR size 0x100" },
+        { "device eth0 {\n  model rtl8139;\n  pci 00:20.0;\n  io c000;\n  irq 9;\n};", 3, "bad PCI address '00:20.0': device 0x20 is beyond 1f" },
+        { "device eth0 {\n  model rtl8139;\n  pci 00:03;\n  io c000;\n  irq 9;\n};", 3, "bad PCI address '00:03' (expected BUS:DEV.FN, e.g. 00:03.0)" },
+        { "device eth0 {\n  model ne2000;\n  pci 00:03.0;\n  io 300;\n  irq 9;\n};", 3, "device 'eth0' is an ISA device (ne2000); 'pci' is for PCI models (rtl8139)" },
+        { "device a { model rtl8139; pci 00:03.0; io c000; irq 9; };\ndevice b {\n  model rtl8139;\n  pci 00:03.0;\n  io c100;\n  irq 9;\n};", 4,
+          "PCI address 00:03.0 of device 'b' is taken by device 'a' (line 1)" },
         { "device eth0 {\n  model ne2000;\n  io 3g0;\n  irq 9;\n};", 3, "bad hex number '3g0' for io" },
         { "device eth0 {\n  model ne2000;\n  io 10000;\n  irq 9;\n};", 3, "io must be 0x0..0xffff, not 0x10000" },
         { "device eth0 {\n  model ne2000;\n  io fff0;\n  irq 9;\n};", 3, "io range 0xfff0..0x1000f of device 'eth0' is beyond 0xffff" },

@@ -147,6 +147,37 @@ public sealed partial class Rtl8139Tests : IDisposable
     }
 
     [Fact]
+    public void MisprogrammedDma_IsStoppedByTheIommu_Counted_AndTheDriverRecovers()
+    {
+        int ep = Up();
+        for (int i = 0; i < 3; i++) RoundTrip(ep, i);
+        ulong bus = DmaAddresses().Single();
+        long before = _rs.Sys.Kernel.Denials()[(int)Denial.DeviceDmaNotAllowed];
+
+        // A corrupted register write (as a fault injected into the driver would make): the
+        // receive ring now starts just past the driver's DMA region.
+        _board.Io.Write(IoBase + Rtl8139Registers.RbStart, 4, (uint)(bus + 5 * 4096));
+        var c = _rs.Client;
+        var answer = c.AskAsync($"net read {ep} 1514");
+        TestSystem.WaitUntil(() => _rs.Sys.Find(c.Endpoint) is { } p && p.State == ProcState.Receiving && p.BlockedOn == ep, "the read to be posted");
+        _wire.Send(Frame(Mac, 100, 1));
+        TestSystem.WaitUntil(() => _board.Iommu.Denied(Address.RequesterId) >= 1, "the IOMMU to refuse the DMA");
+        Assert.True(_rs.Sys.Kernel.Denials()[(int)Denial.DeviceDmaNotAllowed] >= before + 1);
+
+        // The driver saw the bus error, reset and reprogrammed its card; the next frame arrives.
+        var rx = Frame(Mac, 200, 2);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!answer.IsCompleted && DateTime.UtcNow < until)
+        {
+            _wire.Send(rx);
+            answer.Wait(20);
+        }
+        Assert.Equal($"r OK OK {rx.Length} {Convert.ToHexString(rx)}", Puppet.Await(answer));
+        Assert.Equal(ep.ToString(CultureInfo.InvariantCulture), _rs.Row("eth1")[1]); // no restart needed
+        for (int i = 0; i < 3; i++) RoundTrip(ep, 10 + i);
+    }
+
+    [Fact]
     public void KilledMidTraffic_IsRestarted_GetsItsDeviceAgain_AndTrafficResumes()
     {
         int first = Up();

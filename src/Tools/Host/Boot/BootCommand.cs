@@ -83,7 +83,7 @@ internal static class BootCommand
         ServiceWrapper.AddEnvironment(ctx, env);
         ServiceWrapper.Write(ctx);
         var devices = new BootDevices();
-        var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env, io: devices.Io));
+        var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env, board: devices.Board));
         ControlServer? control = null;
         int status = 0;
         try

@@ -1,14 +1,19 @@
-// The `device` sections of boot.conf made real: the host creates the machine's I/O port space
-// before the kernel (KernelOptions.Io), and once the kernel exists builds each device with its
-// IRQ line (Kernel.IrqLine) and its frame backend, registers it at its I/O base and logs it.
+// The `device` sections of boot.conf made real: the host creates the machine (Board: I/O
+// ports with the PCI host bridge and the IOMMU's registers, DMA memory, IOMMU) before the
+// kernel, and once the kernel exists builds each device with its IRQ line (Kernel.IrqLine)
+// and its frame backend: an NE2000 is registered at its I/O base; an RTL8139 gets its DMA port
+// from the IOMMU and is plugged into the PCI bus (BAR0 and interrupt line programmed as
+// firmware does) — all before any process runs, so the PCI-bus driver's scan finds it.
 // Any failure — a TAP interface that needs root, a UDP port in use — is a boot error naming
 // the device and the configuration line. Dispose closes every backend at shutdown.
 using System.Net;
 using System.Net.Sockets;
 using Bulkhead.Kernel.Boot;
+using Bulkhead.Machine;
 using Bulkhead.Machine.Devices.Ne2000;
-using Bulkhead.Machine.Io;
+using Bulkhead.Machine.Devices.Rtl8139;
 using Bulkhead.Machine.Net;
+using Bulkhead.Machine.Pci;
 
 namespace Bulkhead.Host.Boot;
 
@@ -16,7 +21,7 @@ internal sealed class BootDevices : IDisposable
 {
     private readonly List<INicBackend> _backends = [];
 
-    public IoSpace Io { get; } = new();
+    public Board Board { get; } = new();
 
     /// <summary>Creates and registers every device; on failure returns the error ("FILE:LINE:
     /// device NAME: reason") after disposing what was created.</summary>
@@ -32,10 +37,19 @@ internal sealed class BootDevices : IDisposable
                 return $"{conf.File}:{d.BackendLine}: device {d.Name}: cannot open backend '{d.BackendText}': {e.Message}";
             }
             _backends.Add(backend);
-            var nic = new Ne2000(d.Mac, kernel.IrqLine(d.Irq), backend);
-            if (!Io.Register(d.IoBase, d.IoLength, nic))
+            if (d.IsPci)
+            {
+                var address = new PciAddress((byte)d.PciBus, (byte)d.PciDevice, (byte)d.PciFunction);
+                var nic = new Rtl8139Device(d.Mac, kernel.IrqLine(d.Irq), backend, Board.Iommu.Port(address.RequesterId));
+                if (Board.PlugPci(address, nic.Config, nic, d.IoBase, d.Irq) is { } why)
+                    return $"{conf.File}:{d.Line}: device {d.Name}: {why}";
+            }
+            else if (!Board.Io.Register(d.IoBase, d.IoLength, new Ne2000(d.Mac, kernel.IrqLine(d.Irq), backend)))
+            {
                 return $"{conf.File}:{d.Line}: device {d.Name}: I/O ports 0x{d.IoBase:x}..0x{d.IoBase + d.IoLength - 1:x} are already taken";
-            kernel.Log("boot", $"device {d.Name}: {d.ModelName} at 0x{d.IoBase:x} irq {d.Irq}, mac {d.MacText}, backend {d.BackendText}");
+            }
+            string where = d.IsPci ? $"pci {d.PciText}, io 0x{d.IoBase:x}" : $"at 0x{d.IoBase:x}";
+            kernel.Log("boot", $"device {d.Name}: {d.ModelName} {where} irq {d.Irq}, mac {d.MacText}, backend {d.BackendText}");
         }
         return null;
     }
