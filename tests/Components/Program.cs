@@ -3,6 +3,7 @@
 //   puppet   — reads one command per line on stdin, performs it through the kernel, and
 //              prints one answer line on stdout ("r <result> ..."); tests steer it.
 //   hostile  — floods the kernel with seeded random traps and kernel calls.
+//   hostile-driver — a driver started by RS that tries each Fig. 3.1 attack once (HostileDriver.cs).
 //   pingpong — server or client of a SENDREC ping-pong (benchmarks, starvation tests).
 using Bulkhead.TestComponents;
 
@@ -10,6 +11,7 @@ return args.Length > 0 ? args[0] switch
 {
     "puppet" => Puppet.Run(),
     "hostile" => Hostile.Run(args[1..]),
+    "hostile-driver" => HostileDriver.Run(args[1..]),
     "pingpong-server" => PingPong.Server(),
     "pingpong-client" => PingPong.Client(args[1..]),
     _ => Usage(),
@@ -17,6 +19,6 @@ return args.Length > 0 ? args[0] switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|pingpong-server|pingpong-client DST N");
+    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|hostile-driver KEY=VALUE...|pingpong-server|pingpong-client DST N");
     return 2;
 }

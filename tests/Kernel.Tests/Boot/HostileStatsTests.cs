@@ -1,0 +1,200 @@
+// The hostile-driver test on a booted instance, as a user would run it (issue 4, "Done when":
+// `./bulkhead stats --denials` prints the Fig. 5.5-style table after the hostile-driver test).
+// bulkhead-host boots etc/boot.conf in a run directory of its own; the dp8390 driver is started
+// on the NE2000 the configuration defines (eth0, io 0x300, irq 9); then RS starts the hostile
+// driver (bulkhead-testproc hostile-driver, HostileDriver.cs) under a policy the test writes
+// into the run directory and names with `-isolation` — the ports and IRQ of a third card, IPC
+// to RS and DS only. It tries every Fig. 3.1 attack once on its own, checks each denial itself
+// and logs one summary line. The test then asserts that the driver saw every attack denied,
+// that `stats --denials` shows at least that many denials in every attacked category (and
+// prints the table), and that the rest of the system did not notice: every process has the
+// pid and endpoint it had before, the dp8390 driver was never restarted, and the hostile
+// driver itself is running, never restarted.
+using System.Diagnostics;
+using System.Globalization;
+using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Lib.Sys;
+using Xunit.Abstractions;
+
+namespace Bulkhead.Kernel.Tests.Boot;
+
+public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly string Host = Path.Combine(AppContext.BaseDirectory, "bulkhead-host");
+    private static readonly string TestProc = Path.Combine(AppContext.BaseDirectory, "bulkhead-testproc");
+
+    /// <summary>The hostile driver's policy: a third card's ports and line, driver kernel calls,
+    /// IPC to RS and DS only, no SENDA.</summary>
+    private const string Policy = """
+        # The hostile driver of HostileStatsTests: a card at 0x340 on IRQ 11 that does not exist.
+        driver hostile {
+            isa io 340:20;
+            isa irq 11;
+            ipc calls SEND RECEIVE SENDREC NOTIFY SENDNB;
+            ipc targets RS DS;
+            ipc kernel DEVIO VDEVIO IRQCTL SETGRANT SAFECOPY SYSCTL GETINFO;
+        };
+        """;
+
+    /// <summary>Categories of Fig. 5.5 the hostile driver must have attacked.</summary>
+    private static readonly Denial[] Attacked =
+    [
+        Denial.DevicePortNotAllowed, Denial.DeviceIrqNotAllowed,
+        Denial.GrantIdOutOfRange, Denial.GrantInvalidGrantor, Denial.GrantRegionExceeds, Denial.GrantAccessViolation,
+        Denial.GrantUnusedOrInvalid, Denial.MemoryOutsideArena,
+        Denial.KernelCallNotAllowed, Denial.InvalidKernelCall, Denial.InvalidDestination, Denial.UnauthorizedDestination,
+        Denial.InvalidPrimitive,
+    ];
+
+    /// <summary>The processes that must not notice the attack: the boot servers, init, echo, the dp8390 driver.</summary>
+    private static readonly string[] Bystanders = ["pm", "ds", "rs", "init", "echo", "eth0"];
+
+    private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-hostile-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    private (int Status, string Output) RunHost(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
+        return (p.ExitCode, stdout + stderr.Result);
+    }
+
+    private string Ok(params string[] args)
+    {
+        var (status, text) = RunHost(args);
+        Assert.True(status == 0, $"bulkhead-host {string.Join(' ', args)} exited {status}: {text}");
+        return text;
+    }
+
+    public void Dispose()
+    {
+        if (File.Exists(Path.Combine(_run, "control.sock"))) RunHost("shutdown");
+        try { Directory.Delete(_run, recursive: true); }
+        catch (IOException) { }
+    }
+
+    [Fact]
+    public void HostileDriverUnderRs_IsDeniedEveryAttack_StatsShowIt_AndNobodyElseNotices()
+    {
+        Ok("boot", "--detach");
+        Ok("service", "up", "image:dp8390", "-label", "eth0", "-policy", "dp8390", "-args", "io=0x300 irq=9");
+        WaitService("eth0");
+        var all = Processes();
+        foreach (var name in Bystanders)
+            Assert.True(all.ContainsKey(name), $"{name} is not in ps before the attack:\n{Ok("ps")}");
+        var before = Bystanders.ToDictionary(n => n, n => all[n]);
+        var baseline = Denials(Ok("stats", "--denials"));
+
+        string conf = Path.Combine(_run, "hostile.conf");
+        File.WriteAllText(conf, Policy + "\n");
+        string peers = string.Join(',', new[] { "echo", "init", "eth0" }.Select(n => before[n].Endpoint));
+        Ok("service", "up", TestProc, "-label", "hostile", "-policy", "hostile", "-isolation", conf,
+           "-args", $"hostile-driver own-io=0x340 own-irq=11 victim-io=0x300 victim-irq=9 peers={peers}");
+        string summary = "";
+        TestSystem.WaitUntil(() => (summary = LogLines().LastOrDefault(l => l.Contains("hostile: summary ", StringComparison.Ordinal)) ?? "").Length > 0,
+            "the hostile driver's summary in the system log", 60_000);
+
+        // The driver saw each of its attacks refused with the expected error and counted.
+        var log = LogLines().Where(l => l.Contains("hostile: ", StringComparison.Ordinal)).ToList();
+        foreach (var l in log) output.WriteLine(l);
+        var undenied = log.Where(l => l.Contains("hostile: NOT DENIED", StringComparison.Ordinal)).ToList();
+        Assert.True(undenied.Count == 0, "attacks that were not denied:\n" + string.Join('\n', undenied));
+        WaitService("hostile");
+        var (attempts, denied, byCategory) = ParseSummary(summary);
+        Assert.True(attempts == denied && attempts > 0, summary);
+        foreach (var d in Attacked)
+            Assert.True(byCategory.GetValueOrDefault(d) > 0, $"the hostile driver made no '{DenialText.Describe(d)}' attack: {summary}");
+        Assert.Equal(attempts, byCategory.Values.Sum());
+
+        // The table: every attacked row shows at least the attempts made (and grew by as much).
+        string table = Ok("stats", "--denials");
+        output.WriteLine("$ bulkhead stats --denials");
+        output.WriteLine(table);
+        var after = Denials(table);
+        foreach (var (d, n) in byCategory)
+        {
+            Assert.True(after[d] >= n, $"'{DenialText.Describe(d)}' shows {after[d]}, but {n} attempts were made");
+            Assert.True(after[d] - baseline[d] >= n, $"'{DenialText.Describe(d)}' grew by {after[d] - baseline[d]} during the attack, not {n}");
+        }
+        long total = long.Parse(table.Split('\n').Single(r => r.StartsWith("total", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1], CultureInfo.InvariantCulture);
+        Assert.Equal(after.Values.Sum(), total);
+        Assert.True(total >= attempts, $"total {total} < {attempts} attempts");
+
+        // Nobody else noticed: same processes, same pids and endpoints; no service restarted.
+        string ps = Ok("ps");
+        output.WriteLine("$ bulkhead ps");
+        output.WriteLine(ps);
+        var now = Processes();
+        foreach (var (name, p) in before)
+        {
+            Assert.True(now.TryGetValue(name, out var q), $"{name} is gone after the attack:\n{ps}");
+            Assert.True(p.Endpoint == q.Endpoint && p.Pid == q.Pid, $"{name} changed from {p} to {q}:\n{ps}");
+        }
+        Assert.True(now.TryGetValue("hostile", out var hostile) && hostile.Service == "running" && hostile.Restarts == "0",
+            $"the hostile driver is not running unrestarted:\n{ps}");
+        Assert.True(now["eth0"].Service == "running" && now["eth0"].Restarts == "0", $"eth0 was disturbed:\n{ps}");
+        Assert.DoesNotContain(LogLines(), l => l.Contains("rs: restart ", StringComparison.Ordinal));
+    }
+
+    private void WaitService(string label) =>
+        TestSystem.WaitUntil(() => Ok("service", "list").Split('\n').Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var first, _, "running", ..] && first == label),
+            $"{label} running", 60_000);
+
+    private string[] LogLines()
+    {
+        string path = Path.Combine(_run, "system.log");
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var r = new StreamReader(f);
+        return r.ReadToEnd().Split('\n');
+    }
+
+    private sealed record Proc(string Endpoint, string Pid, string Service, string Restarts);
+
+    /// <summary>`ps` rows by name: SLOT ENDPOINT NAME PID STATE LEVEL TRAPS [SERVICE RESTARTS REASON].</summary>
+    private Dictionary<string, Proc> Processes()
+    {
+        var rows = new Dictionary<string, Proc>(StringComparer.Ordinal);
+        foreach (var line in Ok("ps").Split('\n').Skip(1))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 7 || f[3] == "-") continue;
+            rows[f[2]] = new Proc(f[1], f[3], f.Length >= 10 ? f[7] : "", f.Length >= 10 ? f[8] : "");
+        }
+        return rows;
+    }
+
+    /// <summary>The count column of each row of the `stats --denials` table.</summary>
+    private static Dictionary<Denial, long> Denials(string table)
+    {
+        var rows = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var counts = new Dictionary<Denial, long>();
+        for (int i = 0; i < DenialText.Count; i++)
+        {
+            var d = (Denial)i;
+            string row = Assert.Single(rows, r => r.Contains(" " + DenialText.Describe(d) + " ", StringComparison.Ordinal));
+            Assert.StartsWith(DenialText.Group(d), row, StringComparison.Ordinal);
+            counts[d] = long.Parse(row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1], CultureInfo.InvariantCulture);
+        }
+        return counts;
+    }
+
+    /// <summary>"… hostile: summary N attacks, M denied: Category=n …".</summary>
+    private static (int Attempts, int Denied, Dictionary<Denial, int> ByCategory) ParseSummary(string line)
+    {
+        var words = line[(line.IndexOf("hostile: summary ", StringComparison.Ordinal) + "hostile: summary ".Length)..]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(words.Length >= 4 && words[1] == "attacks," && words[3] == "denied:", line);
+        var byCategory = new Dictionary<Denial, int>();
+        foreach (var w in words[4..])
+        {
+            var kv = w.Split('=');
+            Denial d = default;
+            Assert.True(kv.Length == 2 && Enum.TryParse(kv[0], out d), $"bad summary entry '{w}' in: {line}");
+            byCategory[d] = int.Parse(kv[1], CultureInfo.InvariantCulture);
+        }
+        return (int.Parse(words[0], CultureInfo.InvariantCulture), int.Parse(words[2], CultureInfo.InvariantCulture), byCategory);
+    }
+}
