@@ -1,0 +1,91 @@
+// Shared pieces of the network-driver tests: a Card is one network card model plus the
+// driver that runs it, so a test that joins two systems can take the card on each side as a
+// parameter (today the NE2000 and dp8390; the RTL8139 and rtl8139 join by adding a Card).
+// Frame builds a test Ethernet frame with a recognisable payload; PostRead posts a `net read`
+// from a puppet and waits until the driver holds it (or the request already failed, e.g.
+// because the driver died).
+using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Kernel.Tests.Rs;
+using Bulkhead.Lib.Sys;
+using Bulkhead.Machine.Devices.Ne2000;
+using Bulkhead.Machine.Io;
+using Bulkhead.Machine.Net;
+
+namespace Bulkhead.Kernel.Tests.Devices;
+
+public static class NetTestKit
+{
+    public static readonly byte[] Broadcast = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
+    /// <summary>A card model and its driver.</summary>
+    public abstract class Card
+    {
+        public abstract string Name { get; }
+
+        /// <summary>Builds a machine with this card on it (station address <paramref name="mac"/>,
+        /// frames to and from <paramref name="backend"/>) and a system with PM, DS and RS on it.</summary>
+        public abstract RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac);
+
+        /// <summary>The `rs-spec up` fields that start this card's driver under RS as <paramref name="label"/>.</summary>
+        public abstract string UpSpec(string label);
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>The NE2000 at 0x300, IRQ 9, run by bulkhead-image dp8390 under etc/drivers.conf's dp8390 policy.</summary>
+    private sealed class Ne2000Card : Card
+    {
+        public override string Name => "dp8390";
+
+        public override RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac)
+        {
+            var io = new IoSpace();
+            var rs = new RsSystem(output, io);
+            try
+            {
+                Assert.True(io.Register(0x300, 0x20, new Ne2000(mac, rs.Sys.Kernel.IrqLine(9), backend)));
+                return rs;
+            }
+            catch
+            {
+                rs.Dispose();
+                throw;
+            }
+        }
+
+        public override string UpSpec(string label) => $"label={label};binary={RsSystem.Image};args=dp8390 io=0x300 irq=9;policy=dp8390";
+    }
+
+    /// <summary>The cards by driver name (theory data carries the names).</summary>
+    public static Card CardNamed(string name) => name switch
+    {
+        "dp8390" => new Ne2000Card(),
+        _ => throw new ArgumentException($"no card for driver '{name}'", nameof(name)),
+    };
+
+    /// <summary>An IPv4-typed frame of <paramref name="length"/> bytes from <paramref name="source"/>
+    /// to <paramref name="destination"/>, its payload a pattern of <paramref name="seed"/>.</summary>
+    public static byte[] Frame(byte[] destination, byte[] source, int length, byte seed)
+    {
+        var f = new byte[length];
+        destination.CopyTo(f, 0);
+        source.CopyTo(f, 6);
+        f[12] = 0x08;
+        f[13] = 0x00;
+        for (int i = 14; i < length; i++) f[i] = (byte)(seed + i * 7);
+        return f;
+    }
+
+    /// <summary>Posts a `net read` from <paramref name="client"/> to <paramref name="driver"/> and
+    /// waits until the driver holds it or the request has already been answered.</summary>
+    public static Task<string> PostRead(TestSystem sys, Puppet client, int driver, int length = 1514)
+    {
+        var answer = client.AskAsync($"net read {driver} {length}");
+        TestSystem.WaitUntil(() => answer.IsCompleted
+            || sys.Find(client.Endpoint) is { } p && p.State == ProcState.Receiving && p.BlockedOn == driver, "the read to be posted");
+        return answer;
+    }
+
+    /// <summary>The answer a completed `net read` gives for <paramref name="frame"/>.</summary>
+    public static string ReadAnswer(byte[] frame) => $"r OK OK {frame.Length} {Convert.ToHexString(frame)}";
+}
