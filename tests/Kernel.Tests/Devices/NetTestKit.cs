@@ -1,13 +1,17 @@
 // Shared pieces of the network-driver tests: a Card is one network card model plus the
 // driver that runs it, so a test that joins two systems can take the card on each side as a
-// parameter (today the NE2000 and dp8390; the RTL8139 and rtl8139 join by adding a Card).
+// parameter: the NE2000 with dp8390, and the RTL8139 on a PCI bus behind an IOMMU with rtl8139
+// (which also brings up the trusted PCI-bus and IOMMU drivers).
 // Frame builds a test Ethernet frame with a recognisable payload; PostRead posts a `net read`
 // from a puppet and waits until the driver holds it (or the request already failed, e.g.
 // because the driver died).
 using Bulkhead.Kernel.Tests.Harness;
 using Bulkhead.Kernel.Tests.Rs;
 using Bulkhead.Lib.Sys;
+using Bulkhead.Machine;
 using Bulkhead.Machine.Devices.Ne2000;
+using Bulkhead.Machine.Devices.Rtl8139;
+using Bulkhead.Machine.Pci;
 using Bulkhead.Machine.Io;
 using Bulkhead.Machine.Net;
 
@@ -56,10 +60,33 @@ public static class NetTestKit
         public override string UpSpec(string label) => $"label={label};binary={RsSystem.Image};args=dp8390 io=0x300 irq=9;policy=dp8390";
     }
 
+    /// <summary>An RTL8139 at PCI 00:03.0 (I/O 0xC000, IRQ 11) behind the IOMMU, run by
+    /// bulkhead-image rtl8139 under etc/drivers.conf's rtl8139 policy, which gets its device from
+    /// the PCI-bus driver.</summary>
+    private sealed class Rtl8139Card : Card
+    {
+        public static readonly PciAddress Address = new(0, 3, 0);
+
+        public override string Name => "rtl8139";
+
+        public override RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac)
+        {
+            var board = new Board();
+            return new RsSystem(output, board, kernel =>
+            {
+                var nic = new Rtl8139Device(mac, kernel.IrqLine(11), backend, board.Iommu.Port(Address.RequesterId));
+                Assert.Null(board.PlugPci(Address, nic.Config, nic, 0xC000, 11));
+            });
+        }
+
+        public override string UpSpec(string label) => $"label={label};binary={RsSystem.Image};args=rtl8139;policy=rtl8139";
+    }
+
     /// <summary>The cards by driver name (theory data carries the names).</summary>
     public static Card CardNamed(string name) => name switch
     {
         "dp8390" => new Ne2000Card(),
+        "rtl8139" => new Rtl8139Card(),
         _ => throw new ArgumentException($"no card for driver '{name}'", nameof(name)),
     };
 

@@ -3,8 +3,8 @@
 // process, with its own I/O space and network card, PM, DS and RS, the card's real driver
 // started by RS under its etc/drivers.conf policy, and two puppet clients (one posts reads,
 // one writes). The cards' backends are UdpTunnelBackends on 127.0.0.1 with two free ports,
-// each aimed at the other. The card on each side is a parameter (NetTestKit.Card), so the
-// RTL8139 joins by adding a Card and a row to Pairs.
+// each aimed at the other. The card on each side is a parameter (NetTestKit.Card): NE2000 with
+// dp8390 against itself and against the RTL8139 with rtl8139, in both roles.
 //
 // Frames written on one side arrive byte for byte in a read posted on the other, both ways,
 // broadcast and unicast, 60..1514 bytes; a frame for a third MAC is filtered by the card. Then
@@ -27,7 +27,7 @@ using static Bulkhead.Kernel.Tests.Devices.NetTestKit;
 
 namespace Bulkhead.Kernel.Tests.Devices;
 
-public sealed class Dp8390TunnelTests(ITestOutputHelper output)
+public sealed class NetTunnelTests(ITestOutputHelper output)
 {
     private static readonly byte[] MacA = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
     private static readonly byte[] MacB = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
@@ -36,7 +36,7 @@ public sealed class Dp8390TunnelTests(ITestOutputHelper output)
     private const int Deadline = 30_000;
 
     /// <summary>Driver on side A, driver on side B.</summary>
-    public static TheoryData<string, string> Pairs => new() { { "dp8390", "dp8390" } };
+    public static TheoryData<string, string> Pairs => new() { { "dp8390", "dp8390" }, { "dp8390", "rtl8139" }, { "rtl8139", "dp8390" } };
 
     [Theory]
     [MemberData(nameof(Pairs))]
