@@ -39,30 +39,14 @@ public sealed class Dp8390RecoveryTests : IDisposable
 
     public void Dispose() => _rs.Dispose();
 
-    private static byte[] Frame(byte[] destination, int length, byte seed)
-    {
-        var f = new byte[length];
-        destination.CopyTo(f, 0);
-        Peer.CopyTo(f, 6);
-        f[12] = 0x08;
-        f[13] = 0x00;
-        for (int i = 14; i < length; i++) f[i] = (byte)(seed + i * 7);
-        return f;
-    }
+    private static byte[] Frame(byte[] destination, int length, byte seed) => NetTestKit.Frame(destination, Peer, length, seed);
 
     private int WireCount()
     {
         lock (_onWire) return _onWire.Count;
     }
 
-    private Task<string> PostRead(int driver, int length = 1514)
-    {
-        var c = _rs.Client;
-        var answer = c.AskAsync($"net read {driver} {length}");
-        TestSystem.WaitUntil(() => _rs.Sys.Find(c.Endpoint) is { } p && p.State == ProcState.Receiving && p.BlockedOn == driver,
-            "the read to be posted");
-        return answer;
-    }
+    private Task<string> PostRead(int driver) => NetTestKit.PostRead(_rs.Sys, _rs.Client, driver);
 
     /// <summary>One verified exchange: a frame from the peer into a posted read, a frame from the client onto the wire.</summary>
     private void RoundTrip(int driver, int i)
@@ -91,38 +75,7 @@ public sealed class Dp8390RecoveryTests : IDisposable
         Assert.Equal($"r OK OK {Convert.ToHexString(Mac)} 1 1", c.Ask($"net conf {first}"));
         for (int i = 0; i < 10; i++) RoundTrip(first, i);
 
-        // Traffic in a loop from another thread: the client writes and posts reads, the peer
-        // keeps sending until each read completes. It stops at the first failed request.
-        int iterations = 0;
-        using var stop = new CancellationTokenSource();
-        var traffic = Task.Run(() =>
-        {
-            for (int i = 0; !stop.IsCancellationRequested; i++)
-            {
-                var tx = Frame(Peer, 60 + (i * 53) % 1455, (byte)(i + 7));
-                if (c.Ask($"net write {first} {Convert.ToHexString(tx)}") != "r OK OK") return;
-                var answer = c.AskAsync($"net read {first} 1514");
-                var rx = Frame(Mac, 60 + (i * 37) % 1455, (byte)(i + 50));
-                var until = DateTime.UtcNow.AddSeconds(15);
-                while (!answer.IsCompleted && DateTime.UtcNow < until)
-                {
-                    _wire.Send(rx);
-                    answer.Wait(2);
-                }
-                if (!answer.IsCompleted) return;
-                // A read that completes must carry the frame byte for byte; one cut off by the kill fails.
-                if (answer.Result.StartsWith("r OK OK", StringComparison.Ordinal))
-                    Assert.Equal($"r OK OK {rx.Length} {Convert.ToHexString(rx)}", answer.Result);
-                else return;
-                Interlocked.Increment(ref iterations);
-            }
-        });
-        TestSystem.WaitUntil(() => Volatile.Read(ref iterations) >= 5 || traffic.IsCompleted, "traffic to flow");
-        Assert.False(traffic.IsCompleted, "traffic stopped before the kill");
-        Assert.Equal(Err.Ok, _rs.Sys.Kernel.Kill(first, 9));
-        Assert.True(traffic.Wait(30_000), "the traffic loop did not notice the dead driver");
-        stop.Cancel();
-        traffic.GetAwaiter().GetResult(); // surfaces a corrupted frame, if any
+        NetTestKit.KillMidTraffic(c, first, _wire, Mac, Peer, () => Assert.Equal(Err.Ok, _rs.Sys.Kernel.Kill(first, 9)));
 
         // RS restarts it under a new endpoint, and says why.
         string[] row = [];

@@ -113,6 +113,43 @@ public static class NetTestKit
         return answer;
     }
 
+    /// <summary>Keeps frames flowing both ways through <paramref name="driver"/> from another
+    /// thread — <paramref name="client"/> writes a frame to <paramref name="peer"/>, posts a read
+    /// and <paramref name="wire"/> sends it a frame for <paramref name="mac"/> until it completes —
+    /// runs <paramref name="kill"/> once traffic flows, and returns when the loop has noticed the
+    /// dead driver. Every read that completes carries its frame byte for byte; frames cut off by
+    /// the kill end the loop.</summary>
+    public static void KillMidTraffic(Puppet client, int driver, PeerBackend wire, byte[] mac, byte[] peer, Action kill)
+    {
+        int iterations = 0;
+        using var stop = new CancellationTokenSource();
+        var traffic = Task.Run(() =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var tx = Frame(peer, mac, 60 + (i * 53) % 1455, (byte)(i + 7));
+                if (client.Ask($"net write {driver} {Convert.ToHexString(tx)}") != "r OK OK") return;
+                var answer = client.AskAsync($"net read {driver} 1514");
+                var rx = Frame(mac, peer, 60 + (i * 37) % 1455, (byte)(i + 50));
+                var until = DateTime.UtcNow.AddSeconds(15);
+                while (!answer.IsCompleted && DateTime.UtcNow < until)
+                {
+                    wire.Send(rx);
+                    answer.Wait(2);
+                }
+                if (!answer.IsCompleted || !answer.Result.StartsWith("r OK OK", StringComparison.Ordinal)) return;
+                Assert.Equal(ReadAnswer(rx), answer.Result);
+                Interlocked.Increment(ref iterations);
+            }
+        });
+        TestSystem.WaitUntil(() => Volatile.Read(ref iterations) >= 5 || traffic.IsCompleted, "traffic to flow");
+        Assert.False(traffic.IsCompleted, "traffic stopped before the kill");
+        kill();
+        Assert.True(traffic.Wait(30_000), "the traffic loop did not notice the dead driver");
+        stop.Cancel();
+        traffic.GetAwaiter().GetResult(); // surfaces a corrupted frame, if any
+    }
+
     /// <summary>The answer a completed `net read` gives for <paramref name="frame"/>.</summary>
     public static string ReadAnswer(byte[] frame) => $"r OK OK {frame.Length} {Convert.ToHexString(frame)}";
 }

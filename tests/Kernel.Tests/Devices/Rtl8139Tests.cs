@@ -49,16 +49,7 @@ public sealed partial class Rtl8139Tests : IDisposable
 
     public void Dispose() => _rs.Dispose();
 
-    private static byte[] Frame(byte[] destination, int length, byte seed)
-    {
-        var f = new byte[length];
-        destination.CopyTo(f, 0);
-        Peer.CopyTo(f, 6);
-        f[12] = 0x08;
-        f[13] = 0x00;
-        for (int i = 14; i < length; i++) f[i] = (byte)(seed + i * 7);
-        return f;
-    }
+    private static byte[] Frame(byte[] destination, int length, byte seed) => NetTestKit.Frame(destination, Peer, length, seed);
 
     private int WireCount()
     {
@@ -92,8 +83,7 @@ public sealed partial class Rtl8139Tests : IDisposable
     {
         var c = _rs.Client;
         var rx = Frame(i % 5 == 0 ? [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] : Mac, 60 + (i * 37) % 1455, (byte)i);
-        var answer = c.AskAsync($"net read {driver} 1514");
-        TestSystem.WaitUntil(() => _rs.Sys.Find(c.Endpoint) is { } p && p.State == ProcState.Receiving && p.BlockedOn == driver, "the read to be posted");
+        var answer = NetTestKit.PostRead(_rs.Sys, c, driver);
         _wire.Send(rx);
         Assert.Equal($"r OK OK {rx.Length} {Convert.ToHexString(rx)}", Puppet.Await(answer));
         int before = WireCount();
@@ -158,8 +148,7 @@ public sealed partial class Rtl8139Tests : IDisposable
         // receive ring now starts just past the driver's DMA region.
         _board.Io.Write(IoBase + Rtl8139Registers.RbStart, 4, (uint)(bus + 5 * 4096));
         var c = _rs.Client;
-        var answer = c.AskAsync($"net read {ep} 1514");
-        TestSystem.WaitUntil(() => _rs.Sys.Find(c.Endpoint) is { } p && p.State == ProcState.Receiving && p.BlockedOn == ep, "the read to be posted");
+        var answer = NetTestKit.PostRead(_rs.Sys, c, ep);
         _wire.Send(Frame(Mac, 100, 1));
         TestSystem.WaitUntil(() => _board.Iommu.Denied(Address.RequesterId) >= 1, "the IOMMU to refuse the DMA");
         Assert.True(_rs.Sys.Kernel.Denials()[(int)Denial.DeviceDmaNotAllowed] >= before + 1);
@@ -184,33 +173,7 @@ public sealed partial class Rtl8139Tests : IDisposable
         var c = _rs.Client;
         for (int i = 0; i < 5; i++) RoundTrip(first, i);
 
-        int iterations = 0;
-        using var stop = new CancellationTokenSource();
-        var traffic = Task.Run(() =>
-        {
-            for (int i = 0; !stop.IsCancellationRequested; i++)
-            {
-                var tx = Frame(Peer, 60 + (i * 53) % 1455, (byte)(i + 7));
-                if (c.Ask($"net write {first} {Convert.ToHexString(tx)}") != "r OK OK") return;
-                var answer = c.AskAsync($"net read {first} 1514");
-                var rx = Frame(Mac, 60 + (i * 37) % 1455, (byte)(i + 50));
-                var until = DateTime.UtcNow.AddSeconds(15);
-                while (!answer.IsCompleted && DateTime.UtcNow < until)
-                {
-                    _wire.Send(rx);
-                    answer.Wait(2);
-                }
-                if (!answer.IsCompleted || !answer.Result.StartsWith("r OK OK", StringComparison.Ordinal)) return;
-                Assert.Equal($"r OK OK {rx.Length} {Convert.ToHexString(rx)}", answer.Result);
-                Interlocked.Increment(ref iterations);
-            }
-        });
-        TestSystem.WaitUntil(() => Volatile.Read(ref iterations) >= 5 || traffic.IsCompleted, "traffic to flow");
-        Assert.False(traffic.IsCompleted, "traffic stopped before the kill");
-        Assert.Equal(Err.Ok, _rs.Sys.Kernel.Kill(first, 9));
-        Assert.True(traffic.Wait(30_000), "the traffic loop did not notice the dead driver");
-        stop.Cancel();
-        traffic.GetAwaiter().GetResult();
+        NetTestKit.KillMidTraffic(c, first, _wire, Mac, Peer, () => Assert.Equal(Err.Ok, _rs.Sys.Kernel.Kill(first, 9)));
 
         string[] row = [];
         TestSystem.WaitUntil(() => (row = _rs.Row("eth1")) is { Length: >= 6 } r && r[2] == "running"
