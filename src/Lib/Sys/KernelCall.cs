@@ -23,7 +23,6 @@ public static class KernelCall
     public const int VSafeCopy = 33;
     public const int SetGrant = 34;
     public const int SysCtl = 44;
-    public const int Exit = 53;
     public const int Spawn = 60;
     public const int MapDma = 61;
     public const int Umap = 14;
@@ -44,7 +43,6 @@ public static class KernelCall
         VSafeCopy => "VSAFECOPY",
         SetGrant => "SETGRANT",
         SysCtl => "SYSCTL",
-        Exit => "EXIT",
         Spawn => "SPAWN",
         MapDma => "MAPDMA",
         Umap => "UMAP",
