@@ -81,7 +81,7 @@ internal sealed partial class BootParser
                     var parts = t.Text.Split(':');
                     if (parts.Length != 2) throw Error(t.Line, $"bad port range {t.Shown} (expected BASE:LEN in hex)");
                     int b = Hex(new ConfigToken(t.Kind, parts[0], t.Line), "io base", 0, 0xFFFF);
-                    int n = Hex(new ConfigToken(t.Kind, parts[1], t.Line), "io length", 1, 0x10000 - b);
+                    int n = Hex(new ConfigToken(t.Kind, parts[1], t.Line), "io length", 1, Math.Min(0xFFFF, 0x10000 - b));
                     if (!s.Privileges.AddIoRange(b, n)) throw Error(t.Line, $"too many port ranges in {what} (at most {PrivilegeBlock.MaxIoRanges})");
                 }
                 break;
