@@ -2,22 +2,32 @@
 // "hostile-driver …" -label hostile -policy hostile`) and that then tries, on its own, every
 // unauthorized access of thesis Fig. 3.1 that a booted Bulkhead can see: the I/O ports and the
 // IRQ line of another device, IRQ lines that belong to nobody it knows, grants it was not
-// given or with more rights than it was given, kernel calls outside its policy and numbers
-// that are no kernel call, IPC to processes outside its send mask or to no process at all, and
-// IPC primitives that do not exist or that it may not use. Each attempt is made exactly once.
+// given or with more rights than it was given, DMA pinning outside its arena, DMA for a PCI
+// device it does not hold, requests only RS or a trusted driver may make of the PCI-bus driver,
+// the IOMMU driver and the kernel, kernel calls outside its policy and numbers that are no
+// kernel call, IPC to processes outside its send mask or to no process at all, and IPC
+// primitives that do not exist or that it may not use. Each attempt is made exactly once.
 //
 // Interface. Arguments (after "hostile-driver"), all required:
 //   own-io=0xBASE own-irq=N      the card its policy grants (isa io BASE:20, isa irq N)
 //   victim-io=0xBASE victim-irq=N another device's ports (0x20 of them) and IRQ line
+//   pci-dev=0xBDF pci-io=0xBASE pci-irq=N  a PCI device on the bus (requester id, I/O window
+//                                as firmware set it, interrupt line) its policy does not grant
 //   peers=EP,EP,...              live processes its policy does not let it reach
-// Its policy must grant DEVIO VDEVIO IRQCTL SETGRANT SAFECOPY SYSCTL GETINFO, the primitives
-// SEND RECEIVE SENDREC NOTIFY SENDNB (not SENDA), and targets that include RS but none of
-// the peers; everything else it tries must be refused.
+// Its policy must grant DEVIO VDEVIO IRQCTL MAPDMA SETGRANT SAFECOPY SYSCTL GETINFO, the
+// primitives SEND RECEIVE SENDREC NOTIFY SENDNB (not SENDA), targets that include RS, PCI and
+// IOMMU but none of the peers, and no `pci device` or `pci class` (so RS gives the PCI-bus
+// driver no ACL for it); everything else it tries must be refused.
 //
-// Rules. An attempt passes when the kernel answers the expected MINIX error, this process's
-// own denial count (GETINFO process table) grows by exactly one, and the kernel's counter of
-// the expected Fig. 5.5 category grows. A few control calls that the policy allows must
-// succeed without a denial (else the policy was not applied and the attacks prove nothing).
+// Rules. An attempt passes when it is answered the expected MINIX error, this process's own
+// denial count (GETINFO process table) grows by exactly one, and of the kernel's Fig. 5.5
+// counters exactly the expected one grows, by exactly one. That holds for refusals by the
+// trusted PCI-bus and IOMMU drivers as well: they count a denial against its offender with
+// SYSCTL ReportDenial before they answer. A few control calls must get the answer the policy
+// implies (OK, or for a malformed request its error) with no denial counted anywhere (else the
+// policy was not applied and the attacks prove nothing). The PCI-bus driver holds a request of
+// an endpoint without an ACL until a 2 s deadline before it refuses it: the one such attack
+// (Reserve) costs 2 s of RS's 10 s initialization deadline, and no other attack waits.
 // Every attempt goes to the system log (SYSCTL, which prefixes the process name, i.e. the
 // label) as one line ("LABEL: denied …" or "LABEL: NOT DENIED …"), then one summary line:
 //   LABEL: summary N attacks, N denied: DevicePortNotAllowed=7 DeviceIrqNotAllowed=2 …
@@ -27,7 +37,9 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Grants;
+using Bulkhead.Lib.Iommu;
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Pci;
 using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 using Bulkhead.Lib.Sys;
@@ -37,6 +49,7 @@ namespace Bulkhead.TestComponents;
 internal static unsafe class HostileDriver
 {
     private const int CardPorts = 0x20;
+    private const int PageSize = 4096;
 
     private static readonly long[] s_denied = new long[DenialText.Count];
     private static int s_attempts;
@@ -67,19 +80,23 @@ internal static unsafe class HostileDriver
         Attack($"VDEVIO out [0x{o.OwnIo:x}=0, 0x{o.VictimIo:x}=0x21]", () => PortVector(DevIoRequest.Write, (o.OwnIo, 0), (o.VictimIo, 0x21)), Err.EPERM, Denial.DevicePortNotAllowed);
 
         // IRQ lines not its own.
-        int other = Enumerable.Range(0, 16).First(l => l != o.OwnIrq && l != o.VictimIrq);
+        int other = Enumerable.Range(0, 16).First(l => l != o.OwnIrq && l != o.VictimIrq && l != o.PciIrq);
         Attack($"IRQCTL set policy on IRQ {o.VictimIrq} (the other card's line)", () => SysCall.IrqCtl(IrqCtlRequest.SetPolicy, o.VictimIrq, 1), Err.EPERM, Denial.DeviceIrqNotAllowed);
         Attack($"IRQCTL set policy on IRQ {other}", () => SysCall.IrqCtl(IrqCtlRequest.SetPolicy, other, 2), Err.EPERM, Denial.DeviceIrqNotAllowed);
 
         GrantAttacks(self, stale);
 
-        // Kernel calls outside its policy, and numbers that are no kernel call.
         int victim = o.Peers[0];
+        DmaAttacks(o);
+        TrustedDriverAttacks(o, self, victim);
+
+        // Kernel calls outside its policy, and numbers that are no kernel call.
         Attack("SPAWN (start a process of its own)", () => KernelCallRaw(KernelCall.Spawn), Err.ECALLDENIED, Denial.KernelCallNotAllowed);
         Attack($"KILL {victim} with SIGKILL", () => SysCall.Kill(victim, 9), Err.ECALLDENIED, Denial.KernelCallNotAllowed);
         Attack("PRIVCTL (raise its own privileges)", () => SysCall.PrivCtl(self, new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets }), Err.ECALLDENIED, Denial.KernelCallNotAllowed);
         Attack("SETALARM", () => SysCall.SetAlarm(1_000_000, false, out _), Err.ECALLDENIED, Denial.KernelCallNotAllowed);
         Attack("GETKSIG (read another process's exits)", () => SysCall.GetKsig(out _), Err.ECALLDENIED, Denial.KernelCallNotAllowed);
+        Attack($"SYSCTL ReportDenial blaming {victim} (only trusted drivers may)", () => SysCall.ReportDenial(Denial.UnauthorizedDestination, victim), Err.EPERM, Denial.RequestRejected);
         Attack("kernel call -1", () => KernelCallRaw(-1), Err.EBADREQUEST, Denial.InvalidKernelCall);
         Attack($"kernel call {KernelCall.Count - 1}", () => KernelCallRaw(KernelCall.Count - 1), Err.EBADREQUEST, Denial.InvalidKernelCall);
         Attack("kernel call 5000", () => KernelCallRaw(5000), Err.EBADREQUEST, Denial.InvalidKernelCall);
@@ -142,6 +159,45 @@ internal static unsafe class HostileDriver
         Attack("SAFECOPYFROM into memory outside its arena", () => SysCall.SafeCopyFrom(self, readOnly, 0, -4096, Len), Err.EFAULT, Denial.MemoryOutsideArena);
     }
 
+    /// <summary>DMA (thesis §3.3.2): it may pin page-aligned memory of its own arena, but
+    /// nothing outside it, and no device may reach that memory unless its driver holds the
+    /// device — this one holds none (the PCI-bus driver has no ACL for it).</summary>
+    private static void DmaAttacks(Options o)
+    {
+        long block = ArenaHeap.Allocate(3 * PageSize);
+        if (block < 0)
+        {
+            Fail($"no memory for the DMA attacks: {Err.Name((int)block)}");
+            return;
+        }
+        long page = (block + PageSize - 1) & ~(long)(PageSize - 1);
+        long arenaEnd = Channel.Current.ArenaSize & ~(long)(PageSize - 1);
+        ulong bus = 0;
+        Attack($"MAPDMA the page at 0x{arenaEnd:x} (just past its arena)", () => SysCall.MapDma(arenaEnd, PageSize, out _), Err.EFAULT, Denial.MemoryOutsideArena);
+        Control($"MAPDMA at 0x{page + 16:x} (not page aligned)", () => SysCall.MapDma(page + 16, PageSize, out _), Err.EINVAL);
+        Control($"MAPDMA the page at 0x{page:x} of its arena", () => SysCall.MapDma(page, PageSize, out bus));
+        if (bus == 0) return;
+        string dev = PciCall.Bdf(o.PciDevice);
+        Attack($"IOMMU Map {dev} onto its pinned page (bus 0x{bus:x}) without holding {dev}", () => IommuClient.Map(o.PciDevice, bus, PageSize), Err.EPERM, Denial.DeviceDmaNotAllowed);
+        Attack($"IOMMU Map {dev} onto bus 0x{bus + PageSize:x} (memory it did not pin)", () => IommuClient.Map(o.PciDevice, bus + PageSize, PageSize), Err.EPERM, Denial.DeviceDmaNotAllowed);
+    }
+
+    /// <summary>Requests only RS or another trusted driver may make, and a PCI device its policy
+    /// does not grant. The Reserve is held by the PCI-bus driver until its deadline (2 s; RS
+    /// sends no ACL for this policy) and then refused; afterwards the device's ports and IRQ
+    /// line must still be out of reach.</summary>
+    private static void TrustedDriverAttacks(Options o, int self, int victim)
+    {
+        string dev = PciCall.Bdf(o.PciDevice);
+        Attack($"IOMMU Reset of {victim}'s DMA domains (only RS may)", () => IommuClient.Reset(victim), Err.EPERM, Denial.RequestRejected);
+        PciAclEntry[] ethernet = [new PciAclEntry { Kind = PciAclEntry.KindClass, Class = 0x02, Subclass = 0x00 }];
+        Attack("PCI SetAcl granting itself every Ethernet controller (only RS may)", () => PciClient.SetAcl(self, ethernet), Err.EPERM, Denial.RequestRejected);
+        Attack($"PCI CheckOwner {dev} (only the IOMMU driver may)", () => PciClient.CheckOwner(o.PciDevice, self), Err.EPERM, Denial.RequestRejected);
+        Attack($"PCI Reserve {dev} (not in its policy; held until the deadline)", () => PciClient.Reserve(o.PciDevice, out _), Err.EPERM, Denial.RequestRejected);
+        Attack($"DEVIO in 0x{o.PciIo:x} ({dev}'s first port, after the refused Reserve)", () => SysCall.InPort(o.PciIo, 1, out _), Err.EPERM, Denial.DevicePortNotAllowed);
+        Attack($"IRQCTL set policy on IRQ {o.PciIrq} ({dev}'s line, after the refused Reserve)", () => SysCall.IrqCtl(IrqCtlRequest.SetPolicy, o.PciIrq, 3), Err.EPERM, Denial.DeviceIrqNotAllowed);
+    }
+
     /// <summary>This process's slot with a later generation: an endpoint no live process can have
     /// while this one holds the slot.</summary>
     private static int StaleEndpoint(int self) => self + Endpoint.GenerationSize;
@@ -170,7 +226,7 @@ internal static unsafe class HostileDriver
     }
 
     /// <summary>One attack: it must fail with <paramref name="expected"/> and be counted once,
-    /// against this process, in <paramref name="category"/>.</summary>
+    /// against this process, in <paramref name="category"/> and in no other category.</summary>
     private static void Attack(string what, Func<int> attempt, int expected, Denial category)
     {
         s_attempts++;
@@ -186,27 +242,32 @@ internal static unsafe class HostileDriver
             return;
         }
         long grew = after[(int)category] - before[(int)category];
-        if (r == expected && ownAfter - ownBefore == 1 && grew >= 1)
+        long others = after.Sum() - before.Sum() - grew;
+        if (r == expected && ownAfter - ownBefore == 1 && grew == 1 && others == 0)
         {
             s_denied[(int)category]++;
             SysCall.Diag($"denied {what}: {Err.Name(r)} ({DenialText.Describe(category)})");
             return;
         }
         Fail(string.Create(CultureInfo.InvariantCulture,
-            $"{what}: got {Err.Name(r)}, own denials +{ownAfter - ownBefore}, '{DenialText.Describe(category)}' +{grew}; expected {Err.Name(expected)}, +1, +1"));
+            $"{what}: got {Err.Name(r)}, own denials +{ownAfter - ownBefore}, '{DenialText.Describe(category)}' +{grew}, other categories +{others}; expected {Err.Name(expected)}, +1, +1, +0"));
     }
 
-    /// <summary>Something the policy allows: it must succeed and count no denial.</summary>
-    private static void Control(string what, Func<int> allowed)
+    /// <summary>Something the policy implies: it must be answered <paramref name="expected"/>
+    /// (OK for what it allows, the error of a malformed request) and count no denial, neither
+    /// against this process nor in any category.</summary>
+    private static void Control(string what, Func<int> call, int expected = Err.Ok)
     {
-        if (!TryCounters(out long ownBefore, out _))
+        if (!TryCounters(out long ownBefore, out long[] before))
         {
             Fail($"{what}: cannot read the denial counters");
             return;
         }
-        int r = allowed();
-        if (!TryCounters(out long ownAfter, out _) || r != Err.Ok || ownAfter != ownBefore)
-            Fail($"control {what}: got {Err.Name(r)} and {ownAfter - ownBefore} denials; expected OK and none (is the policy applied?)");
+        int r = call();
+        if (!TryCounters(out long ownAfter, out long[] after) || r != expected || ownAfter != ownBefore || after.Sum() != before.Sum())
+            Fail($"control {what}: got {Err.Name(r)} and {ownAfter - ownBefore} denials; expected {Err.Name(expected)} and none (is the policy applied?)");
+        else
+            SysCall.Diag($"control {what}: {Err.Name(r)}, no denial");
     }
 
     private static void Fail(string why)
@@ -229,11 +290,11 @@ internal static unsafe class HostileDriver
         return own >= 0;
     }
 
-    private sealed record Options(int OwnIo, int OwnIrq, int VictimIo, int VictimIrq, int[] Peers);
+    private sealed record Options(int OwnIo, int OwnIrq, int VictimIo, int VictimIrq, int PciDevice, int PciIo, int PciIrq, int[] Peers);
 
     private static bool TryParse(string[] args, out Options options, out string error)
     {
-        options = new Options(0, 0, 0, 0, []);
+        options = new Options(0, 0, 0, 0, 0, 0, 0, []);
         var kv = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string a in args)
         {
@@ -245,11 +306,14 @@ internal static unsafe class HostileDriver
             }
             kv[a[..eq]] = a[(eq + 1)..];
         }
-        error = "usage: hostile-driver own-io=0x340 own-irq=11 victim-io=0x300 victim-irq=9 peers=EP,EP,...";
+        error = "usage: hostile-driver own-io=0x340 own-irq=5 victim-io=0x300 victim-irq=9 pci-dev=0x18 pci-io=0xc000 pci-irq=11 peers=EP,EP,...";
         if (!kv.TryGetValue("own-io", out string? ownIo) || !TryHex(ownIo, out int oio)
             || !kv.TryGetValue("victim-io", out string? victimIo) || !TryHex(victimIo, out int vio)
             || !kv.TryGetValue("own-irq", out string? ownIrq) || !int.TryParse(ownIrq, CultureInfo.InvariantCulture, out int oirq)
             || !kv.TryGetValue("victim-irq", out string? victimIrq) || !int.TryParse(victimIrq, CultureInfo.InvariantCulture, out int virq)
+            || !kv.TryGetValue("pci-dev", out string? pciDev) || !TryHex(pciDev, out int pdev)
+            || !kv.TryGetValue("pci-io", out string? pciIo) || !TryHex(pciIo, out int pio)
+            || !kv.TryGetValue("pci-irq", out string? pciIrq) || !int.TryParse(pciIrq, CultureInfo.InvariantCulture, out int pirq)
             || !kv.TryGetValue("peers", out string? peerList))
             return false;
         var peers = new List<int>();
@@ -258,8 +322,10 @@ internal static unsafe class HostileDriver
             if (!int.TryParse(p, CultureInfo.InvariantCulture, out int ep)) return false;
             peers.Add(ep);
         }
-        if (peers.Count == 0 || oirq is < 0 or > 15 || virq is < 0 or > 15 || oirq == virq) return false;
-        options = new Options(oio, oirq, vio, virq, [.. peers]);
+        if (peers.Count == 0 || oirq is < 0 or > 15 || virq is < 0 or > 15 || pirq is < 0 or > 15 || pdev is < 0 or > 0xFFFF
+            || oirq == virq || oirq == pirq)
+            return false;
+        options = new Options(oio, oirq, vio, virq, pdev, pio, pirq, [.. peers]);
         error = "";
         return true;
     }
