@@ -90,6 +90,9 @@ internal static unsafe class Puppet
                 m.As<Longs>().C = L(w[5]);
                 r = IpcCall.SendRec(Ep(w[1]), ref m);
                 return RM(r, m);
+            case "umap": // umap <ep> <bus> <len>: UMAP → r RESULT <arena offset>
+                r = SysCall.Umap(Ep(w[1]), (ulong)L(w[2]), L(w[3]), out long umapOffset);
+                return $"r {Err.Name(r)} {umapOffset}";
             case "recv":
                 r = IpcCall.Receive(Ep(w[1]), out m);
                 return RM(r, m);

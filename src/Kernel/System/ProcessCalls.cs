@@ -39,6 +39,7 @@ public sealed partial class Kernel
         if (argv.Count > MaxArgs) return Err.E2BIG;
         if (!arena.TryRead(req.PrivOffset, out PrivilegeBlock priv))
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+        if (!MayHand(caller, priv)) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         string name = req.Name.ToString();
         if (name.Length == 0) name = fromMemory ? "image" : Path.GetFileName(path);
         int r = SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid);
@@ -57,10 +58,16 @@ public sealed partial class Kernel
             return Refused(caller, Denial.RequestRejected, Err.EPERM);
         if (!caller.Arena!.TryRead(req.PrivOffset, out PrivilegeBlock priv))
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+        if (!MayHand(caller, priv)) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         target.Priv.Install(priv, _procs.Length, IsTargetEndpoint);
         m = default;
         return Err.Ok;
     }
+
+    /// <summary>Device authority is handed on only by a process that has it (boot makes the
+    /// trusted bus drivers; PM and RS cannot create one).</summary>
+    private static bool MayHand(Proc caller, in PrivilegeBlock priv) =>
+        (priv.Flags & PrivilegeBlock.DeviceAuthority) == 0 || (caller.Priv.Flags & PrivilegeBlock.DeviceAuthority) != 0;
 
     /// <summary>PRIVCTL AddIo/AddIrq: the PCI-bus driver hands a driver the I/O ports and IRQ
     /// line of the device it reserved (thesis §3.3.3). Only DeviceAuthority callers; kernel

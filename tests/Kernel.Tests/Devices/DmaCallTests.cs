@@ -246,6 +246,9 @@ public sealed class DmaCallTests : IDisposable
             Assert.True(a.StartsWith("r OK ", StringComparison.Ordinal), $"UMAP 0x{at:x} {length}: {a}");
             Assert.Equal(Endpoint.System, Puppet.LongField(a, 2));
             Assert.Equal((d.Endpoint, (long)at, length), (Puppet.LongField(a, 4), Puppet.LongField(a, 5), Puppet.LongField(a, 6)));
+            // Where that bus address lies in the driver's arena.
+            long expected = (long)(at - bus) + buf + Page;
+            Assert.Equal($"r OK {expected}", iommu.Ask($"umap {d.Endpoint} {at} {length}"));
         }
         // A process may ask about its own memory too.
         ulong own = Pin(iommu, Buffer(iommu, 1), Page);

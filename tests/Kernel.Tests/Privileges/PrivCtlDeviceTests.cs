@@ -199,6 +199,27 @@ public sealed class PrivCtlDeviceTests : IDisposable
     }
 
     [Fact]
+    public void DeviceAuthority_IsHandedOnOnlyByAProcessThatHasIt()
+    {
+        uint flag = PrivilegeBlock.DeviceAuthority;
+        var spawner = _sys.StartPuppet("pm", TestSystem.Privileges(calls: [KernelCall.Spawn, KernelCall.PrivCtl], flags: PrivilegeBlock.AllTargets));
+        var before = _sys.Kernel.Denials();
+        Assert.Equal("EPERM", Result(spawner.Ask($"spawn child {Trap.MaskAll} {flag} - - puppet")));
+        AssertDenials(before, (Denial.RequestRejected, 1));
+        // A child it may re-privilege (Mutable) cannot be made trusted either.
+        var spawned = spawner.Ask($"spawn child {Trap.MaskAll} {PrivilegeBlock.Mutable} - - puppet");
+        Assert.Equal("OK", Result(spawned));
+        int child = (int)Puppet.LongField(spawned, 2);
+        Assert.Equal("r EPERM", spawner.Ask($"privctl {child} {Trap.MaskAll} {flag | PrivilegeBlock.Mutable} -"));
+        Assert.Equal("r OK", spawner.Ask($"privctl {child} {Trap.MaskAll} {PrivilegeBlock.Mutable} -"));
+        // A trusted process may.
+        var pci = _sys.StartPuppet("pci", TestSystem.Privileges(calls: [KernelCall.Spawn], flags: PrivilegeBlock.AllTargets | flag));
+        var made = pci.Ask($"spawn helper {Trap.MaskAll} {flag} - - puppet");
+        Assert.Equal("OK", Result(made));
+        Assert.Equal(flag, _sys.Kernel.ProcessTable().Single(p => p.Endpoint == (int)Puppet.LongField(made, 2)).Flags & flag);
+    }
+
+    [Fact]
     public void ReportDenial_ByDeviceAuthority_CountsOneInThatCategoryAgainstTheOffender()
     {
         var pci = Authority();
