@@ -79,11 +79,14 @@ public sealed class PolicyParserTests
     public void ToPrivilegeBlock_Fig37_ResolvesTargetsAndSkipsKernelTasks()
     {
         var p = PolicySet.Parse(Fig37).Policies[0];
-        var labels = new Dictionary<string, int> { ["PCI"] = 40, ["INET"] = 41 };
-        var b = p.ToPrivilegeBlock(n => PolicyTargets.FixedEndpoint(n) ?? (labels.TryGetValue(n, out int e) ? e : null),
-                                   PrivilegeBlock.SysProc, out var unresolved);
-        Assert.Equal([Endpoint.Pm, Endpoint.Ds, Endpoint.Rs, 40, 41], Targets(b));
-        Assert.Equal(["IOMMU"], unresolved);
+        // PCI and IOMMU are fixed (the trusted bus drivers); INET is a label, not running yet.
+        var b = p.ToPrivilegeBlock(n => PolicyTargets.FixedEndpoint(n), PrivilegeBlock.SysProc, out var unresolved);
+        Assert.Equal([Endpoint.Pm, Endpoint.Ds, Endpoint.Rs, Endpoint.Pci, Endpoint.Iommu], Targets(b));
+        Assert.Equal(["INET"], unresolved);
+        var labels = new Dictionary<string, int> { ["INET"] = 41 };
+        b = p.ToPrivilegeBlock(n => PolicyTargets.FixedEndpoint(n) ?? (labels.TryGetValue(n, out int e) ? e : null), PrivilegeBlock.SysProc, out unresolved);
+        Assert.Equal([Endpoint.Pm, Endpoint.Ds, Endpoint.Rs, Endpoint.Pci, Endpoint.Iommu, 41], Targets(b));
+        Assert.Empty(unresolved);
         Assert.Equal(PrivilegeBlock.SysProc, b.Flags);
         Assert.Equal(0u, b.TrapMask);
         Assert.Equal(NetCalls.Order(), Calls(b));
