@@ -27,8 +27,8 @@ public sealed class RsSystem : IDisposable
     {
     }
 
-    /// <summary>With a <paramref name="board"/>: also the trusted PCI-bus and IOMMU drivers at
-    /// their fixed slots, with the privileges etc/boot.conf gives them.</summary>
+    /// <summary>With a <paramref name="board"/>: also the trusted PCI-bus and IOMMU drivers as
+    /// etc/boot.conf defines them (BusDrivers).</summary>
     /// <param name="plug">plugs the devices in once the kernel exists (their IRQ lines are the
     /// kernel's) and before the PCI-bus driver scans the bus</param>
     public RsSystem(Xunit.Abstractions.ITestOutputHelper? output, Bulkhead.Machine.Board board, Action<Kernel> plug, params string[] rsTunables)
@@ -41,7 +41,7 @@ public sealed class RsSystem : IDisposable
     {
         Sys = new TestSystem(slots: 64, output: output, io: io, board: board);
         plug?.Invoke(Sys.Kernel);
-        if (board is not null) StartBusDrivers();
+        if (board is not null) BusDrivers.Start(Sys);
         var server = TestSystem.Privileges(traps: Trap.MaskAll, flags: PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc,
             calls: [KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm]);
         var pm = server;
@@ -56,21 +56,6 @@ public sealed class RsSystem : IDisposable
         Manager = Sys.StartPuppet("manager", user);
         Client = Sys.StartPuppet("client", user);
         TestSystem.WaitUntil(() => Sys.Console.Has("rs: driver manager up"), "RS up");
-    }
-
-    private void StartBusDrivers()
-    {
-        var pci = TestSystem.Privileges(traps: Trap.Bit(Trap.Send) | Trap.Bit(Trap.Receive) | Trap.Bit(Trap.SendRec) | Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendNb),
-            flags: PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority, targets: [Endpoint.Rs],
-            calls: [KernelCall.DevIo, KernelCall.VDevIo, KernelCall.PrivCtl, KernelCall.SysCtl, KernelCall.Times, KernelCall.SetAlarm, KernelCall.GetInfo]);
-        Assert.True(pci.AddIoRange(Bulkhead.Machine.Board.PciConfigPorts, 8));
-        Start("pci", Endpoint.Pci, pci);
-        var iommu = TestSystem.Privileges(traps: pci.TrapMask, flags: PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority,
-            targets: [Endpoint.Rs, Endpoint.Pci],
-            calls: [KernelCall.DevIo, KernelCall.VDevIo, KernelCall.Umap, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo]);
-        Assert.True(iommu.AddIoRange(Bulkhead.Machine.Board.IommuPorts, 0x20));
-        Start("iommu", Endpoint.Iommu, iommu, ["io=de00"]);
-        TestSystem.WaitUntil(() => Sys.Console.Has("iommu: DEV register window"), "the IOMMU driver up");
     }
 
     private void Start(string name, int slot, PrivilegeBlock priv, string[]? args = null)
