@@ -4,6 +4,7 @@
 //   bench-client DST N        N SENDREC round trips → "rtt <median ns> <p99 ns>"
 //   bench-notify-sink N       receives N (NOTIFY, SEND t0) pairs → "notify <median ns> <p99 ns>"
 //   bench-notifier DST N      NOTIFY then SEND the NOTIFY's start time, N times
+//   bench-net-client          frames through the network drivers, driven over stdin (NetClient)
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Lib.Ipc;
@@ -22,6 +23,7 @@ public static class BenchComponents
         "bench-notifier" => Notifier(Int(args, 1), Int(args, 2)),
         "futex-peer" => FutexPingPong.Peer(args[1..]),
         "bench-mttr-client" => MttrClient.Run(args[1], Int(args, 2)),
+        "bench-net-client" => NetClient.Run(),
         _ => null,
     };
 

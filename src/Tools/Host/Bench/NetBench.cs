@@ -1,0 +1,315 @@
+// `bulkhead bench net [--json] [--n N]`: what one frame costs through an isolated network
+// driver, for both drivers in the same run, and their ratio (programmed I/O through VDEVIO
+// against DMA through the IOMMU). One machine (Bulkhead.Machine.Board) carries both cards as
+// etc/boot.conf puts them: the NE2000 at 0x300, IRQ 9, and the RTL8139 at PCI 00:03.0, I/O
+// 0xC000, IRQ 11, behind the IOMMU. Each card's backend is one side of a PeerBackend pair whose
+// far side echoes every frame back with the MACs swapped, from its own callback (so the echo is
+// in the card before the driver has answered the Write). A kernel pinned to CPU 0 runs PM, DS,
+// RS and the trusted PCI-bus and IOMMU drivers (privileges as in boot.conf) from the NativeAOT
+// image, and the client component Bulkhead.Bench.NetClient, which has RS start dp8390 and
+// rtl8139 under their etc/drivers.conf policies and does the round trips.
+//   <driver>_rtt_ns_<size>      median of post Read → Write → Read answered, 64- and 1514-byte
+//                               frames (p99 beside it), N each after a warm-up;
+//   <driver>_write_ns_<size>    its first part, up to the Write's answer (transmit; the rest is
+//                               the receive path);
+//   <driver>_fps_<size>         round trips per second of the client's loop (a frame out and
+//                               its echo in);
+//   <driver>_driver_traps_<size>, <driver>_{driver,client,kernel}_cpu_ns_<size>
+//                               per round trip: the driver's traps, and CPU time of the driver,
+//                               the client and the kernel process (its loop thread and the
+//                               device models it runs);
+//   ratio_rtl8139_dp8390_<size> rtl8139 median / dp8390 median, measured in this run.
+// The four series run interleaved in blocks so that drift on a noisy machine hits them alike.
+// Everything the run started is stopped when it returns (the kernel's Dispose).
+using System.Globalization;
+using System.Text;
+using Bulkhead.Kernel;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+using Bulkhead.Machine;
+using Bulkhead.Machine.Devices.Ne2000;
+using Bulkhead.Machine.Devices.Rtl8139;
+using Bulkhead.Machine.Net;
+using Bulkhead.Machine.Pci;
+
+namespace Bulkhead.Host.Bench;
+
+public static partial class BenchRegistry
+{
+    // RegisterMore has its one implementation in IpcBench.cs (a partial method has at most one);
+    // this part adds `net` around the registry's builder.
+    static BenchRegistry() => s_all = new(() =>
+    {
+        var d = Build();
+        d["net"] = NetBench.Run;
+        return d;
+    });
+}
+
+internal static unsafe class NetBench
+{
+    private static readonly string[] s_drivers = ["dp8390", "rtl8139"];
+    private static readonly int[] s_sizes = [64, 1514];
+    private static readonly byte[] s_ne2000Mac = [0x02, 0x00, 0x00, 0x00, 0x83, 0x90];
+    private static readonly byte[] s_rtl8139Mac = [0x02, 0x00, 0x00, 0x00, 0x81, 0x39];
+    private static readonly PciAddress s_rtl8139At = new(0, 3, 0);
+    private const int Rounds = 4;
+
+    /// <summary>What the runner measures around the client's blocks of one series.</summary>
+    private sealed class Series
+    {
+        public long Count, DriverTraps, DriverCpuNs, ClientCpuNs, KernelCpuNs;
+        public long Median, P99, WriteMedian, BusyNs, Lost;
+    }
+
+    public static int Run(string[] args)
+    {
+        bool json = args.Contains("--json");
+        int n = 2000;
+        int at = Array.IndexOf(args, "--n");
+        if (at >= 0 && at + 1 < args.Length) n = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        if (n < Rounds) n = Rounds;
+        string root = RepoRoot();
+        string image = Path.Combine(root, "out", "aot", "bulkhead-image");
+        if (!File.Exists(image))
+        {
+            Console.Error.WriteLine($"bench net: no NativeAOT image at {image} (./bulkhead bench builds it)");
+            return 1;
+        }
+
+        var log = new StringWriter();
+        var board = new Board();
+        var (ne2000Side, ne2000Far) = PeerBackend.Pair();
+        var (rtl8139Side, rtl8139Far) = PeerBackend.Pair();
+        using var b1 = ne2000Side;
+        using var b2 = ne2000Far;
+        using var b3 = rtl8139Side;
+        using var b4 = rtl8139Far;
+        long[] echoed = new long[2];
+        Echo(ne2000Far, echoed, 0);
+        Echo(rtl8139Far, echoed, 1);
+
+        using var kernel = new Kernel.Kernel(new KernelOptions
+        {
+            ProcSlots = 64,
+            CpuMask = 1,
+            DefaultArenaBytes = 64L << 20,
+            Console = TextWriter.Synchronized(log),
+            Io = board.Io,
+            DmaMemory = board.Memory,
+            Iommu = board.Iommu,
+        });
+        if (!board.Io.Register(0x300, 0x20, new Ne2000(s_ne2000Mac, kernel.IrqLine(9), ne2000Side)))
+            throw new InvalidOperationException("ports 0x300..0x31f are taken");
+        var nic = new Rtl8139Device(s_rtl8139Mac, kernel.IrqLine(11), rtl8139Side, board.Iommu.Port(s_rtl8139At.RequesterId));
+        if (board.PlugPci(s_rtl8139At, nic.Config, nic, 0xC000, 11) is { } why)
+            throw new InvalidOperationException($"cannot plug the RTL8139: {why}");
+        BootSystem(kernel, image, root);
+
+        var client = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets };
+        client.AllowCall(KernelCall.SetGrant);
+        client.AllowCall(KernelCall.SetAlarm);
+        int* inPipe = stackalloc int[2];
+        int* outPipe = stackalloc int[2];
+        Native.pipe2(inPipe, Native.O_CLOEXEC);
+        Native.pipe2(outPipe, Native.O_CLOEXEC);
+        int clientEp = kernel.Spawn(new ProcessSpec
+        {
+            Name = "net-client",
+            Path = image,
+            Args = ["bench-net-client"],
+            Privileges = client,
+            StdinFd = inPipe[0],
+            StdoutFd = outPipe[1],
+        });
+        Native.close(inPipe[0]);
+        Native.close(outPipe[1]);
+        if (clientEp < 0) throw new InvalidOperationException($"cannot start the client: {Err.Name(clientEp)}");
+        using var toClient = new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(inPipe[1], true), FileAccess.Write)) { AutoFlush = true };
+        using var fromClient = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(outPipe[0], true), FileAccess.Read), Encoding.UTF8);
+        string Expect(string what, int timeoutS)
+        {
+            var line = fromClient.ReadLineAsync();
+            if (!line.Wait(TimeSpan.FromSeconds(timeoutS)))
+                throw new TimeoutException($"bench net: no '{what}' from the client within {timeoutS} s\n{log}");
+            string text = line.Result ?? throw new InvalidOperationException($"bench net: the client ended early\n{log}");
+            if (!text.StartsWith(what, StringComparison.Ordinal)) throw new InvalidOperationException($"bench net: the client said '{text}'\n{log}");
+            return text;
+        }
+
+        // "ready dp8390 EP MAC rtl8139 EP MAC"
+        var ready = Expect("ready", 60).Split(' ');
+        var endpoints = new Dictionary<string, int>();
+        for (int i = 1; i + 2 < ready.Length; i += 3) endpoints[ready[i]] = int.Parse(ready[i + 1], CultureInfo.InvariantCulture);
+
+        var series = new Dictionary<(string, int), Series>();
+        foreach (var d in s_drivers)
+            foreach (int size in s_sizes)
+            {
+                series[(d, size)] = new Series();
+                toClient.WriteLine($"run {d} {size} {Math.Min(n, 500)} warm");
+                Expect("done", 120);
+            }
+        for (int round = 0; round < Rounds; round++)
+        {
+            int count = n / Rounds + (round < n % Rounds ? 1 : 0);
+            foreach (var d in s_drivers)
+                foreach (int size in s_sizes)
+                {
+                    var s = series[(d, size)];
+                    var before = Snapshot(kernel, endpoints[d], clientEp);
+                    toClient.WriteLine($"run {d} {size} {count}");
+                    Expect("done", 300);
+                    var after = Snapshot(kernel, endpoints[d], clientEp);
+                    s.Count += count;
+                    s.DriverTraps += after.DriverTraps - before.DriverTraps;
+                    s.DriverCpuNs += after.DriverCpuNs - before.DriverCpuNs;
+                    s.ClientCpuNs += after.ClientCpuNs - before.ClientCpuNs;
+                    s.KernelCpuNs += after.KernelCpuNs - before.KernelCpuNs;
+                }
+        }
+
+        toClient.WriteLine("report");
+        var stats = new Dictionary<string, long[]>();
+        for (string line = Expect("", 30); line != "end"; line = Expect("", 30))
+        {
+            var w = line.Split(' ');
+            long L(int i) => long.Parse(w[i], CultureInfo.InvariantCulture);
+            if (w[0] == "result" && series.TryGetValue((w[1], (int)L(2)), out var s))
+            {
+                (s.Median, s.P99, s.WriteMedian, s.BusyNs, s.Lost) = (L(3), L(4), L(5), L(7), L(8));
+                if (L(6) != s.Count) throw new InvalidOperationException($"bench net: the client timed {L(6)} round trips of {w[1]} {w[2]}, asked for {s.Count}");
+            }
+            else if (w[0] == "stat") stats[w[1]] = [L(2), L(3), L(4), L(5)];
+            else throw new InvalidOperationException($"bench net: the client said '{line}'\n{log}");
+        }
+        toClient.WriteLine("quit");
+        // Every frame a driver sent came back from the far side (the client checked the bytes).
+        for (int i = 0; i < s_drivers.Length; i++)
+            if (!stats.TryGetValue(s_drivers[i], out var st) || st[0] != Interlocked.Read(ref echoed[i]))
+                throw new InvalidOperationException($"bench net: {s_drivers[i]} sent {(st is null ? "?" : st[0])} frames, the far side echoed {echoed[i]}");
+
+        Print(json, n, series, stats);
+        return 0;
+    }
+
+    /// <summary>The far side of a card's wire: every frame goes straight back with destination
+    /// and source exchanged. Runs on the thread that transmitted (the kernel's, in a port write).</summary>
+    private static void Echo(PeerBackend far, long[] echoed, int index)
+    {
+        var buffer = new byte[2048];
+        far.Attach(frame =>
+        {
+            if (frame.Length < 12 || frame.Length > buffer.Length) return;
+            frame.CopyTo(buffer);
+            frame[..6].CopyTo(buffer.AsSpan(6));
+            frame[6..12].CopyTo(buffer);
+            Interlocked.Increment(ref echoed[index]);
+            far.Send(buffer.AsSpan(0, frame.Length));
+        });
+    }
+
+    /// <summary>PCI-bus and IOMMU drivers (as etc/boot.conf starts them), then PM, DS and RS.</summary>
+    private static void BootSystem(Kernel.Kernel kernel, string image, string root)
+    {
+        uint traps = Trap.Bit(Trap.Send) | Trap.Bit(Trap.Receive) | Trap.Bit(Trap.SendRec) | Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendNb);
+        var pci = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
+        pci.AddTarget(Endpoint.Rs);
+        foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.PrivCtl, KernelCall.SysCtl, KernelCall.Times, KernelCall.SetAlarm, KernelCall.GetInfo })
+            pci.AllowCall(c);
+        if (!pci.AddIoRange(Board.PciConfigPorts, 8)) throw new InvalidOperationException("pci: io range");
+        Boot(kernel, image, "pci", Endpoint.Pci, pci);
+        var iommu = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
+        iommu.AddTarget(Endpoint.Rs);
+        iommu.AddTarget(Endpoint.Pci);
+        foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.Umap, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo })
+            iommu.AllowCall(c);
+        if (!iommu.AddIoRange(Board.IommuPorts, 0x20)) throw new InvalidOperationException("iommu: io range");
+        Boot(kernel, image, "iommu", Endpoint.Iommu, iommu, "io=de00");
+
+        var server = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc };
+        foreach (int c in new[] { KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm })
+            server.AllowCall(c);
+        var pm = server;
+        pm.AllowCall(KernelCall.Spawn);
+        pm.AllowCall(KernelCall.Kill);
+        pm.AllowCall(KernelCall.GetKsig);
+        Boot(kernel, image, "pm", Endpoint.Pm, pm);
+        Boot(kernel, image, "ds", Endpoint.Ds, server);
+        Boot(kernel, image, "rs", Endpoint.Rs, server, Path.Combine(root, "etc", "drivers.conf"));
+    }
+
+    private static void Boot(Kernel.Kernel kernel, string image, string name, int slot, PrivilegeBlock priv, params string[] args)
+    {
+        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = [name, .. args], Slot = slot, Privileges = priv });
+        if (ep != slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
+    }
+
+    private readonly record struct Counters(long DriverTraps, long DriverCpuNs, long ClientCpuNs, long KernelCpuNs);
+
+    private static Counters Snapshot(Kernel.Kernel kernel, int driver, int client)
+    {
+        var table = kernel.ProcessTable();
+        var d = table.First(p => p.Endpoint == driver);
+        var c = table.First(p => p.Endpoint == client);
+        return new Counters(d.Traps, d.CpuNs, c.CpuNs, (long)(Environment.CpuUsage.TotalTime.Ticks * (1_000_000_000 / TimeSpan.TicksPerSecond)));
+    }
+
+    private static void Print(bool json, int n, Dictionary<(string, int), Series> series, Dictionary<string, long[]> stats)
+    {
+        var r = new List<(string Key, object Value)>();
+        foreach (var d in s_drivers)
+            foreach (int size in s_sizes)
+            {
+                var s = series[(d, size)];
+                r.Add(($"{d}_rtt_ns_{size}", s.Median));
+                r.Add(($"{d}_rtt_p99_ns_{size}", s.P99));
+                r.Add(($"{d}_write_ns_{size}", s.WriteMedian));
+                r.Add(($"{d}_fps_{size}", s.BusyNs > 0 ? (long)Math.Round(s.Count * 1e9 / s.BusyNs) : 0));
+                r.Add(($"{d}_driver_traps_{size}", Math.Round((double)s.DriverTraps / s.Count, 1)));
+                r.Add(($"{d}_driver_cpu_ns_{size}", s.DriverCpuNs / s.Count));
+                r.Add(($"{d}_client_cpu_ns_{size}", s.ClientCpuNs / s.Count));
+                r.Add(($"{d}_kernel_cpu_ns_{size}", s.KernelCpuNs / s.Count));
+            }
+        foreach (int size in s_sizes)
+            r.Add(($"ratio_rtl8139_dp8390_{size}", Math.Round((double)series[("rtl8139", size)].Median / series[("dp8390", size)].Median, 2)));
+        foreach (var d in s_drivers)
+            r.Add(($"ratio_{d}_1514_64", Math.Round((double)series[(d, 1514)].Median / series[(d, 64)].Median, 2)));
+        r.Add(("lost_replies", series.Values.Sum(s => s.Lost)));
+        r.Add(("iterations", n));
+        r.Add(("binary", "\"nativeaot\""));
+        r.Add(("cpu", 0));
+        if (json)
+        {
+            Console.WriteLine("{" + string.Join(", ", r.Select(kv => $"\"{kv.Key}\": {Format(kv.Value)}")) + "}");
+            return;
+        }
+        Console.WriteLine($"frame round trip through the driver: post Read, Write, Read answered; far side echoes; N={n} per row, CPU 0, NativeAOT");
+        Console.WriteLine($"{"driver",-8} {"bytes",5} {"median_ns",10} {"p99_ns",10} {"write_ns",10} {"rtt/s",8} {"drv_traps",9} {"drv_cpu_ns",10} {"cli_cpu_ns",10} {"krn_cpu_ns",10}");
+        foreach (var d in s_drivers)
+            foreach (int size in s_sizes)
+            {
+                var s = series[(d, size)];
+                Console.WriteLine($"{d,-8} {size,5} {s.Median,10} {s.P99,10} {s.WriteMedian,10} {(s.BusyNs > 0 ? (long)Math.Round(s.Count * 1e9 / s.BusyNs) : 0),8} "
+                                  + $"{Format(Math.Round((double)s.DriverTraps / s.Count, 1)),9} {s.DriverCpuNs / s.Count,10} {s.ClientCpuNs / s.Count,10} {s.KernelCpuNs / s.Count,10}");
+            }
+        foreach (var (key, value) in r.Where(kv => kv.Key.StartsWith("ratio", StringComparison.Ordinal) || kv.Key == "lost_replies"))
+            Console.WriteLine($"{key,-28} {Format(value)}");
+        foreach (var (d, st) in stats)
+            Console.WriteLine($"{d + " stats",-28} sent {st[0]} received {st[1]} dropped {st[2]} reply_failures {st[3]}");
+    }
+
+    private static string Format(object v) => v switch
+    {
+        double d => d.ToString("0.0#", CultureInfo.InvariantCulture),
+        _ => Convert.ToString(v, CultureInfo.InvariantCulture)!,
+    };
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "etc", "drivers.conf"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+}
