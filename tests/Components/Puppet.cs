@@ -509,12 +509,16 @@ internal static unsafe class Puppet
                         if (SysCall.SafeCopyFrom(granter, id, L(w[3]), L(w[4]), L(w[5])) == Err.Ok) okAfter++;
                     return $"r {Err.Name(first)} {okBefore} {okAfter}";
                 }
-            case "net": // net conf <ep> [mode] | write <ep> <hex> | read <ep> <len> | stat <ep>: network driver requests
+            case "net": // net conf <ep> [mode] | write <ep> <hex> | read <ep> <len> | post <ep> <len> | collect <ep> | stat <ep>: network driver requests
                 return NetRequest(w);
             default:
                 return "x unknown " + w[0];
         }
     }
+
+    // A Read posted with `net post`, collected with `net collect`.
+    private static long s_posted = -1;
+    private static int s_postedLength, s_postedGrant;
 
     private static string NetRequest(string[] w)
     {
@@ -551,6 +555,37 @@ internal static unsafe class Puppet
                         ? $" {rep.Length} {Convert.ToHexString(arena[..Math.Clamp(rep.Length, 0, len)])}" : "";
                     Bulkhead.Lib.Grants.GrantTable.Current.Revoke(grant);
                     ArenaHeap.Free(buf);
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)}{back}";
+                }
+            case "post": // post <ep> <len>: a Read with SEND, not waiting for the answer → r OK
+                {
+                    if (s_posted >= 0) return "x already posted";
+                    int len = (int)L(w[3]);
+                    long buf = ArenaHeap.Allocate(len);
+                    if (buf < 0) return R((int)buf);
+                    Channel.Current.Arena.Slice((int)buf, len).Clear();
+                    int grant = Bulkhead.Lib.Grants.GrantTable.Current.Direct(dst, buf, len, Bulkhead.Lib.Grants.Grant.Write);
+                    m = Message.Of(Bulkhead.Lib.Net.NetDriverCall.Read, new Bulkhead.Lib.Net.NetBufferRequest { GrantId = grant, Length = len });
+                    r = IpcCall.Send(dst, ref m);
+                    if (r != Err.Ok)
+                    {
+                        Bulkhead.Lib.Grants.GrantTable.Current.Revoke(grant);
+                        ArenaHeap.Free(buf);
+                        return R(r);
+                    }
+                    (s_posted, s_postedLength, s_postedGrant) = (buf, len, grant);
+                    return R(r);
+                }
+            case "collect": // collect <ep>: RECEIVE the posted Read's answer → like `read`
+                {
+                    if (s_posted < 0) return "x nothing posted";
+                    r = IpcCall.Receive(dst, out m);
+                    var rep = m.As<Bulkhead.Lib.Net.NetReadReply>();
+                    var arena = Channel.Current.Arena.Slice((int)s_posted, s_postedLength);
+                    string back = r == Err.Ok && m.Type == Err.Ok ? $" {rep.Length} {Convert.ToHexString(arena[..Math.Clamp(rep.Length, 0, s_postedLength)])}" : "";
+                    Bulkhead.Lib.Grants.GrantTable.Current.Revoke(s_postedGrant);
+                    ArenaHeap.Free(s_posted);
+                    s_posted = -1;
                     return $"r {Err.Name(r)} {Err.Name(m.Type)}{back}";
                 }
             case "stat": // → r OK <result> sent received dropped rxerrors txerrors overruns replyfailures

@@ -5,8 +5,9 @@
 // card; received frames are handed to Deliver, which copies them to the oldest posted buffer).
 // Rules: every request field is checked before any state changes; client buffers are only
 // reached through their grants (SAFECOPYFROM/SAFECOPYTO); posted reads are bounded
-// (MaxReaders, one per client); the deferred Read reply goes out with SENDNB because the client
-// is waiting for it in its SENDREC, and a driver must never block on a client that is not.
+// (MaxReaders, one per client); the deferred Read reply goes out with SENDA (AsyncSender): a
+// driver must never block on a client, and the answer must not be lost when the client is not
+// receiving at that instant (it may have posted the read with SEND and be busy writing).
 // RS and DS are optional: reports to them that fail are ignored.
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
@@ -156,7 +157,7 @@ public sealed class NetDriver
             frame[..n].CopyTo(Channel.Current.Arena.Slice((int)_rxBuffer, n));
             int r = SysCall.SafeCopyTo(client, req.GrantId, 0, _rxBuffer, n);
             var reply = r == Err.Ok ? Message.Of(Err.Ok, new NetReadReply { Length = n, FrameLength = frame.Length }) : new Message(r);
-            if (IpcCall.SendNb(client, ref reply) != Err.Ok) Stats.ReplyFailures++;
+            if (AsyncSender.Send(client, reply) != Err.Ok) Stats.ReplyFailures++;
             if (r == Err.Ok)
             {
                 Stats.Received++;

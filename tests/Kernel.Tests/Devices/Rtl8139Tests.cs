@@ -110,6 +110,26 @@ public sealed partial class Rtl8139Tests : IDisposable
     }
 
     [Fact]
+    public void ReadAnswer_WaitsForAClientThatIsBusyElsewhere_NothingIsLost()
+    {
+        int ep = Up();
+        var c = _rs.Client;
+        // The client posts a read without waiting for it (SEND), then is busy writing when the
+        // frame arrives: the driver must neither block on it nor drop the answer (SENDA).
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal("r OK", c.Ask($"net post {ep} 1514"));
+            var rx = Frame(Mac, 60 + 71 * i, (byte)i);
+            _wire.Send(rx);
+            TestSystem.WaitUntil(() => _rs.Sys.Find(ep) is { } d && d.State == ProcState.Receiving, "the driver to be done with the frame");
+            var tx = Frame(Peer, 100 + i, (byte)(i + 1));
+            Assert.Equal("r OK OK", c.Ask($"net write {ep} {Convert.ToHexString(tx)}"));
+            Assert.Equal(NetTestKit.ReadAnswer(rx), c.Ask($"net collect {ep}"));
+        }
+        Assert.EndsWith(" 0", c.Ask($"net stat {ep}")); // no reply failed
+    }
+
+    [Fact]
     public void PciAndIommuDrivers_RefuseWhatNoPolicyGrants_AndCountIt()
     {
         int ep = Up();

@@ -113,7 +113,7 @@ public sealed class PolicyParserTests
 
         var r = set["rtl8139"];
         Assert.Equal([new PciDevice(0x10ec, 0x8139)], r.PciDevices);
-        Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb), r.TrapMask);
+        Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb, Trap.SendA), r.TrapMask);
         Assert.Equal(["KERNEL", "PM", "DS", "RS", "PCI", "IOMMU", "INET"], r.Targets);
         Assert.Equal(NetCalls.Order(), r.KernelCalls);
 

@@ -23,6 +23,7 @@ public static partial class BenchRegistry
     {
         d["ipc"] = IpcBench.Run;
         d["restart"] = RestartBench.Run;
+        d["net"] = NetBench.Run;
     }
 }
 

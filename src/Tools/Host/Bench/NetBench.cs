@@ -35,18 +35,6 @@ using Bulkhead.Machine.Pci;
 
 namespace Bulkhead.Host.Bench;
 
-public static partial class BenchRegistry
-{
-    // RegisterMore has its one implementation in IpcBench.cs (a partial method has at most one);
-    // this part adds `net` around the registry's builder.
-    static BenchRegistry() => s_all = new(() =>
-    {
-        var d = Build();
-        d["net"] = NetBench.Run;
-        return d;
-    });
-}
-
 internal static unsafe class NetBench
 {
     private static readonly string[] s_drivers = ["dp8390", "rtl8139"];
