@@ -9,7 +9,6 @@
 //   notify_latency_ns  from NOTIFY in one component to the wakeup of the receiver.
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Bulkhead.Kernel;
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
@@ -27,7 +26,7 @@ public static partial class BenchRegistry
     }
 }
 
-internal static unsafe class IpcBench
+internal static class IpcBench
 {
     /// <summary>The NativeAOT image when the launcher built one (BULKHEAD_IMAGE), else the JIT one.</summary>
     private static string Image =>
@@ -36,11 +35,7 @@ internal static unsafe class IpcBench
 
     public static int Run(string[] args)
     {
-        bool json = args.Contains("--json");
-        int n = 20_000;
-        int at = Array.IndexOf(args, "--n");
-        if (at >= 0 && at + 1 < args.Length) n = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
-
+        var (json, n) = BenchHost.ParseArgs(args, defaultN: 20_000);
         var futexOne = Futex(cpu: 0, n);
         var futexAny = Futex(cpu: -1, n);
         var pinned = KernelRun(cpuMask: 1, n);
@@ -62,22 +57,9 @@ internal static unsafe class IpcBench
             ("components", Image.Contains("/aot/", StringComparison.Ordinal) ? "\"nativeaot\"" : "\"jit\""),
             ("cpus", Environment.ProcessorCount),
         };
-        if (json)
-        {
-            Console.WriteLine("{" + string.Join(", ", r.Select(kv => $"\"{kv.Key}\": {Format(kv.Value)}")) + "}");
-        }
-        else
-        {
-            foreach (var (k, v) in r) Console.WriteLine($"{k,-28} {Format(v)}");
-        }
+        BenchHost.Print(json, r, doubleFormat: "0.00", keyWidth: 28);
         return 0;
     }
-
-    private static string Format(object v) => v switch
-    {
-        double d => d.ToString("0.00", CultureInfo.InvariantCulture),
-        _ => Convert.ToString(v, CultureInfo.InvariantCulture)!,
-    };
 
     private readonly record struct Sample(long Median, long P99);
 
@@ -119,11 +101,11 @@ internal static unsafe class IpcBench
             Console = TextWriter.Null,
             Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root },
         });
-        int server = Spawn(kernel, "bench-server", Priv(Trap.MaskAll), out _);
-        Spawn(kernel, "bench-client", Priv(Trap.MaskUser, server), out var clientOut, server.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
+        int server = BenchHost.Spawn(kernel, Image, "bench-server", Priv(Trap.MaskAll), out _);
+        BenchHost.Spawn(kernel, Image, "bench-client", Priv(Trap.MaskUser, server), out var clientOut, server.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
         var rtt = Parse(clientOut.ReadLine() ?? "", "rtt");
-        int sink = Spawn(kernel, "bench-notify-sink", Priv(Trap.MaskAll), out var sinkOut, n.ToString(CultureInfo.InvariantCulture));
-        Spawn(kernel, "bench-notifier", Priv(Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendRec), sink), out _, sink.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
+        int sink = BenchHost.Spawn(kernel, Image, "bench-notify-sink", Priv(Trap.MaskAll), out var sinkOut, n.ToString(CultureInfo.InvariantCulture));
+        BenchHost.Spawn(kernel, Image, "bench-notifier", Priv(Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendRec), sink), out _, sink.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
         var notify = Parse(sinkOut.ReadLine() ?? "", "notify");
         return (rtt, notify);
     }
@@ -133,16 +115,5 @@ internal static unsafe class IpcBench
         var p = new PrivilegeBlock { TrapMask = traps };
         if (target >= 0) p.AddTarget(target);
         return p;
-    }
-
-    private static int Spawn(Kernel.Kernel kernel, string name, PrivilegeBlock priv, out StreamReader stdout, params string[] args)
-    {
-        int* fds = stackalloc int[2];
-        if (Native.pipe2(fds, Native.O_CLOEXEC) != 0) throw new InvalidOperationException("pipe2 failed");
-        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = Image, Args = [name, .. args], Privileges = priv, StdoutFd = fds[1] });
-        Native.close(fds[1]);
-        stdout = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read), Encoding.UTF8);
-        if (ep < 0) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
-        return ep;
     }
 }

@@ -22,9 +22,7 @@
 // The four series run interleaved in blocks so that drift on a noisy machine hits them alike.
 // Everything the run started is stopped when it returns (the kernel's Dispose).
 using System.Globalization;
-using System.Text;
 using Bulkhead.Kernel;
-using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Machine;
@@ -35,7 +33,7 @@ using Bulkhead.Machine.Pci;
 
 namespace Bulkhead.Host.Bench;
 
-internal static unsafe class NetBench
+internal static class NetBench
 {
     private static readonly string[] s_drivers = ["dp8390", "rtl8139"];
     private static readonly int[] s_sizes = [64, 1514];
@@ -43,6 +41,7 @@ internal static unsafe class NetBench
     private static readonly byte[] s_rtl8139Mac = [0x02, 0x00, 0x00, 0x00, 0x81, 0x39];
     private static readonly PciAddress s_rtl8139At = new(0, 3, 0);
     private const int Rounds = 4;
+    private const string Doubles = "0.0#"; // how a fractional result prints
 
     /// <summary>What the runner measures around the client's blocks of one series.</summary>
     private sealed class Series
@@ -53,18 +52,9 @@ internal static unsafe class NetBench
 
     public static int Run(string[] args)
     {
-        bool json = args.Contains("--json");
-        int n = 2000;
-        int at = Array.IndexOf(args, "--n");
-        if (at >= 0 && at + 1 < args.Length) n = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        var (json, n) = BenchHost.ParseArgs(args, defaultN: 2000);
         if (n < Rounds) n = Rounds;
-        string root = RepoRoot();
-        string image = Path.Combine(root, "out", "aot", "bulkhead-image");
-        if (!File.Exists(image))
-        {
-            Console.Error.WriteLine($"bench net: no NativeAOT image at {image} (./bulkhead bench builds it)");
-            return 1;
-        }
+        if (!BenchHost.TryImage("net", out string root, out string image)) return 1;
 
         var log = new StringWriter();
         var board = new Board();
@@ -93,29 +83,15 @@ internal static unsafe class NetBench
         var nic = new Rtl8139Device(s_rtl8139Mac, kernel.IrqLine(11), rtl8139Side, board.Iommu.Port(s_rtl8139At.RequesterId));
         if (board.PlugPci(s_rtl8139At, nic.Config, nic, 0xC000, 11) is { } why)
             throw new InvalidOperationException($"cannot plug the RTL8139: {why}");
-        BootSystem(kernel, image, root);
+        BootBusDrivers(kernel, image);
+        BenchHost.BootServers(kernel, image, root);
 
         var client = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets };
         client.AllowCall(KernelCall.SetGrant);
         client.AllowCall(KernelCall.SetAlarm);
-        int* inPipe = stackalloc int[2];
-        int* outPipe = stackalloc int[2];
-        Native.pipe2(inPipe, Native.O_CLOEXEC);
-        Native.pipe2(outPipe, Native.O_CLOEXEC);
-        int clientEp = kernel.Spawn(new ProcessSpec
-        {
-            Name = "net-client",
-            Path = image,
-            Args = ["bench-net-client"],
-            Privileges = client,
-            StdinFd = inPipe[0],
-            StdoutFd = outPipe[1],
-        });
-        Native.close(inPipe[0]);
-        Native.close(outPipe[1]);
-        if (clientEp < 0) throw new InvalidOperationException($"cannot start the client: {Err.Name(clientEp)}");
-        using var toClient = new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(inPipe[1], true), FileAccess.Write)) { AutoFlush = true };
-        using var fromClient = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(outPipe[0], true), FileAccess.Read), Encoding.UTF8);
+        int clientEp = BenchHost.SpawnClient(kernel, image, "net-client", client, ["bench-net-client"], out var stdin, out var stdout);
+        using var toClient = stdin;
+        using var fromClient = stdout;
         string Expect(string what, int timeoutS)
         {
             var line = fromClient.ReadLineAsync();
@@ -198,8 +174,8 @@ internal static unsafe class NetBench
         });
     }
 
-    /// <summary>PCI-bus and IOMMU drivers (as etc/boot.conf starts them), then PM, DS and RS.</summary>
-    private static void BootSystem(Kernel.Kernel kernel, string image, string root)
+    /// <summary>The PCI-bus and IOMMU drivers, as etc/boot.conf starts them.</summary>
+    private static void BootBusDrivers(Kernel.Kernel kernel, string image)
     {
         uint traps = Trap.Bit(Trap.Send) | Trap.Bit(Trap.Receive) | Trap.Bit(Trap.SendRec) | Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendNb);
         var pci = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
@@ -207,31 +183,14 @@ internal static unsafe class NetBench
         foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.PrivCtl, KernelCall.SysCtl, KernelCall.Times, KernelCall.SetAlarm, KernelCall.GetInfo })
             pci.AllowCall(c);
         if (!pci.AddIoRange(Board.PciConfigPorts, 8)) throw new InvalidOperationException("pci: io range");
-        Boot(kernel, image, "pci", Endpoint.Pci, pci);
+        BenchHost.Boot(kernel, image, "pci", Endpoint.Pci, pci);
         var iommu = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
         iommu.AddTarget(Endpoint.Rs);
         iommu.AddTarget(Endpoint.Pci);
         foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.Umap, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo })
             iommu.AllowCall(c);
         if (!iommu.AddIoRange(Board.IommuPorts, 0x20)) throw new InvalidOperationException("iommu: io range");
-        Boot(kernel, image, "iommu", Endpoint.Iommu, iommu, "io=de00");
-
-        var server = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc };
-        foreach (int c in new[] { KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm })
-            server.AllowCall(c);
-        var pm = server;
-        pm.AllowCall(KernelCall.Spawn);
-        pm.AllowCall(KernelCall.Kill);
-        pm.AllowCall(KernelCall.GetKsig);
-        Boot(kernel, image, "pm", Endpoint.Pm, pm);
-        Boot(kernel, image, "ds", Endpoint.Ds, server);
-        Boot(kernel, image, "rs", Endpoint.Rs, server, Path.Combine(root, "etc", "drivers.conf"));
-    }
-
-    private static void Boot(Kernel.Kernel kernel, string image, string name, int slot, PrivilegeBlock priv, params string[] args)
-    {
-        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = [name, .. args], Slot = slot, Privileges = priv });
-        if (ep != slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
+        BenchHost.Boot(kernel, image, "iommu", Endpoint.Iommu, iommu, "io=de00");
     }
 
     private readonly record struct Counters(long DriverTraps, long DriverCpuNs, long ClientCpuNs, long KernelCpuNs);
@@ -270,7 +229,7 @@ internal static unsafe class NetBench
         r.Add(("cpu", 0));
         if (json)
         {
-            Console.WriteLine("{" + string.Join(", ", r.Select(kv => $"\"{kv.Key}\": {Format(kv.Value)}")) + "}");
+            BenchHost.Print(json: true, r, Doubles, keyWidth: 28);
             return;
         }
         Console.WriteLine($"frame round trip through the driver: post Read, Write, Read answered; far side echoes; N={n} per row, CPU 0, NativeAOT");
@@ -280,24 +239,10 @@ internal static unsafe class NetBench
             {
                 var s = series[(d, size)];
                 Console.WriteLine($"{d,-8} {size,5} {s.Median,10} {s.P99,10} {s.WriteMedian,10} {(s.BusyNs > 0 ? (long)Math.Round(s.Count * 1e9 / s.BusyNs) : 0),8} "
-                                  + $"{Format(Math.Round((double)s.DriverTraps / s.Count, 1)),9} {s.DriverCpuNs / s.Count,10} {s.ClientCpuNs / s.Count,10} {s.KernelCpuNs / s.Count,10}");
+                                  + $"{BenchHost.Format(Math.Round((double)s.DriverTraps / s.Count, 1), Doubles),9} {s.DriverCpuNs / s.Count,10} {s.ClientCpuNs / s.Count,10} {s.KernelCpuNs / s.Count,10}");
             }
-        foreach (var (key, value) in r.Where(kv => kv.Key.StartsWith("ratio", StringComparison.Ordinal) || kv.Key == "lost_replies"))
-            Console.WriteLine($"{key,-28} {Format(value)}");
+        BenchHost.Print(json: false, r.Where(kv => kv.Key.StartsWith("ratio", StringComparison.Ordinal) || kv.Key == "lost_replies"), Doubles, keyWidth: 28);
         foreach (var (d, st) in stats)
             Console.WriteLine($"{d + " stats",-28} sent {st[0]} received {st[1]} dropped {st[2]} reply_failures {st[3]}");
-    }
-
-    private static string Format(object v) => v switch
-    {
-        double d => d.ToString("0.0#", CultureInfo.InvariantCulture),
-        _ => Convert.ToString(v, CultureInfo.InvariantCulture)!,
-    };
-
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "etc", "drivers.conf"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
     }
 }

@@ -1,0 +1,147 @@
+// The plumbing the benchmark runners share, so that each runner keeps only what it measures:
+//   ParseArgs      `--json` anywhere and `--n N` (else the runner's default N);
+//   TryImage       the repository root and the NativeAOT image the launcher builds in it
+//                  (out/aot/bulkhead-image); false, said on stderr, when there is none;
+//   Boot           one component of the image at a fixed slot (boot servers, bus drivers);
+//   BootServers    PM, DS and RS with the privileges the benchmarks give them, RS reading
+//                  etc/drivers.conf;
+//   Spawn          a component whose stdout is a pipe the runner reads;
+//   SpawnClient    a client component whose stdin and stdout are pipes the runner holds;
+//   Print          the results as a table or as one JSON object on one line.
+// Rules: a result's value is already JSON (numbers, or strings with their quotes), so the JSON
+// line is printed as it stands; a runner that cannot set up throws, since a half-built run
+// measures nothing. Only a missing image is an expected outcome (TryImage).
+using System.Globalization;
+using System.Text;
+using Bulkhead.Kernel;
+using Bulkhead.Lib.Host;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Host.Bench;
+
+internal static unsafe class BenchHost
+{
+    /// <summary>Whether `--json` is among the arguments, and the number after `--n` (else
+    /// <paramref name="defaultN"/>).</summary>
+    public static (bool Json, int N) ParseArgs(string[] args, int defaultN)
+    {
+        int n = defaultN;
+        int at = Array.IndexOf(args, "--n");
+        if (at >= 0 && at + 1 < args.Length) n = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        return (args.Contains("--json"), n);
+    }
+
+    /// <summary>The repository root and its NativeAOT image; when the image is missing, says so
+    /// on stderr as benchmark <paramref name="bench"/> and returns false.</summary>
+    public static bool TryImage(string bench, out string root, out string image)
+    {
+        root = RepoRoot();
+        image = Path.Combine(root, "out", "aot", "bulkhead-image");
+        if (File.Exists(image)) return true;
+        Console.Error.WriteLine($"bench {bench}: no NativeAOT image at {image} (./bulkhead bench builds it)");
+        return false;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "etc", "drivers.conf"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    /// <summary>PM, DS and RS at their slots; RS gets etc/drivers.conf, then <paramref name="rsOptions"/>.</summary>
+    public static void BootServers(Kernel.Kernel kernel, string image, string root, params string[] rsOptions)
+    {
+        var server = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc };
+        foreach (int c in new[] { KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm })
+            server.AllowCall(c);
+        var pm = server; // a copy: only PM may spawn, kill and take kernel signals
+        pm.AllowCall(KernelCall.Spawn);
+        pm.AllowCall(KernelCall.Kill);
+        pm.AllowCall(KernelCall.GetKsig);
+        Boot(kernel, image, "pm", Endpoint.Pm, pm);
+        Boot(kernel, image, "ds", Endpoint.Ds, server);
+        Boot(kernel, image, "rs", Endpoint.Rs, server, [Path.Combine(root, "etc", "drivers.conf"), .. rsOptions]);
+    }
+
+    /// <summary>Starts component <paramref name="name"/> of the image at <paramref name="slot"/>, or throws.</summary>
+    public static void Boot(Kernel.Kernel kernel, string image, string name, int slot, PrivilegeBlock priv, params string[] args)
+    {
+        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = [name, .. args], Slot = slot, Privileges = priv });
+        if (ep != slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
+    }
+
+    /// <summary>Starts component <paramref name="name"/> of the image with its stdout on a pipe
+    /// read through <paramref name="stdout"/>; returns its endpoint, or throws.</summary>
+    public static int Spawn(Kernel.Kernel kernel, string image, string name, PrivilegeBlock priv, out StreamReader stdout, params string[] args)
+    {
+        int ep = SpawnPiped(kernel, image, name, priv, [name, .. args], withStdin: false, out _, out stdout);
+        if (ep < 0) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
+        return ep;
+    }
+
+    /// <summary>Starts the client <paramref name="name"/> running <paramref name="argv"/> of the
+    /// image, talked to through <paramref name="stdin"/> (flushed on every write) and
+    /// <paramref name="stdout"/>; returns its endpoint, or throws.</summary>
+    public static int SpawnClient(Kernel.Kernel kernel, string image, string name, PrivilegeBlock priv, string[] argv,
+                                  out StreamWriter stdin, out StreamReader stdout)
+    {
+        int ep = SpawnPiped(kernel, image, name, priv, argv, withStdin: true, out var w, out stdout);
+        if (ep < 0) throw new InvalidOperationException($"cannot start the client: {Err.Name(ep)}");
+        stdin = w!;
+        return ep;
+    }
+
+    /// <summary>Spawns with pipes on stdout and, when asked, stdin; the child's ends are closed
+    /// here once the kernel has handed them on. On failure the runner's ends are closed too.</summary>
+    private static int SpawnPiped(Kernel.Kernel kernel, string image, string name, PrivilegeBlock priv, string[] argv, bool withStdin,
+                                  out StreamWriter? stdin, out StreamReader stdout)
+    {
+        // Safe: both arrays are this frame's, and pipe2 writes exactly two ints into each.
+        int* inPipe = stackalloc int[2] { -1, -1 };
+        int* outPipe = stackalloc int[2];
+        if (withStdin && Native.pipe2(inPipe, Native.O_CLOEXEC) != 0) throw new InvalidOperationException("pipe2 failed");
+        if (Native.pipe2(outPipe, Native.O_CLOEXEC) != 0)
+        {
+            if (withStdin) { Native.close(inPipe[0]); Native.close(inPipe[1]); }
+            throw new InvalidOperationException("pipe2 failed");
+        }
+        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = argv, Privileges = priv, StdinFd = inPipe[0], StdoutFd = outPipe[1] });
+        if (withStdin) Native.close(inPipe[0]);
+        Native.close(outPipe[1]);
+        stdin = withStdin ? new StreamWriter(Open(inPipe[1], FileAccess.Write)) { AutoFlush = true } : null;
+        stdout = new StreamReader(Open(outPipe[0], FileAccess.Read), Encoding.UTF8);
+        if (ep < 0)
+        {
+            stdin?.Dispose();
+            stdout.Dispose();
+        }
+        return ep;
+    }
+
+    private static FileStream Open(int fd, FileAccess access) => new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), access);
+
+    /// <summary>A result's value as printed: a double in <paramref name="doubleFormat"/> when one
+    /// is given, anything else (and every double without one) invariant.</summary>
+    public static string Format(object value, string? doubleFormat) => value is double d && doubleFormat is not null
+        ? d.ToString(doubleFormat, CultureInfo.InvariantCulture)
+        : Convert.ToString(value, CultureInfo.InvariantCulture)!;
+
+    /// <summary>The results as one JSON object on one line, or as rows `key value` with the key
+    /// padded to <paramref name="keyWidth"/>; <paramref name="trimQuotes"/> drops the quotes of
+    /// strings in the rows.</summary>
+    public static void Print(bool json, IEnumerable<(string Key, object Value)> results, string? doubleFormat, int keyWidth, bool trimQuotes = false)
+    {
+        if (json)
+        {
+            Console.WriteLine("{" + string.Join(", ", results.Select(kv => $"\"{kv.Key}\": {Format(kv.Value, doubleFormat)}")) + "}");
+            return;
+        }
+        foreach (var (key, value) in results)
+        {
+            string text = Format(value, doubleFormat);
+            Console.WriteLine(key.PadRight(keyWidth) + " " + (trimQuotes ? text.Trim('"') : text));
+        }
+    }
+}
