@@ -54,10 +54,10 @@ internal sealed class Proc
     public ulong PendingSigs;
     public ulong PendingIrqs;
 
-    // SENDA table in this process's arena.
     /// <summary>Arena regions pinned for DMA with MAPDMA (at most MaxDmaRegions).</summary>
     public readonly List<DmaRegion> Dma = [];
 
+    // SENDA table in this process's arena.
     public long AsyncTable;
     public int AsyncCount;
 
