@@ -15,14 +15,25 @@ internal sealed class Priv
     public ulong Call1;
     /// <summary>Bitmap over process slots this process may send to.</summary>
     public readonly ulong[] SendTo;
-    /// <summary>Port ranges as (base, length); at most PrivilegeBlock.MaxIoRanges.</summary>
+    /// <summary>Port ranges as (base, length) from the installed block.</summary>
     public readonly List<(int Base, int Length)> IoRanges = [];
     public ulong IrqMask;
+    /// <summary>Ports and IRQ lines a trusted bus driver added (PRIVCTL AddIo/AddIrq): they belong
+    /// to the device the process reserved and survive a new block being installed; only the
+    /// process's end clears them. Together with IoRanges at most PrivilegeBlock.MaxIoRanges.</summary>
+    public readonly List<(int Base, int Length)> GrantedIo = [];
+    public ulong GrantedIrqs;
+
+    public int IoRangeCount => IoRanges.Count + GrantedIo.Count;
+
+    public bool IrqAllowed(int line) => line is >= 0 and < 64 && ((IrqMask | GrantedIrqs) & (1UL << line)) != 0;
 
     /// <summary>May this process touch ports [port, port + size)?</summary>
     public bool PortsAllowed(int port, int size)
     {
         foreach (var (b, len) in IoRanges)
+            if (port >= b && port + size <= b + len) return true;
+        foreach (var (b, len) in GrantedIo)
             if (port >= b && port + size <= b + len) return true;
         return false;
     }
@@ -52,7 +63,15 @@ internal sealed class Priv
         if (slot >= 0 && slot < SendTo.Length * 64) SendTo[slot >> 6] &= ~(1UL << (slot & 63));
     }
 
+    /// <summary>No privilege at all (the process is gone).</summary>
     public void Clear()
+    {
+        ClearInstalled();
+        GrantedIo.Clear();
+        GrantedIrqs = 0;
+    }
+
+    private void ClearInstalled()
     {
         TrapMask = 0;
         Flags = 0;
@@ -68,7 +87,7 @@ internal sealed class Priv
     /// grants access to its slot's next occupant. Kernel tasks are reached by kernel calls.</summary>
     public void Install(in PrivilegeBlock b, int slotCount, Func<int, bool> isTarget)
     {
-        Clear();
+        ClearInstalled();
         TrapMask = b.TrapMask & Trap.MaskAll;
         Flags = b.Flags;
         Call0 = b.CallMask0;

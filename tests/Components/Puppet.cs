@@ -239,10 +239,11 @@ internal static unsafe class Puppet
                     r = SysCall.Spawn(w[1], "", File.ReadAllBytes(w[2]), w[3..], priv, out int ep);
                     return $"r {Err.Name(r)} {ep}";
                 }
-            case "privctl": // privctl <ep> <trapmask> <flags> <targets|->
+            case "privctl": // privctl <ep> <trapmask> <flags> <targets|-> [calls,..]
                 {
                     var priv = new PrivilegeBlock { TrapMask = (uint)L(w[2]), Flags = (uint)L(w[3]) };
                     if (w.Length > 4 && w[4] != "-") foreach (var tg in w[4].Split(',')) priv.AddTarget(Ep(tg));
+                    if (w.Length > 5) foreach (var c in w[5].Split(',')) priv.AllowCall((int)L(c));
                     return R(SysCall.PrivCtl(Ep(w[1]), priv));
                 }
             case "raw": // raw <hex of trap page bytes>

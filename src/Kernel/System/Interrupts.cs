@@ -69,7 +69,7 @@ public sealed partial class Kernel
         switch (req.Op)
         {
             case IrqCtlRequest.SetPolicy:
-                if ((caller.Priv.IrqMask & (1UL << req.Line)) == 0) return Refused(caller, Denial.DeviceIrqNotAllowed, Err.EPERM);
+                if (!caller.Priv.IrqAllowed(req.Line)) return Refused(caller, Denial.DeviceIrqNotAllowed, Err.EPERM);
                 if (req.HookId is < 0 or >= 64) return Err.EINVAL;
                 if (hook is not null)
                 {

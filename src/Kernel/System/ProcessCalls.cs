@@ -82,12 +82,12 @@ public sealed partial class Kernel
             case PrivCtlRequest.AddIo:
                 if (req.Base is < 0 or > 0xFFFF || req.Length is <= 0 or > 0xFFFF || req.Base + req.Length > 0x10000) return Err.EINVAL;
                 if (target.Priv.PortsAllowed(req.Base, req.Length)) break;
-                if (target.Priv.IoRanges.Count >= PrivilegeBlock.MaxIoRanges) return Err.ENOSPC;
-                target.Priv.IoRanges.Add((req.Base, req.Length));
+                if (target.Priv.IoRangeCount >= PrivilegeBlock.MaxIoRanges) return Err.ENOSPC;
+                target.Priv.GrantedIo.Add((req.Base, req.Length));
                 break;
             case PrivCtlRequest.AddIrq:
                 if (req.Base is < 0 or >= 64) return Err.EINVAL;
-                target.Priv.IrqMask |= 1UL << req.Base;
+                target.Priv.GrantedIrqs |= 1UL << req.Base;
                 break;
             default:
                 return Err.EINVAL;

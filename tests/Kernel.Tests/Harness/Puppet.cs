@@ -21,7 +21,8 @@ public sealed unsafe class Puppet : IDisposable
         _out = stdout;
     }
 
-    public static Puppet Start(Kernel kernel, string name, PrivilegeBlock priv, string[]? args, bool puppetRole = true, int slot = -1)
+    public static Puppet Start(Kernel kernel, string name, PrivilegeBlock priv, string[]? args, bool puppetRole = true, int slot = -1,
+                               int parent = Lib.Ipc.Endpoint.Kernel)
     {
         var (inRead, inWrite) = Pipe();
         var (outRead, outWrite) = Pipe();
@@ -32,6 +33,7 @@ public sealed unsafe class Puppet : IDisposable
             Args = puppetRole ? ["puppet", .. args ?? []] : args ?? [],
             Privileges = priv,
             Slot = slot,
+            Parent = parent,
             StdinFd = inRead,
             StdoutFd = outWrite,
         });

@@ -49,9 +49,9 @@ public sealed class TestSystem : IDisposable
     public static readonly int[] InfoCalls = [KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm];
 
     /// <summary>Starts a puppet and waits until it answers.</summary>
-    public Puppet StartPuppet(string name, PrivilegeBlock? priv = null, string[]? extraArgs = null, int slot = -1)
+    public Puppet StartPuppet(string name, PrivilegeBlock? priv = null, string[]? extraArgs = null, int slot = -1, int parent = Endpoint.Kernel)
     {
-        var pup = Puppet.Start(Kernel, name, priv ?? Privileges(calls: InfoCalls, flags: PrivilegeBlock.AllTargets), extraArgs, slot: slot);
+        var pup = Puppet.Start(Kernel, name, priv ?? Privileges(calls: InfoCalls, flags: PrivilegeBlock.AllTargets), extraArgs, slot: slot, parent: parent);
         _puppets.Add(pup);
         var who = pup.Ask("whoami");
         Assert.StartsWith("ep ", who);

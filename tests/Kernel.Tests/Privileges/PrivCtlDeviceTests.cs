@@ -199,6 +199,28 @@ public sealed class PrivCtlDeviceTests : IDisposable
     }
 
     [Fact]
+    public void GrantedPortsAndIrq_SurviveANewPrivilegeBlockFromTheParent_AndEndWithTheProcess()
+    {
+        var pci = Authority();
+        var pm = _sys.StartPuppet("pm", TestSystem.Privileges(calls: [KernelCall.PrivCtl], flags: PrivilegeBlock.AllTargets));
+        var d = _sys.StartPuppet("drv", TestSystem.Privileges(calls: DeviceCalls, flags: PrivilegeBlock.AllTargets | PrivilegeBlock.Mutable), parent: pm.Endpoint);
+        Assert.Equal("OK", Result(AddIo(pci, d.Endpoint, Port, 8)));
+        Assert.Equal("OK", Result(AddIrq(pci, d.Endpoint, Irq)));
+        Assert.StartsWith("r OK", d.Ask($"in {Port} 1"));
+        // The parent installs a new block (as RS would to add targets): the device stays the driver's.
+        string calls = string.Join(',', DeviceCalls);
+        Assert.Equal("r OK", pm.Ask($"privctl {d.Endpoint} {Trap.MaskAll} {PrivilegeBlock.AllTargets | PrivilegeBlock.Mutable} - {calls}"));
+        Assert.StartsWith("r OK", d.Ask($"in {Port} 1"));
+        Assert.Equal("r OK", d.Ask($"irqctl {IrqCtlRequest.SetPolicy} {Irq} 1"));
+        // A block without the device calls takes the calls away, not the device.
+        Assert.Equal("r OK", pm.Ask($"privctl {d.Endpoint} {Trap.MaskAll} {PrivilegeBlock.AllTargets | PrivilegeBlock.Mutable} -"));
+        Assert.StartsWith("r ECALLDENIED", d.Ask($"in {Port} 1"));
+        Assert.Equal("r OK", pm.Ask($"privctl {d.Endpoint} {Trap.MaskAll} {PrivilegeBlock.AllTargets | PrivilegeBlock.Mutable} - {calls}"));
+        Assert.StartsWith("r OK", d.Ask($"in {Port + 7} 1"));
+        Assert.StartsWith("r EPERM", d.Ask($"in {Port + 8} 1"));
+    }
+
+    [Fact]
     public void DeviceAuthority_IsHandedOnOnlyByAProcessThatHasIt()
     {
         uint flag = PrivilegeBlock.DeviceAuthority;
