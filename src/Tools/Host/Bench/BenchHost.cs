@@ -2,11 +2,14 @@
 //   ParseArgs      `--json` anywhere and `--n N` (else the runner's default N);
 //   TryImage       the repository root and the NativeAOT image the launcher builds in it
 //                  (out/aot/bulkhead-image); false, said on stderr, when there is none;
+//   Testbed        the kernel, and the network cards on a Board with the bus drivers
+//                  (BenchHost.Testbed.cs);
 //   Boot           one component of the image at a fixed slot (boot servers, bus drivers);
 //   BootServers    PM, DS and RS with the privileges the benchmarks give them, RS reading
 //                  etc/drivers.conf;
 //   Spawn          a component whose stdout is a pipe the runner reads;
 //   SpawnClient    a client component whose stdin and stdout are pipes the runner holds;
+//   Expect         the client's next line, which must start with a given word, within a time;
 //   Print          the results as a table or as one JSON object on one line.
 // Rules: a result's value is already JSON (numbers, or strings with their quotes), so the JSON
 // line is printed as it stands; a runner that cannot set up throws, since a half-built run
@@ -20,15 +23,20 @@ using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Host.Bench;
 
-internal static unsafe class BenchHost
+internal static unsafe partial class BenchHost
 {
+    /// <summary>The word after <paramref name="option"/> among the arguments, or null.</summary>
+    public static string? Option(string[] args, string option)
+    {
+        int at = Array.IndexOf(args, option);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
     /// <summary>Whether `--json` is among the arguments, and the number after `--n` (else
     /// <paramref name="defaultN"/>).</summary>
     public static (bool Json, int N) ParseArgs(string[] args, int defaultN)
     {
-        int n = defaultN;
-        int at = Array.IndexOf(args, "--n");
-        if (at >= 0 && at + 1 < args.Length) n = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        int n = Option(args, "--n") is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : defaultN;
         return (args.Contains("--json"), n);
     }
 
@@ -91,6 +99,20 @@ internal static unsafe class BenchHost
         if (ep < 0) throw new InvalidOperationException($"cannot start the client: {Err.Name(ep)}");
         stdin = w!;
         return ep;
+    }
+
+    /// <summary>The client's next line on <paramref name="from"/>, which must start with
+    /// <paramref name="what"/> ("" takes any) and come within <paramref name="timeoutS"/> seconds;
+    /// otherwise throws as benchmark <paramref name="bench"/>, with the kernel's
+    /// <paramref name="log"/>.</summary>
+    public static string Expect(string bench, StreamReader from, string what, int timeoutS, StringWriter log)
+    {
+        var line = from.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromSeconds(timeoutS)))
+            throw new TimeoutException($"bench {bench}: no '{what}' from the client within {timeoutS} s\n{log}");
+        string text = line.Result ?? throw new InvalidOperationException($"bench {bench}: the client ended early\n{log}");
+        if (!text.StartsWith(what, StringComparison.Ordinal)) throw new InvalidOperationException($"bench {bench}: the client said '{text}'\n{log}");
+        return text;
     }
 
     /// <summary>Spawns with pipes on stdout and, when asked, stdin; the child's ends are closed

@@ -1,8 +1,8 @@
 // `bulkhead bench net [--json] [--n N]`: what one frame costs through an isolated network
 // driver, for both drivers in the same run, and their ratio (programmed I/O through VDEVIO
-// against DMA through the IOMMU). One machine (Bulkhead.Machine.Board) carries both cards as
-// etc/boot.conf puts them: the NE2000 at 0x300, IRQ 9, and the RTL8139 at PCI 00:03.0, I/O
-// 0xC000, IRQ 11, behind the IOMMU. Each card's backend is one side of a PeerBackend pair whose
+// against DMA through the IOMMU). One machine (BenchHost.Testbed on a Bulkhead.Machine.Board)
+// carries both cards as etc/boot.conf puts them: the NE2000 at 0x300, IRQ 9, and the RTL8139 at
+// PCI 00:03.0, I/O 0xC000, IRQ 11, behind the IOMMU. Each card's backend is one side of a PeerBackend pair whose
 // far side echoes every frame back with the MACs swapped, from its own callback (so the echo is
 // in the card before the driver has answered the Write). A kernel pinned to CPU 0 runs PM, DS,
 // RS and the trusted PCI-bus and IOMMU drivers (privileges as in boot.conf) from the NativeAOT
@@ -25,11 +25,7 @@ using System.Globalization;
 using Bulkhead.Kernel;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
-using Bulkhead.Machine;
-using Bulkhead.Machine.Devices.Ne2000;
-using Bulkhead.Machine.Devices.Rtl8139;
 using Bulkhead.Machine.Net;
-using Bulkhead.Machine.Pci;
 
 namespace Bulkhead.Host.Bench;
 
@@ -37,9 +33,6 @@ internal static class NetBench
 {
     private static readonly string[] s_drivers = ["dp8390", "rtl8139"];
     private static readonly int[] s_sizes = [64, 1514];
-    private static readonly byte[] s_ne2000Mac = [0x02, 0x00, 0x00, 0x00, 0x83, 0x90];
-    private static readonly byte[] s_rtl8139Mac = [0x02, 0x00, 0x00, 0x00, 0x81, 0x39];
-    private static readonly PciAddress s_rtl8139At = new(0, 3, 0);
     private const int Rounds = 4;
     private const string Doubles = "0.0#"; // how a fractional result prints
 
@@ -57,33 +50,11 @@ internal static class NetBench
         if (!BenchHost.TryImage("net", out string root, out string image)) return 1;
 
         var log = new StringWriter();
-        var board = new Board();
-        var (ne2000Side, ne2000Far) = PeerBackend.Pair();
-        var (rtl8139Side, rtl8139Far) = PeerBackend.Pair();
-        using var b1 = ne2000Side;
-        using var b2 = ne2000Far;
-        using var b3 = rtl8139Side;
-        using var b4 = rtl8139Far;
+        using var bed = new BenchHost.Testbed(image, TextWriter.Synchronized(log), ne2000: true, rtl8139: true);
+        var kernel = bed.Kernel;
         long[] echoed = new long[2];
-        Echo(ne2000Far, echoed, 0);
-        Echo(rtl8139Far, echoed, 1);
-
-        using var kernel = new Kernel.Kernel(new KernelOptions
-        {
-            ProcSlots = 64,
-            CpuMask = 1,
-            DefaultArenaBytes = 64L << 20,
-            Console = TextWriter.Synchronized(log),
-            Io = board.Io,
-            DmaMemory = board.Memory,
-            Iommu = board.Iommu,
-        });
-        if (!board.Io.Register(0x300, 0x20, new Ne2000(s_ne2000Mac, kernel.IrqLine(9), ne2000Side)))
-            throw new InvalidOperationException("ports 0x300..0x31f are taken");
-        var nic = new Rtl8139Device(s_rtl8139Mac, kernel.IrqLine(11), rtl8139Side, board.Iommu.Port(s_rtl8139At.RequesterId));
-        if (board.PlugPci(s_rtl8139At, nic.Config, nic, 0xC000, 11) is { } why)
-            throw new InvalidOperationException($"cannot plug the RTL8139: {why}");
-        BootBusDrivers(kernel, image);
+        Echo(bed.Ne2000Far!, echoed, 0);
+        Echo(bed.Rtl8139Far!, echoed, 1);
         BenchHost.BootServers(kernel, image, root);
 
         var client = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets };
@@ -92,15 +63,7 @@ internal static class NetBench
         int clientEp = BenchHost.SpawnClient(kernel, image, "net-client", client, ["bench-net-client"], out var stdin, out var stdout);
         using var toClient = stdin;
         using var fromClient = stdout;
-        string Expect(string what, int timeoutS)
-        {
-            var line = fromClient.ReadLineAsync();
-            if (!line.Wait(TimeSpan.FromSeconds(timeoutS)))
-                throw new TimeoutException($"bench net: no '{what}' from the client within {timeoutS} s\n{log}");
-            string text = line.Result ?? throw new InvalidOperationException($"bench net: the client ended early\n{log}");
-            if (!text.StartsWith(what, StringComparison.Ordinal)) throw new InvalidOperationException($"bench net: the client said '{text}'\n{log}");
-            return text;
-        }
+        string Expect(string what, int timeoutS) => BenchHost.Expect("net", fromClient, what, timeoutS, log);
 
         // "ready dp8390 EP MAC rtl8139 EP MAC"
         var ready = Expect("ready", 60).Split(' ');
@@ -172,25 +135,6 @@ internal static class NetBench
             Interlocked.Increment(ref echoed[index]);
             far.Send(buffer.AsSpan(0, frame.Length));
         });
-    }
-
-    /// <summary>The PCI-bus and IOMMU drivers, as etc/boot.conf starts them.</summary>
-    private static void BootBusDrivers(Kernel.Kernel kernel, string image)
-    {
-        uint traps = Trap.Bit(Trap.Send) | Trap.Bit(Trap.Receive) | Trap.Bit(Trap.SendRec) | Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendNb);
-        var pci = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
-        pci.AddTarget(Endpoint.Rs);
-        foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.PrivCtl, KernelCall.SysCtl, KernelCall.Times, KernelCall.SetAlarm, KernelCall.GetInfo })
-            pci.AllowCall(c);
-        if (!pci.AddIoRange(Board.PciConfigPorts, 8)) throw new InvalidOperationException("pci: io range");
-        BenchHost.Boot(kernel, image, "pci", Endpoint.Pci, pci);
-        var iommu = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
-        iommu.AddTarget(Endpoint.Rs);
-        iommu.AddTarget(Endpoint.Pci);
-        foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.Umap, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo })
-            iommu.AllowCall(c);
-        if (!iommu.AddIoRange(Board.IommuPorts, 0x20)) throw new InvalidOperationException("iommu: io range");
-        BenchHost.Boot(kernel, image, "iommu", Endpoint.Iommu, iommu, "io=de00");
     }
 
     private readonly record struct Counters(long DriverTraps, long DriverCpuNs, long ClientCpuNs, long KernelCpuNs);

@@ -1,10 +1,18 @@
-// `bulkhead bench restart [--json] [--n N]`: mean time to repair (issue: time from SIGKILL of
-// a running driver to its replacement answering a request, over ≥ 100 kills). A kernel with
-// PM, DS and RS from the NativeAOT image (out/aot, built by the launcher), the test driver
-// started mirrored (restarts come from RS's in-memory copy) and without backoff, and a client
-// component that waits for DS to announce each new instance and reads from it
-// (Bulkhead.Bench.MttrClient). The runner SIGKILLs the driver's host process and takes the
-// time; the client reports when the new instance answered.
+// `bulkhead bench restart [--json] [--n N] [--driver testdrv|dp8390|rtl8139]`: mean time to
+// repair (issue: time from SIGKILL of a running driver to its replacement answering a request,
+// over ≥ 100 kills). A kernel with PM, DS and RS from the NativeAOT image (out/aot, built by the
+// launcher), the driver started mirrored (restarts come from RS's in-memory copy) and without
+// backoff, and a client component that waits for DS to announce each new instance and sends it
+// a request (Bulkhead.Bench.MttrClient). The runner SIGKILLs the driver's host process and
+// takes the time; the client reports when the new instance answered.
+//   testdrv   (default) the test driver, answering a Read;
+//   dp8390    the NE2000 driver (label eth0, port I/O), answering a GetStat;
+//   rtl8139   the RTL8139 driver (label eth1), answering a GetStat: its repair includes RS
+//             resetting the old DMA domain and releasing the device, the PCI-bus driver's
+//             reservation, MAPDMA and the IOMMU driver's mapping.
+// The network drivers run on the machine of `bench net` (BenchHost.Testbed: the card on its
+// Board, the PCI-bus and IOMMU drivers for the RTL8139), under their etc/drivers.conf policies.
+// The output carries a `driver` key only when --driver is given.
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Kernel;
@@ -16,17 +24,27 @@ namespace Bulkhead.Host.Bench;
 
 internal static class RestartBench
 {
+    private static readonly string[] s_drivers = ["testdrv", "dp8390", "rtl8139"];
+
     public static int Run(string[] args)
     {
         var (json, n) = BenchHost.ParseArgs(args, defaultN: 100);
+        string? asked = BenchHost.Option(args, "--driver");
+        string driver = asked ?? "testdrv";
+        if (!s_drivers.Contains(driver))
+        {
+            Console.Error.WriteLine($"bench restart: unknown driver '{driver}' (one of {string.Join(", ", s_drivers)})");
+            return 2;
+        }
         if (!BenchHost.TryImage("restart", out string root, out string image)) return 1;
         var log = new StringWriter();
-        using var kernel = new Kernel.Kernel(new KernelOptions { ProcSlots = 64, CpuMask = 1, DefaultArenaBytes = 64L << 20, Console = TextWriter.Synchronized(log) });
+        using var bed = new BenchHost.Testbed(image, TextWriter.Synchronized(log), ne2000: driver == "dp8390", rtl8139: driver == "rtl8139");
+        var kernel = bed.Kernel;
         BenchHost.BootServers(kernel, image, root, "max_failures=1000000");
 
         var client = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets };
         client.AllowCall(KernelCall.SetGrant);
-        BenchHost.SpawnClient(kernel, image, "mttr-client", client, ["bench-mttr-client", "testdrv", n.ToString(CultureInfo.InvariantCulture)],
+        BenchHost.SpawnClient(kernel, image, "mttr-client", client, ["bench-mttr-client", driver, n.ToString(CultureInfo.InvariantCulture)],
                               out var stdin, out var stdout);
         using var toClient = stdin;
         using var fromClient = stdout;
@@ -34,21 +52,21 @@ internal static class RestartBench
         var samples = new List<double>(n);
         for (int i = 0; i < n; i++)
         {
-            string ready = fromClient.ReadLine() ?? throw new InvalidOperationException("client ended early:\n" + log);
-            var w = ready.Split(' ');
-            if (w[0] != "ready") throw new InvalidOperationException($"client said '{ready}'\n{log}");
-            int driver = int.Parse(w[1], CultureInfo.InvariantCulture);
-            int pid = kernel.ProcessTable().First(p => p.Endpoint == driver).HostPid;
+            string ready = BenchHost.Expect("restart", fromClient, "ready ", 60, log);
+            int endpoint = int.Parse(ready.Split(' ')[1], CultureInfo.InvariantCulture);
+            int pid = kernel.ProcessTable().First(p => p.Endpoint == endpoint).HostPid;
             long t0 = Stopwatch.GetTimestamp();
             Native.kill(pid, 9);
             toClient.WriteLine("killed");
-            string up = fromClient.ReadLine() ?? throw new InvalidOperationException("client ended early:\n" + log);
+            string up = BenchHost.Expect("restart", fromClient, "up ", 60, log);
             long t1 = long.Parse(up.Split(' ')[1], CultureInfo.InvariantCulture);
             samples.Add((t1 - t0) * 1000.0 / Stopwatch.Frequency);
         }
         samples.Sort();
-        var r = new (string Key, object Value)[]
-        {
+        var r = new List<(string Key, object Value)>();
+        if (asked is not null) r.Add(("driver", $"\"{driver}\""));
+        r.AddRange(
+        [
             ("mttr_ms_median", Math.Round(samples[samples.Count / 2], 2)),
             ("mttr_ms_p99", Math.Round(samples[Math.Min(samples.Count - 1, samples.Count * 99 / 100)], 2)),
             ("mttr_ms_min", Math.Round(samples[0], 2)),
@@ -56,7 +74,7 @@ internal static class RestartBench
             ("kills", samples.Count),
             ("binary", "\"nativeaot\""),
             ("restart_from", "\"memory (-mirror)\""),
-        };
+        ]);
         BenchHost.Print(json, r, doubleFormat: null, keyWidth: 16, trimQuotes: true);
         return 0;
     }
