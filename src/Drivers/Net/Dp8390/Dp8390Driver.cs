@@ -7,9 +7,16 @@
 // OVW (datasheet procedure), acknowledge and drain the ring on PRX/RXE (frames go to a posted
 // buffer or are dropped and counted), finish the transmission on PTX/TXE, read the tally
 // counters on CNT; then IRQCTL Enable.
+// Cost: port accesses are batched by Dp8390Ports (consecutive register writes in one VDEVIO,
+// in the order written), and the driver does not read back what it set itself: BNRY is kept
+// here (the chip never changes it), and CURR is read once per drain — a frame that arrives
+// meanwhile raises ISR.PRX again; a received frame's header comes with its first 124 bytes.
+// A 64-byte frame costs three port calls to send and seven to take in.
 // Rules: arguments are parsed strictly before any port is touched; every ring header read
 // from the card is checked (next page inside the ring, a sane length) and a bad one resets
-// the ring rather than being trusted; a port error during init ends the driver cleanly.
+// the ring rather than being trusted; after a port error no port is touched again and the
+// operation ends (a port error during init ends the driver cleanly); nothing is left queued
+// when a request or an interrupt has been handled.
 using System.Globalization;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Net;
@@ -52,11 +59,15 @@ public static class Dp8390Driver
 internal sealed class Dp8390Card : INetDevice
 {
     private const int HookId = 0;
+    /// <summary>Bytes read at a received frame's first page before its header is known: one
+    /// full VDEVIO of words, and less than a page.</summary>
+    private const int HeadBurst = 2 * VDevIoRequest.MaxEntries;
     private readonly Dp8390Ports _p;
     private readonly int _irq;
-    private readonly byte[] _frame = new byte[NetDriverCall.MaxFrame + Fcs + 2];
+    private readonly byte[] _frame = new byte[RingHeader + NetDriverCall.MaxFrame]; // a received frame with its ring header, or one to send
     private NetDriver? _driver;
     private bool _txBusy;
+    private byte _bnry; // what the driver last wrote to BNRY; the chip never changes it
 
     public Dp8390Card(int ioBase, int irq)
     {
@@ -77,7 +88,9 @@ internal sealed class Dp8390Card : INetDevice
         _p.In(ResetPort);
         if (_p.Error != Err.Ok) return _p.Error;
         _p.Out(ResetPort, 0);
-        if ((_p.In(Isr) & IsrRst) == 0) return Err.ENODEV;
+        byte isr = _p.In(Isr);
+        if (_p.Error != Err.Ok) return _p.Error;
+        if ((isr & IsrRst) == 0) return Err.ENODEV;
         _p.Out(Cr, Page0 | NoDma | Stop);
         _p.Out(Dcr, DcrWordFifo);
         _p.Out(Rbcr0, 0);
@@ -86,20 +99,24 @@ internal sealed class Dp8390Card : INetDevice
         _p.Out(Tcr, TcrLoopback);
         _p.Out(Isr, 0xFF);
         _p.Out(Imr, 0);
-        if (_p.Error != Err.Ok) return _p.Error;
 
-        // The PROM holds each MAC byte twice (word-wide wiring).
+        // The PROM holds each MAC byte twice (word-wide wiring). The writes above go out with
+        // the remote-DMA setup; if they fail, the read does not happen.
         Span<byte> prom = stackalloc byte[PromSize];
         DmaRead(0, prom);
-        for (int i = 0; i < 6; i++) Mac[i] = prom[2 * i];
         if (_p.Error != Err.Ok) return _p.Error;
-        if ((Mac[0] & 1) != 0) return Err.ENODEV; // a multicast station address: no PROM there
+        for (int i = 0; i < 6; i++) Mac[i] = prom[2 * i];
+        if ((Mac[0] & 1) != 0)
+        {
+            _p.Flush();
+            return Err.ENODEV; // a multicast station address: no PROM there
+        }
 
         // Ring, address, filter, start.
         _p.Out(Cr, Page0 | NoDma | Stop);
         _p.Out(Pstart, RingStart);
         _p.Out(Pstop, RingStop);
-        _p.Out(Bnry, RingStart);
+        SetBoundary(RingStart);
         _p.Out(Tpsr, TxPage);
         _p.Out(Cr, Page1 | NoDma | Stop);
         for (int i = 0; i < 6; i++) _p.Out(Par0 + i, Mac[i]);
@@ -110,13 +127,15 @@ internal sealed class Dp8390Card : INetDevice
         _p.Out(Imr, ImrAll);
         _p.Out(Rcr, RcrAb);
         _p.Out(Tcr, TcrNormal);
-        if (_p.Error != Err.Ok) return _p.Error;
+        r = _p.Flush();
+        if (r != Err.Ok) return r;
 
         r = SysCall.IrqCtl(IrqCtlRequest.SetPolicy, _irq, HookId);
         if (r != Err.Ok)
         {
             _p.Out(Imr, 0);
             _p.Out(Cr, Page0 | NoDma | Stop);
+            _p.Flush();
             return r;
         }
         LinkUp = true;
@@ -137,7 +156,7 @@ internal sealed class Dp8390Card : INetDevice
             _p.Out(Cr, Page0 | NoDma | Start);
         }
         _p.Out(Rcr, rcr);
-        return _p.Error;
+        return _p.Flush();
     }
 
     public int Send(ReadOnlySpan<byte> frame)
@@ -147,8 +166,9 @@ internal sealed class Dp8390Card : INetDevice
         {
             // The previous transmission's interrupt may not have been serviced yet: look.
             byte isr = _p.In(Isr);
+            if (_p.Error != Err.Ok) return _p.Error;
             if ((isr & (IsrPtx | IsrTxe)) == 0) return Err.EAGAIN;
-            _p.Out(Isr, (byte)(isr & (IsrPtx | IsrTxe)));
+            _p.Out(Isr, (byte)(isr & (IsrPtx | IsrTxe))); // goes out with the remote-DMA setup
             TransmitDone(isr);
         }
         int length = Math.Max(frame.Length, NetDriverCall.MinFrame);
@@ -159,7 +179,8 @@ internal sealed class Dp8390Card : INetDevice
         _p.Out(Tbcr0, (byte)length);
         _p.Out(Tbcr1, (byte)(length >> 8));
         _p.Out(Cr, Page0 | NoDma | Txp | Start);
-        if (_p.Error != Err.Ok) return _p.Error;
+        int r = _p.Flush(); // nothing of this goes out if the frame's transfer failed
+        if (r != Err.Ok) return r;
         _txBusy = true;
         return Err.Ok;
     }
@@ -169,7 +190,7 @@ internal sealed class Dp8390Card : INetDevice
         if ((hooks & (1UL << HookId)) == 0) return;
         for (int round = 0; round < 32; round++)
         {
-            byte isr = _p.In(Isr);
+            byte isr = _p.In(Isr); // performs what the previous round queued first
             if (_p.Error != Err.Ok || (isr & 0x7F) == 0) break;
             if ((isr & IsrOvw) != 0)
             {
@@ -182,6 +203,7 @@ internal sealed class Dp8390Card : INetDevice
             if ((isr & (IsrPtx | IsrTxe)) != 0) TransmitDone(isr);
             if ((isr & IsrCnt) != 0) ReadCounters();
         }
+        _p.Flush();
         SysCall.IrqCtl(IrqCtlRequest.Enable, _irq);
     }
 
@@ -193,9 +215,9 @@ internal sealed class Dp8390Card : INetDevice
 
     private void ReadCounters()
     {
-        _p.In(Cntr0);
-        _p.In(Cntr1);
-        _driver!.Stats.Dropped += _p.In(Cntr2); // frames the chip missed
+        Span<byte> counters = stackalloc byte[3];
+        _p.In([Cntr0, Cntr1, Cntr2], counters);
+        if (_p.Error == Err.Ok) _driver!.Stats.Dropped += counters[2]; // frames the chip missed
     }
 
     /// <summary>Datasheet §"Buffer ring overflow": stop, clear RBCR, loopback, start, drain, ack, normal.</summary>
@@ -206,7 +228,7 @@ internal sealed class Dp8390Card : INetDevice
         _p.Out(Cr, Page0 | NoDma | Stop);
         _p.Out(Rbcr0, 0);
         _p.Out(Rbcr1, 0);
-        byte isr = _p.In(Isr);
+        byte isr = _p.In(Isr); // also puts the three writes above out before the restart
         bool resend = (cr & Txp) != 0 && (isr & (IsrPtx | IsrTxe)) == 0;
         _p.Out(Tcr, TcrLoopback);
         _p.Out(Cr, Page0 | NoDma | Start);
@@ -216,6 +238,7 @@ internal sealed class Dp8390Card : INetDevice
         if (resend) _p.Out(Cr, Page0 | NoDma | Txp | Start);
     }
 
+    /// <summary>CURR, a page-1 register; the switch back to page 0 is queued and goes out with what follows.</summary>
     private byte ReadCurr()
     {
         _p.Out(Cr, Page1 | NoDma | Start);
@@ -224,46 +247,58 @@ internal sealed class Dp8390Card : INetDevice
         return curr;
     }
 
+    private void SetBoundary(byte page)
+    {
+        _p.Out(Bnry, page);
+        _bnry = page;
+    }
+
     private static byte Before(int page) => (byte)(page == RingStart ? RingStop - 1 : page - 1);
 
-    /// <summary>Takes every frame between BNRY+1 and CURR out of the ring.</summary>
+    private static int After(int page) => page + 1 >= RingStop ? RingStart : page + 1;
+
+    /// <summary>Takes every frame between BNRY+1 and CURR (read once) out of the ring. A frame
+    /// arriving meanwhile sets ISR.PRX again, so OnInterrupt's next round comes back for it.</summary>
     private void DrainRing()
     {
-        Span<byte> header = stackalloc byte[RingHeader];
-        for (int frames = 0; frames < RingStop - RingStart; frames++)
+        byte curr = ReadCurr();
+        if (_p.Error != Err.Ok || curr is < RingStart or >= RingStop) return;
+        int page = After(_bnry);
+        for (int frames = 0; frames < RingStop - RingStart && page != curr; frames++)
         {
-            byte curr = ReadCurr();
-            int bnry = _p.In(Bnry);
+            // The ring header and the frame's first bytes in one burst: a frame starts on a
+            // page of its own, so these bytes are its own whatever its length.
+            DmaRead(page * PageSize, _frame.AsSpan(0, HeadBurst));
             if (_p.Error != Err.Ok) return;
-            int page = bnry + 1 >= RingStop ? RingStart : bnry + 1;
-            if (curr is < RingStart or >= RingStop || page == curr) return;
-
-            DmaRead(page * PageSize, header);
-            int next = header[1];
-            int length = header[2] | (header[3] << 8);
+            int next = _frame[1];
+            int length = _frame[2] | (_frame[3] << 8);
             if (next is < RingStart or >= RingStop || length < NetDriverCall.HeaderLength + Fcs || length > NetDriverCall.MaxFrame + Fcs)
             {
                 // A corrupt header: give up on the frames in the ring.
                 _driver!.Stats.RxErrors++;
-                _p.Out(Bnry, Before(curr));
+                SetBoundary(Before(curr));
                 return;
             }
-            int frameLength = length - Fcs;
+            int end = RingHeader + length - Fcs;
             if (_driver!.HasReader)
             {
-                var data = _frame.AsSpan(0, frameLength);
-                DmaRead(page * PageSize + RingHeader, data);
-                if (_p.Error != Err.Ok) return;
-                _driver.Deliver(data);
+                if (end > HeadBurst)
+                {
+                    DmaRead(page * PageSize + HeadBurst, _frame.AsSpan(HeadBurst, end - HeadBurst));
+                    if (_p.Error != Err.Ok) return;
+                }
+                _driver.Deliver(_frame.AsSpan(RingHeader, end - RingHeader));
             }
             else
             {
                 _driver.Drop();
             }
-            _p.Out(Bnry, Before(next));
+            SetBoundary(Before(next));
+            page = next;
         }
     }
 
+    /// <summary>Queues the remote-DMA address and byte count; the CR command that starts the transfer comes after them.</summary>
     private void SetRemote(int address, int count)
     {
         _p.Out(Rsar0, (byte)address);
@@ -272,6 +307,7 @@ internal sealed class Dp8390Card : INetDevice
         _p.Out(Rbcr1, (byte)(count >> 8));
     }
 
+    /// <summary>A remote read: the setup goes out with the burst; the completion (CR, ISR.RDC ack) is queued.</summary>
     private void DmaRead(int address, Span<byte> into)
     {
         int count = (into.Length + 1) & ~1;
@@ -282,6 +318,7 @@ internal sealed class Dp8390Card : INetDevice
         _p.Out(Isr, IsrRdc);
     }
 
+    /// <summary>A remote write: the setup goes out with the burst; the completion (CR, ISR.RDC ack) is queued.</summary>
     private void DmaWrite(int address, ReadOnlySpan<byte> data)
     {
         int count = (data.Length + 1) & ~1;
