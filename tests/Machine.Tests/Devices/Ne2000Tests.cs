@@ -164,7 +164,7 @@ public sealed class Ne2000Tests : IDisposable
         byte page = NextToTake();
         Assert.NotEqual(curr, page);
         byte[] header = ReadRemote(page << 8, 4);
-        int length = header[2] | (header[3] << 8);
+        int length = (header[2] | (header[3] << 8)) - 4; // the count includes the header
         byte[] data = ReadRemote((page << 8) + 4, length);
         byte next = header[1];
         Out(Bnry, (byte)(next == _ringStart ? _ringStop - 1 : next - 1));
@@ -523,7 +523,7 @@ public sealed class Ne2000Tests : IDisposable
         Assert.Equal(RingStart + 2, ReadPage1(Curr));
         Assert.Equal(0x01, In(0x0C)); // RSR.PRX
         byte[] header = ReadRemote((RingStart + 1) << 8, 4);
-        Assert.Equal(new byte[] { 0x01, RingStart + 2, 104, 0 }, header);
+        Assert.Equal(new byte[] { 0x01, RingStart + 2, 108, 0 }, header); // count: 4 header + 100 data + 4 FCS
         var (status, next, data) = Take();
         Assert.Equal(0x01, status);
         Assert.Equal(RingStart + 2, next);
@@ -772,7 +772,7 @@ public sealed class Ne2000Tests : IDisposable
         Out(Cr, Page0 | SendPacket | Start);
         Out(Isr, 0xFF);
         var bytes = new List<byte>();
-        for (int i = 0; i < 37; i++)
+        for (int i = 0; i < 39; i++)
         {
             uint word = _nic.Read(Data, 2);
             bytes.Add((byte)word);
@@ -780,7 +780,8 @@ public sealed class Ne2000Tests : IDisposable
         }
         Assert.Equal(IsrRdc, In(Isr) & IsrRdc);
         Assert.Equal(0xFFFFu, _nic.Read(Data, 2));
-        Assert.Equal(74, bytes.Count); // RBCR came from the header's length
+        Assert.Equal(78, bytes.Count); // RBCR came from the header's count: header, frame, FCS
+        Assert.Equal(78, bytes[2] | bytes[3] << 8);
         Assert.Equal(frame, bytes.Skip(4).Take(70));
     }
 

@@ -13,8 +13,8 @@
 // meanwhile raises ISR.PRX again; a received frame's header comes with its first 124 bytes.
 // A 64-byte frame costs three port calls to send and seven to take in.
 // Rules: arguments are parsed strictly before any port is touched; every ring header read
-// from the card is checked (next page inside the ring, a sane length) and a bad one resets
-// the ring rather than being trusted; after a port error no port is touched again and the
+// from the card is checked (a sane length, a next page right after the frame) and a bad one
+// resets the ring rather than being trusted; after a port error no port is touched again and the
 // operation ends (a port error during init ends the driver cleanly); nothing is left queued
 // when a request or an interrupt has been handled.
 using System.Globalization;
@@ -257,6 +257,14 @@ internal sealed class Dp8390Card : INetDevice
 
     private static int After(int page) => page + 1 >= RingStop ? RingStart : page + 1;
 
+    /// <summary>The page after a frame of <paramref name="length"/> bytes (plus its ring header)
+    /// stored from <paramref name="page"/>: where its header's next pointer must point.</summary>
+    private static int PageAfter(int page, int length)
+    {
+        int next = page + (RingHeader + length + PageSize - 1) / PageSize;
+        return next >= RingStop ? next - (RingStop - RingStart) : next;
+    }
+
     /// <summary>Takes every frame between BNRY+1 and CURR (read once) out of the ring. A frame
     /// arriving meanwhile sets ISR.PRX again, so OnInterrupt's next round comes back for it.</summary>
     private void DrainRing()
@@ -271,8 +279,8 @@ internal sealed class Dp8390Card : INetDevice
             DmaRead(page * PageSize, _frame.AsSpan(0, HeadBurst));
             if (_p.Error != Err.Ok) return;
             int next = _frame[1];
-            int length = _frame[2] | (_frame[3] << 8);
-            if (next is < RingStart or >= RingStop || length < NetDriverCall.HeaderLength + Fcs || length > NetDriverCall.MaxFrame + Fcs)
+            int length = (_frame[2] | (_frame[3] << 8)) - RingHeader; // the count includes the header
+            if (length < NetDriverCall.HeaderLength + Fcs || length > NetDriverCall.MaxFrame + Fcs || next != PageAfter(page, length))
             {
                 // A corrupt header: give up on the frames in the ring.
                 _driver!.Stats.RxErrors++;

@@ -3,8 +3,9 @@
 // RCR.AR), and its destination passes RCR: broadcast with AB, other multicast with AM and its
 // MAR hash bit, unicast matching PAR0–5 or any unicast with PRO. In monitor mode (RCR.MON)
 // an accepted frame is only counted as missed. Otherwise it is stored from CURR·256: the
-// header [RSR, next page, length lo, length hi] (length includes the FCS, which is computed
-// and stored too), then the data, page after page; the page after PSTOP−1 is PSTART, and the
+// header [RSR, next page, count lo, count hi] — the datasheet's receive byte count, which
+// counts the 4 header bytes, the frame and its FCS (computed and stored too) — then the data,
+// page after page; the page after PSTOP−1 is PSTART, and the
 // page after 0xFF is 0x00, so a CURR outside the ring walks memory the way the chip's page
 // counter does (writes where no RAM is are lost). The chip compares every page it advances
 // to, including the page after the frame that becomes CURR, with BNRY: a match means the ring
@@ -67,8 +68,9 @@ public sealed partial class Ne2000
 
         Put(status);
         Put(next);
-        Put((byte)length);
-        Put((byte)(length >> 8));
+        int count = Dp8390.HeaderLength + length;
+        Put((byte)count);
+        Put((byte)(count >> 8));
         foreach (byte b in frame) Put(b);
         uint fcs = EthernetCrc.Fcs(frame);
         for (int i = 0; i < Dp8390.FcsLength; i++) Put((byte)(fcs >> (8 * i)));
