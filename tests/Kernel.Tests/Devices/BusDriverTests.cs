@@ -169,6 +169,47 @@ public sealed class BusDriverTests : IDisposable
         Assert.Equal(Pack(Nic.RequesterId, 0x10EC | 0x8139 << 16), Puppet.LongField(answer, 4));
     }
 
+    [Fact]
+    public void HostileRequests_GetErrorCodes_AndTheDeviceHoldersNoticeNothing()
+    {
+        var d = Driver("eth1");
+        Assert.Equal(Err.Ok, Result(SetAcl(d.Endpoint, DeviceEntry(0x10EC, 0x8139))));
+        Assert.Equal(Err.Ok, Result(Pci(d, PciCall.Reserve, Nic.RequesterId)));
+        ulong mine = Pin(d, 2);
+        Assert.Equal(Err.Ok, Result(Iommu(d, IommuCall.Map, Nic.RequesterId, (long)mine, 2 * Page)));
+
+        // A hostile driver with an ACL for the audio function (so its requests are served, not
+        // held) sends both bus drivers seeded random requests: any message type near theirs,
+        // any payload.
+        var h = Driver("hostile");
+        Assert.Equal(Err.Ok, Result(SetAcl(h.Endpoint, DeviceEntry(0x1274, 0x1371))));
+        int seed = Environment.TickCount;
+        var rng = new Random(seed);
+        long Any() => rng.Next(4) switch
+        {
+            0 => rng.NextInt64(),
+            1 => rng.Next(-4, 300),
+            2 => Pack(rng.Next(0, 0x10000), rng.Next(-8, 300)),
+            _ => Pack(Nic.RequesterId, rng.Next(0, 256)),
+        };
+        for (int i = 0; i < 3000; i++)
+        {
+            int dst = rng.Next(2) == 0 ? Endpoint.Pci : Endpoint.Iommu;
+            int type = (dst == Endpoint.Pci ? PciCall.Base : IommuCall.Base) + rng.Next(-2, 12);
+            var a = h.Ask($"sendrec3 {dst} {type} {Any()} {Any()} {Any()}");
+            Assert.True(a.StartsWith("r OK ", StringComparison.Ordinal), $"seed {seed}, request {i}: {a}");
+        }
+
+        // Both bus drivers still answer, and nothing of the holder's changed.
+        Assert.Equal(Err.EPERM, Result(Pci(h, PciCall.Reserve, Nic.RequesterId)));
+        Assert.True(Reachable(mine, 2), $"seed {seed}: the holder's DMA domain changed");
+        Assert.Equal(Err.Ok, Result(Pci(d, PciCall.ReadConfig, Nic.RequesterId, 0, 4)));
+        Assert.Equal(Err.Ok, Result(Iommu(d, IommuCall.Map, Nic.RequesterId, (long)mine, Page)));
+        Assert.StartsWith("r OK", d.Ask("in 49152 1"));
+        Assert.Equal(0xC001u, _board.Pci.Read(Nic, 0x10, 4));
+        Assert.Equal(11u, _board.Pci.Read(Nic, 0x3C, 1));
+    }
+
     /// <summary>An I/O window that answers nothing (the audio function's, never reached here).</summary>
     private sealed class Inert : Bulkhead.Machine.Io.IPortDevice
     {
