@@ -57,12 +57,12 @@ public sealed unsafe partial class Kernel
 
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
                               in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
-                              int stdinFd = -1, int stdoutFd = -1)
+                              int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1)
     {
         hostPid = 0;
         if (_stopping) return Err.EAGAIN;
         if (string.IsNullOrWhiteSpace(name)) return Err.EINVAL;
-        if (image.IsEmpty && (string.IsNullOrEmpty(path) || !File.Exists(path))) return Err.ENOENT;
+        if (sharedImageFd < 0 && image.IsEmpty && (string.IsNullOrEmpty(path) || !File.Exists(path))) return Err.ENOENT;
         long size = arenaBytes <= 0 ? _opt.DefaultArenaBytes : arenaBytes;
         if (size < SysCall.HeapStart || size > _opt.MaxArenaBytes) return Err.EINVAL;
         size = (size + 4095) & ~4095L;
@@ -77,7 +77,11 @@ public sealed unsafe partial class Kernel
             doorbell = Native.eventfd(0, Native.EFD_CLOEXEC);
             if (doorbell < 0) return Err.ENOMEM;
             string exe = path;
-            if (!image.IsEmpty)
+            if (sharedImageFd >= 0)
+            {
+                exe = $"/proc/self/fd/{sharedImageFd}"; // an image object: the kernel's own descriptor, not the process's
+            }
+            else if (!image.IsEmpty)
             {
                 imageFd = HostSpawner.MemoryImage(name, image);
                 if (imageFd < 0) return Err.ENOMEM;
@@ -103,10 +107,11 @@ public sealed unsafe partial class Kernel
             argv.AddRange(args);
             var env = ComponentEnvironment(p.Name);
             int pid = HostSpawner.Spawn(exe, argv, env, arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
-                                       stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd, imageFd);
+                                       stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd,
+                                       sharedImageFd >= 0 ? sharedImageFd : imageFd);
             if (pid < 0)
             {
-                Log("kernel", $"cannot start {name} from {(image.IsEmpty ? path : "memory image")}: errno {-pid}");
+                Log("kernel", $"cannot start {name} from {(sharedImageFd >= 0 ? "image object" : image.IsEmpty ? path : "memory image")}: errno {-pid}");
                 return Err.ENOEXEC;
             }
             int pidfd = Native.PidfdOpen(pid);
@@ -212,6 +217,7 @@ public sealed unsafe partial class Kernel
             if (q.Parent == ep) q.Parent = Endpoint.Kernel; // orphans are the kernel's
         }
         RemoveIrqHooks(p);
+        DropImagesOf(p);
         // Zombie children of the dead parent are nobody's now.
         foreach (var z in _procs)
             if (z.State == ProcState.Zombie && z.Parent == ep) Free(z);
@@ -273,6 +279,7 @@ public sealed unsafe partial class Kernel
             p.Arena = null;
             p.State = ProcState.Free;
         }
+        DropImagesOf(null);
     }
 
     /// <summary>Sends a host signal to a live process (kernel thread).</summary>

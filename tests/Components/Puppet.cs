@@ -239,6 +239,16 @@ internal static unsafe class Puppet
                     r = SysCall.Spawn(w[1], "", File.ReadAllBytes(w[2]), w[3..], priv, out int ep);
                     return $"r {Err.Name(r)} {ep}";
                 }
+            case "image-create": // image-create <path>: IMAGE Create from a copy of <path> → r RESULT <id>
+                r = SysCall.ImageCreate(Path.GetFileName(w[1]), File.ReadAllBytes(w[1]), out int imageId);
+                return $"r {Err.Name(r)} {imageId}";
+            case "image-delete": // image-delete <id>
+                return R(SysCall.ImageDelete((int)L(w[1])));
+            case "spawn-obj": // spawn-obj <name> <id> [args...]: SPAWN FromImage → r RESULT <endpoint>
+                {
+                    r = SysCall.SpawnImage(w[1], (int)L(w[2]), w[3..], new PrivilegeBlock(), out int ep);
+                    return $"r {Err.Name(r)} {ep}";
+                }
             case "privctl": // privctl <ep> <trapmask> <flags> <targets|-> [calls,..]
                 {
                     var priv = new PrivilegeBlock { TrapMask = (uint)L(w[2]), Flags = (uint)L(w[3]) };

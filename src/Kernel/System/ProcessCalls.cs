@@ -19,10 +19,17 @@ public sealed partial class Kernel
         var req = m.As<SpawnRequest>();
         var arena = caller.Arena!;
         bool fromMemory = (req.Flags & SpawnRequest.FromMemory) != 0;
-        if ((req.Flags & ~SpawnRequest.FromMemory) != 0) return Err.EINVAL;
+        bool fromImage = (req.Flags & SpawnRequest.FromImage) != 0;
+        if ((req.Flags & ~(SpawnRequest.FromMemory | SpawnRequest.FromImage)) != 0 || (fromMemory && fromImage)) return Err.EINVAL;
         string path = "";
         ReadOnlySpan<byte> image = default;
-        if (fromMemory)
+        int imageFd = -1;
+        if (fromImage)
+        {
+            if (!_images.TryGetValue(req.PathLength, out var obj)) return Err.ENOENT;
+            imageFd = obj.Fd;
+        }
+        else if (fromMemory)
         {
             if (req.PathLength <= 0 || req.PathLength > MaxImageBytes || !arena.TrySlice(req.PathOffset, req.PathLength, out var img))
                 return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
@@ -41,8 +48,8 @@ public sealed partial class Kernel
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
         if (!MayHand(caller, priv)) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         string name = req.Name.ToString();
-        if (name.Length == 0) name = fromMemory ? "image" : Path.GetFileName(path);
-        int r = SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid);
+        if (name.Length == 0) name = fromMemory || fromImage ? "image" : Path.GetFileName(path);
+        int r = SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid, sharedImageFd: imageFd);
         if (r < 0) return r;
         m = Message.Of(0, new EndpointReply { Endpoint = r, HostPid = pid });
         return Err.Ok;

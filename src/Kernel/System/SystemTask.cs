@@ -35,6 +35,7 @@ public sealed partial class Kernel
         t[KernelCall.VSafeCopy] = DoVSafeCopy;
         t[KernelCall.MapDma] = DoMapDma;
         t[KernelCall.Umap] = DoUmap;
+        t[KernelCall.Image] = DoImage;
         return t;
     }
 

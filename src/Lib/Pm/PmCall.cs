@@ -28,5 +28,6 @@ public struct StartHeader
     public int TextLength;
     public int ImageLength;
     public int ArenaKiB;
-    public int Reserved;
+    /// <summary>A kernel image object to start (SysCall.ImageCreate) instead of an image or a path; 0 for none.</summary>
+    public int ImageId;
 }

@@ -10,10 +10,13 @@ namespace Bulkhead.Lib.Pm;
 
 public static class PmClient
 {
-    /// <summary>Starts <paramref name="path"/> (or <paramref name="image"/>, when not empty) as
-    /// <paramref name="name"/> with <paramref name="priv"/>; the caller becomes its parent of record.</summary>
-    public static int Start(string name, string path, IReadOnlyList<string> args, in PrivilegeBlock priv, ReadOnlySpan<byte> image, out int endpoint)
+    /// <summary>Starts <paramref name="path"/> (or <paramref name="image"/>, when not empty, or
+    /// kernel image object <paramref name="imageId"/>, when not 0) as <paramref name="name"/> with
+    /// <paramref name="priv"/>; the caller becomes its parent of record.</summary>
+    public static int Start(string name, string path, IReadOnlyList<string> args, in PrivilegeBlock priv, ReadOnlySpan<byte> image, out int endpoint,
+                            int imageId = 0)
     {
+        if (imageId != 0) image = default;
         endpoint = Endpoint.None;
         var text = new StringBuilder();
         text.Append("name ").Append(name).Append('\n');
@@ -28,7 +31,7 @@ public static class PmClient
         try
         {
             var ch = Channel.Current;
-            ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length };
+            ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length, ImageId = imageId };
             textBytes.CopyTo(ch.Arena.Slice((int)(buf + headerSize), textBytes.Length));
             image.CopyTo(ch.Arena.Slice((int)(buf + headerSize + textBytes.Length), image.Length));
             int grant = GrantTable.Current.Direct(Endpoint.Pm, buf, total, Grant.Read);

@@ -25,6 +25,7 @@ public static class KernelCall
     public const int SysCtl = 44;
     public const int Spawn = 60;
     public const int MapDma = 61;
+    public const int Image = 62;
     public const int Umap = 14;
 
     public static string Name(int call) => call switch
@@ -45,6 +46,7 @@ public static class KernelCall
         SysCtl => "SYSCTL",
         Spawn => "SPAWN",
         MapDma => "MAPDMA",
+        Image => "IMAGE",
         Umap => "UMAP",
         _ => $"call{call}",
     };

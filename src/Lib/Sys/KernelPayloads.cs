@@ -10,6 +10,8 @@ namespace Bulkhead.Lib.Sys;
 public struct SpawnRequest
 {
     public const int FromMemory = 1;
+    /// <summary>Start a kernel image object (IMAGE Create); PathLength holds its id.</summary>
+    public const int FromImage = 2;
 
     /// <summary>Path of the binary, or with FromMemory the binary image itself.</summary>
     public long PathOffset;
@@ -227,4 +229,20 @@ public struct VSafeCopyEntry
     public long GrantOffset;
     public long LocalOffset;
     public long Length;
+}
+
+/// <summary>IMAGE: Create keeps [Offset, Offset + Length) of the caller's arena as an
+/// executable image in the kernel (once), answering its Id; SPAWN FromImage starts it without
+/// copying it again. Delete (the creator only) drops it. The creator's end drops its images.</summary>
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct ImageRequest
+{
+    public const int Create = 1;
+    public const int Delete = 2;
+
+    public int Op;
+    public int Id;
+    public long Offset;
+    public long Length;
+    public ProcessName Name;
 }

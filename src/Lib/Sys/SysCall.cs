@@ -99,6 +99,37 @@ public static partial class SysCall
     public static int SpawnFromArena(string name, long imageOffset, int imageLength, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
         SpawnCore(name, "", imageOffset, imageLength, argv, priv, out endpoint, arenaKiB);
 
+    /// <summary>Starts kernel image object <paramref name="imageId"/> (from ImageCreate).</summary>
+    public static int SpawnImage(string name, int imageId, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
+        SpawnCore(name, "", -2, imageId, argv, priv, out endpoint, arenaKiB);
+
+    /// <summary>Keeps <paramref name="image"/> in the kernel as an executable image; its id for SpawnImage.</summary>
+    public static int ImageCreate(string name, ReadOnlySpan<byte> image, out int id)
+    {
+        id = 0;
+        if (image.IsEmpty) return Err.EINVAL;
+        long buf = ArenaHeap.Allocate(image.Length);
+        if (buf < 0) return Err.ENOMEM;
+        try
+        {
+            image.CopyTo(Channel.Current.Arena.Slice((int)buf, image.Length));
+            var m = Message.Of(0, new ImageRequest { Op = ImageRequest.Create, Offset = buf, Length = image.Length, Name = ProcessName.From(name) });
+            int r = Call(KernelCall.Image, ref m);
+            if (r == Err.Ok) id = m.As<ImageRequest>().Id;
+            return r;
+        }
+        finally
+        {
+            ArenaHeap.Free(buf);
+        }
+    }
+
+    public static int ImageDelete(int id)
+    {
+        var m = Message.Of(0, new ImageRequest { Op = ImageRequest.Delete, Id = id });
+        return Call(KernelCall.Image, ref m);
+    }
+
     private static int SpawnCore(string name, string path, long imageOffset, int imageLength,
                                  IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB)
     {
@@ -123,7 +154,13 @@ public static partial class SysCall
             long pathAt;
             int pathLen;
             int flags = 0;
-            if (imageOffset >= 0)
+            if (imageOffset == -2)
+            {
+                pathAt = 0;
+                pathLen = imageLength; // the image object's id
+                flags = SpawnRequest.FromImage;
+            }
+            else if (imageOffset >= 0)
             {
                 pathAt = imageOffset;
                 pathLen = imageLength;

@@ -74,7 +74,8 @@ public static class PmServer
             }
             if (name.Length == 0) return Err.EINVAL;
             int ep;
-            r = header.ImageLength > 0
+            r = header.ImageId != 0 ? SysCall.SpawnImage(name, header.ImageId, argv, header.Privileges, out ep, header.ArenaKiB)
+                : header.ImageLength > 0
                 ? SysCall.SpawnFromArena(name, buf + headerSize + header.TextLength, header.ImageLength, argv, header.Privileges, out ep, header.ArenaKiB)
                 : SysCall.Spawn(name, path, default, argv, header.Privileges, out ep, header.ArenaKiB);
             if (r != Err.Ok) return r;

@@ -33,7 +33,15 @@ public sealed partial class DriverManager
             if (other != s && other.HasInstance && other.Policy.Targets.Contains(s.Label, StringComparer.Ordinal))
                 priv.AddTarget(other.Endpoint);
         var args = s.Spec.Args.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        int r = PmClient.Start(s.Label, s.Spec.Binary, args, priv, s.Image ?? [], out int ep);
+        if (s.Image is not null && s.ImageId == 0)
+        {
+            // Kept in the kernel once: restarts then copy nothing. Without the IMAGE call (or
+            // room for the image) the bytes travel with every start instead.
+            int ir = SysCall.ImageCreate(s.Label, s.Image, out int id);
+            if (ir == Err.Ok) s.ImageId = id;
+            else if (ir != Err.ECALLDENIED) Log($"cannot keep {s.Label}'s image in the kernel: {Err.Name(ir)}");
+        }
+        int r = PmClient.Start(s.Label, s.Spec.Binary, args, priv, s.Image ?? [], out int ep, s.ImageId);
         if (r != Err.Ok)
         {
             Log($"cannot start {s.Label}: {Err.Name(r)}");
@@ -231,7 +239,14 @@ public sealed partial class DriverManager
         StopScript(s);
         _services.Remove(s.Label);
         _claims.Release(s.Policy.Label);
+        DropImage(s);
         DsClient.Delete(s.Label, DsFlags.TypeLabel);
+    }
+
+    private static void DropImage(Service s)
+    {
+        if (s.ImageId != 0) SysCall.ImageDelete(s.ImageId);
+        s.ImageId = 0;
     }
 
     private static void ApplyUpdate(Service s)
@@ -239,6 +254,7 @@ public sealed partial class DriverManager
         if (s.UpdateTo is null) return;
         s.Spec = s.UpdateTo;
         s.UpdateTo = null;
+        DropImage(s);
         if (s.Image is not null)
         {
             try { s.Image = File.ReadAllBytes(s.Spec.Binary); }

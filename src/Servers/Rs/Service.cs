@@ -14,6 +14,8 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     public PolicyEntry Policy { get; set; } = policy;
     /// <summary>-mirror: the binary as it was at `service up`; restarts never touch a file system.</summary>
     public byte[]? Image { get; set; } = image;
+    /// <summary>The kernel image object made from Image (SysCall.ImageCreate), 0 if none yet.</summary>
+    public int ImageId { get; set; }
 
     public int Endpoint { get; set; } = Lib.Ipc.Endpoint.None;
     public ServiceState State { get; set; } = ServiceState.Starting;

@@ -51,7 +51,9 @@ public sealed class RsSystem : IDisposable
         Start("pm", Endpoint.Pm, pm);
         Start("ds", Endpoint.Ds, server);
         string[] fast = ["backoff_base_ms=100", "backoff_cap_ms=400", "healthy_ms=2000", "init_timeout_ms=5000", "stop_timeout_ms=500"];
-        Start("rs", Endpoint.Rs, server, [DriversConf, .. fast, .. rsTunables]);
+        var rs = server;
+        rs.AllowCall(KernelCall.Image);
+        Start("rs", Endpoint.Rs, rs, [DriversConf, .. fast, .. rsTunables]);
         var user = TestSystem.Privileges(traps: Trap.MaskAll, calls: [KernelCall.SetGrant, KernelCall.SysCtl], flags: PrivilegeBlock.AllTargets);
         Manager = Sys.StartPuppet("manager", user);
         Client = Sys.StartPuppet("client", user);

@@ -70,7 +70,9 @@ internal static unsafe partial class BenchHost
         pm.AllowCall(KernelCall.GetKsig);
         Boot(kernel, image, "pm", Endpoint.Pm, pm);
         Boot(kernel, image, "ds", Endpoint.Ds, server);
-        Boot(kernel, image, "rs", Endpoint.Rs, server, [Path.Combine(root, "etc", "drivers.conf"), .. rsOptions]);
+        var rs = server; // as etc/boot.conf: -mirror images kept in the kernel
+        rs.AllowCall(KernelCall.Image);
+        Boot(kernel, image, "rs", Endpoint.Rs, rs, [Path.Combine(root, "etc", "drivers.conf"), .. rsOptions]);
     }
 
     /// <summary>Starts component <paramref name="name"/> of the image at <paramref name="slot"/>, or throws.</summary>
