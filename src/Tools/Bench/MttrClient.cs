@@ -15,7 +15,6 @@
 using System.Diagnostics;
 using Bulkhead.Lib.Drivers;
 using Bulkhead.Lib.Ds;
-using Bulkhead.Lib.Grants;
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Net;
@@ -71,7 +70,6 @@ public static class MttrClient
     /// <summary>`service up` of the driver; on a refusal <paramref name="why"/> is RS's reason.</summary>
     private static int Up(Target target, out string why)
     {
-        why = "";
         var spec = new ServiceSpec
         {
             Label = target.Label,
@@ -81,23 +79,7 @@ public static class MttrClient
             Mirror = true,
             NoBackoff = true,
         };
-        byte[] text = System.Text.Encoding.UTF8.GetBytes(spec.Format());
-        const int Size = 4096;
-        long buf = ArenaHeap.Allocate(Size);
-        if (buf < 0) return (int)buf;
-        var span = Channel.Current.Arena.Slice((int)buf, Size);
-        span.Clear();
-        text.CopyTo(span);
-        int grant = GrantTable.Current.Direct(Endpoint.Rs, buf, Size, Grant.ReadWrite);
-        if (grant < 0) return grant;
-        var m = Message.Of(RsCall.Up, new BufferRequest { GrantId = grant, Length = text.Length });
-        int r = IpcCall.SendRec(Endpoint.Rs, ref m);
-        var rep = m.As<RsReply>();
-        if (r == Err.Ok && m.Type != Err.Ok && rep.Length > 0)
-            why = System.Text.Encoding.UTF8.GetString(span[..Math.Min(rep.Length, Size)]);
-        GrantTable.Current.Revoke(grant);
-        ArenaHeap.Free(buf);
-        return r != Err.Ok ? r : m.Type;
+        return RsClient.Up(spec, out why);
     }
 
     /// <summary>One request with an empty payload; its result, or the IPC error.</summary>

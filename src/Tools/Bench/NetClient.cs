@@ -202,25 +202,8 @@ public static class NetClient
     /// <summary>`service up` of the card's driver from this binary under its own policy.</summary>
     private static int Up(Nic nic, out string why)
     {
-        why = "";
         var spec = new ServiceSpec { Label = nic.Label, Binary = Environment.ProcessPath!, Args = nic.Args, Policy = nic.Driver };
-        byte[] text = System.Text.Encoding.UTF8.GetBytes(spec.Format());
-        const int Size = 4096;
-        long buf = ArenaHeap.Allocate(Size);
-        if (buf < 0) return (int)buf;
-        var span = Channel.Current.Arena.Slice((int)buf, Size);
-        span.Clear();
-        text.CopyTo(span);
-        int grant = GrantTable.Current.Direct(Endpoint.Rs, buf, Size, Grant.ReadWrite);
-        if (grant < 0) return grant;
-        var m = Message.Of(RsCall.Up, new BufferRequest { GrantId = grant, Length = text.Length });
-        int r = IpcCall.SendRec(Endpoint.Rs, ref m);
-        var rep = m.As<RsReply>();
-        if (r == Err.Ok && m.Type != Err.Ok && rep.Length > 0)
-            why = System.Text.Encoding.UTF8.GetString(span[..Math.Min(rep.Length, Size)]);
-        GrantTable.Current.Revoke(grant);
-        ArenaHeap.Free(buf);
-        return r != Err.Ok ? r : m.Type;
+        return RsClient.Up(spec, out why);
     }
 
     /// <summary>Waits until the driver announced itself (it has initialized its card), learns its
