@@ -8,7 +8,8 @@
 // (MaxReaders, one per client); the deferred Read reply goes out with SENDA (AsyncSender): a
 // driver must never block on a client, and the answer must not be lost when the client is not
 // receiving at that instant (it may have posted the read with SEND and be busy writing).
-// RS and DS are optional: reports to them that fail are ignored.
+// RS and DS are optional: reports to them that fail are ignored. A device that reports a port
+// error (PortError) has lost its card: the driver says why and panics, and RS restarts it.
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Net;
@@ -37,6 +38,11 @@ public interface INetDevice
 
     /// <summary>Services the card after a HARDWARE notification and re-enables the interrupt.</summary>
     void OnInterrupt(ulong hooks);
+
+    /// <summary>The port error that cost the driver its card (OK while there is none). The kernel
+    /// refusing a port the driver used before means its world changed under it: NetDriver then
+    /// panics, so that RS restarts it and the new instance starts over with the card.</summary>
+    int PortError { get; }
 }
 
 public sealed class NetDriver
@@ -89,6 +95,7 @@ public sealed class NetDriver
             OnNotify = m =>
             {
                 if (m.Source == Endpoint.Hardware) _device.OnInterrupt(m.As<NotifyPayload>().Interrupts);
+                CheckCard();
             },
         };
         loop.On(NetDriverCall.Conf, DoConf).On(NetDriverCall.Write, DoWrite)
@@ -120,6 +127,7 @@ public sealed class NetDriver
         int r = SysCall.SafeCopyFrom(source, req.GrantId, 0, _txBuffer, req.Length);
         if (r != Err.Ok) return r;
         r = _device.Send(Channel.Current.Arena.Slice((int)_txBuffer, req.Length));
+        CheckCard();
         if (r == Err.Ok) Stats.Sent++;
         else Stats.TxErrors++;
         return r;
@@ -142,6 +150,14 @@ public sealed class NetDriver
     {
         m = Message.Of(0, Stats);
         return Err.Ok;
+    }
+
+    private void CheckCard()
+    {
+        if (_device.PortError == Err.Ok) return;
+        string why = $"lost the card: port access refused ({Err.Name(_device.PortError)})";
+        SysCall.Diag(why);
+        ServiceRuntime.Panic(why);
     }
 
     /// <summary>Counts a received frame that nobody could take.</summary>

@@ -123,6 +123,28 @@ public sealed class Dp8390Tests : IDisposable
     }
 
     [Fact]
+    public void LosingItsPorts_MakesTheDriverPanic_SoThatRsCanRestartIt()
+    {
+        // The driver's parent of record may re-privilege it (Mutable): it takes the ports away.
+        var parent = _sys.StartPuppet("rs", TestSystem.Privileges(calls: [KernelCall.PrivCtl, KernelCall.GetKsig], flags: PrivilegeBlock.AllTargets));
+        var calls = new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.IrqCtl, KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.SysCtl };
+        var p = TestSystem.Privileges(calls: calls, flags: PrivilegeBlock.AllTargets | PrivilegeBlock.Mutable);
+        p.AddIoRange(0x300, 0x20);
+        p.AllowIrq(9);
+        int drv = _sys.Kernel.Spawn(new ProcessSpec { Name = "eth0", Path = Image, Args = ["dp8390", "io=0x300", "irq=9"], Privileges = p, Parent = parent.Endpoint });
+        Assert.True(drv >= 0, $"spawn failed: {drv}");
+        var c = Client();
+        Assert.StartsWith("r OK OK", c.Ask($"net conf {drv}"));
+        Assert.Equal("r OK", parent.Ask($"privctl {drv} {Trap.MaskAll} {PrivilegeBlock.AllTargets | PrivilegeBlock.Mutable} - {string.Join(',', calls)}"));
+        long denied = _sys.Kernel.Denials()[(int)Denial.DevicePortNotAllowed];
+        _wire.Send(Frame(Mac, 100, 1)); // its interrupt handler now touches ports it no longer has
+        TestSystem.WaitUntil(() => _sys.Find(drv) is null or { State: ProcState.Zombie }, "the driver to give up");
+        Assert.Equal($"r OK {drv} {ExitInfo.Exited} 1", parent.Ask("ksig"));
+        Assert.Equal(denied + 1, _sys.Kernel.Denials()[(int)Denial.DevicePortNotAllowed]);
+        Assert.True(_sys.Console.Has("lost the card: port access refused (EPERM)"), "no panic message");
+    }
+
+    [Fact]
     public void Burst_OverflowsTheRing_DriverRecovers_AndTrafficIsExactAfterwards()
     {
         int drv = StartDriver();

@@ -185,6 +185,8 @@ internal sealed class Dp8390Card : INetDevice
         return Err.Ok;
     }
 
+    public int PortError => _p.Error;
+
     public void OnInterrupt(ulong hooks)
     {
         if ((hooks & (1UL << HookId)) == 0) return;

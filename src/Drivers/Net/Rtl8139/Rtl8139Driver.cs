@@ -166,6 +166,8 @@ internal sealed class Rtl8139Card : INetDevice
         return _error;
     }
 
+    public int PortError => _error;
+
     public void OnInterrupt(ulong hooks)
     {
         if ((hooks & (1UL << HookId)) == 0) return;
