@@ -1,7 +1,9 @@
 // init: the first user process. It prints the boot banner and the process table (GETINFO
-// ProcTab) on the console through SYSCTL diagnostics, then lives in a ServerLoop: an alarm
-// every minute (SETALARM) brings a CLOCK notification, on which it prints the uptime (TIMES)
-// and re-arms. It answers no requests. Needs: SENDREC, RECEIVE; SYSCTL GETINFO SETALARM TIMES.
+// ProcTab) on the console through SYSCTL diagnostics, runs its start-up script when given one
+// (argument 1, normally etc/rc: `service up` of the machine's drivers, RcScript), then lives in
+// a ServerLoop: an alarm every minute (SETALARM) brings a CLOCK notification, on which it prints
+// the uptime (TIMES) and re-arms. It answers no requests. Needs: SENDREC, RECEIVE; SYSCTL
+// GETINFO SETALARM TIMES; for the script SETGRANT and RS as a target.
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -17,9 +19,13 @@ public static class InitCommand
 
     public static int Run(string[] args)
     {
-        _ = args;
         SysCall.Diag($"Bulkhead — a dependable multiserver OS (MINIX 3 design), hosted on Linux; init is endpoint {IpcCall.Self}");
         PrintProcessTable();
+        if (args.Length > 1)
+        {
+            int failed = RcScript.Run(args[1]);
+            SysCall.Diag(failed == 0 ? $"{args[1]}: done" : $"{args[1]}: done, {failed} command(s) failed");
+        }
         int r = SysCall.SetAlarm(TickNs, absolute: false, out _);
         if (r != Err.Ok)
         {

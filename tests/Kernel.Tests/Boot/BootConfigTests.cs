@@ -102,9 +102,10 @@ public sealed class BootConfigTests
         Assert.True(init.FixedSlot);
         Assert.Equal(ProgramKind.Image, init.Kind);
         Assert.Equal(Traps(Trap.SendRec, Trap.Receive), init.Privileges.TrapMask);
-        Assert.Equal(new[] { KernelCall.SetAlarm, KernelCall.Times, KernelCall.GetInfo, KernelCall.SysCtl }.Order(), Calls(init.Privileges));
+        Assert.Equal(new[] { KernelCall.SetAlarm, KernelCall.Times, KernelCall.GetInfo, KernelCall.SysCtl, KernelCall.SetGrant }.Order(), Calls(init.Privileges));
         Assert.Equal(0u, init.Privileges.Flags);
-        Assert.Empty(Targets(init.Privileges));
+        Assert.Equal([Endpoint.Rs], Targets(init.Privileges)); // `service up` of etc/rc
+        Assert.Equal(["$ROOT/etc/rc"], init.Args);
     }
 
     [Fact]

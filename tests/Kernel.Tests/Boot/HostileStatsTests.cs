@@ -1,7 +1,8 @@
 // The hostile-driver test on a booted instance, as a user would run it (issue 4, "Done when":
 // `./bulkhead stats --denials` prints the Fig. 5.5-style table after the hostile-driver test).
-// bulkhead-host boots etc/boot.conf in a run directory of its own; the dp8390 driver is started
-// on the NE2000 the configuration defines (eth0, io 0x300, irq 9); then RS starts the hostile
+// bulkhead-host boots etc/boot.conf in a run directory of its own; init's etc/rc starts the dp8390
+// driver on the NE2000 the configuration defines (eth0, io 0x300, irq 9) and the rtl8139 driver
+// on its RTL8139 (eth1); then RS starts the hostile
 // driver (bulkhead-testproc hostile-driver, HostileDriver.cs) under a policy the test writes
 // into the run directory and names with `-isolation` — the ports and IRQ of a third card,
 // MAPDMA, IPC to RS, DS and the trusted PCI-bus and IOMMU drivers, no PCI device. It is also
@@ -52,7 +53,7 @@ public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
 
     /// <summary>The processes that must not notice the attack: the boot servers, the trusted PCI-bus
     /// and IOMMU drivers (which refused part of it), init, echo, the dp8390 driver.</summary>
-    private static readonly string[] Bystanders = ["pm", "ds", "rs", "pci", "iommu", "init", "echo", "eth0"];
+    private static readonly string[] Bystanders = ["pm", "ds", "rs", "pci", "iommu", "init", "echo", "eth0", "eth1"];
 
     private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-hostile-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
@@ -85,8 +86,8 @@ public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
     public void HostileDriverUnderRs_IsDeniedEveryAttack_StatsShowIt_AndNobodyElseNotices()
     {
         Ok("boot", "--detach");
-        Ok("service", "up", "image:dp8390", "-label", "eth0", "-policy", "dp8390", "-args", "io=0x300 irq=9");
-        WaitService("eth0");
+        WaitService("eth0"); // init starts the machine's drivers from etc/rc
+        WaitService("eth1");
         var all = Processes();
         foreach (var name in Bystanders)
             Assert.True(all.ContainsKey(name), $"{name} is not in ps before the attack:\n{Ok("ps")}");
