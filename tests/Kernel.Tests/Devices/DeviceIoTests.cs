@@ -122,27 +122,4 @@ public sealed class DeviceIoTests : IDisposable
         _dev.Irq.Set(true);
         Assert.StartsWith($"r OK {Endpoint.Hardware}", d2.Ask("recv HARDWARE"));
     }
-
-    /// <summary>Eight byte registers; writing offset 7 sets the IRQ line to (value != 0).</summary>
-    private sealed class ScratchDevice : IPortDevice
-    {
-        public readonly byte[] Regs = new byte[8];
-        public IIrqLine? Irq { get; set; }
-        public int Writes { get; private set; }
-        public string Name => "scratch";
-
-        public uint Read(int offset, int size)
-        {
-            uint v = 0;
-            for (int i = 0; i < size && offset + i < 8; i++) v |= (uint)Regs[offset + i] << (8 * i);
-            return v;
-        }
-
-        public void Write(int offset, int size, uint value)
-        {
-            Writes++;
-            for (int i = 0; i < size && offset + i < 8; i++) Regs[offset + i] = (byte)(value >> (8 * i));
-            if (offset == 7) Irq?.Set(value != 0);
-        }
-    }
 }

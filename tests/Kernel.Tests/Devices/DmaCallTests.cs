@@ -87,15 +87,7 @@ public sealed class DmaCallTests : IDisposable
         TestSystem.WaitUntil(() => sys.Find(p.Endpoint) is null, $"{p.Name} gone");
     }
 
-    private void AssertDenials(long[] before, params (Denial What, int N)[] expected)
-    {
-        var after = _sys.Kernel.Denials();
-        for (int i = 0; i < after.Length; i++)
-        {
-            int want = expected.Where(e => (int)e.What == i).Sum(e => e.N);
-            Assert.True(after[i] - before[i] == want, $"{(Denial)i}: counted {after[i] - before[i]}, expected {want}");
-        }
-    }
+    private void AssertDenials(long[] before, params (Denial What, int N)[] expected) => DenialAssert.Moved(_sys, before, expected);
 
     [Fact]
     public void MapDma_PinnedFramesAreTheArenaPages_BothWays()

@@ -55,15 +55,7 @@ public sealed class GrantTests
 
     private static long[] Denials(TestSystem sys) => sys.Kernel.Denials();
 
-    private static void AssertDenials(TestSystem sys, long[] before, params (Denial What, int N)[] expected)
-    {
-        var after = Denials(sys);
-        for (int i = 0; i < after.Length; i++)
-        {
-            int want = expected.Where(e => (int)e.What == i).Sum(e => e.N);
-            Assert.True(after[i] - before[i] == want, $"{(Denial)i}: counted {after[i] - before[i]}, expected {want}");
-        }
-    }
+    private static void AssertDenials(TestSystem sys, long[] before, params (Denial What, int N)[] expected) => DenialAssert.Moved(sys, before, expected);
 
     [Fact]
     public void Direct_CopyFromAndTo_ByteExactAndByteGranular()

@@ -63,15 +63,7 @@ public sealed class PrivCtlDeviceTests : IDisposable
 
     private static string Result(string answer) => Puppet.Field(answer, 1);
 
-    private void AssertDenials(long[] before, params (Denial What, int N)[] expected)
-    {
-        var after = _sys.Kernel.Denials();
-        for (int i = 0; i < after.Length; i++)
-        {
-            int want = expected.Where(e => (int)e.What == i).Sum(e => e.N);
-            Assert.True(after[i] - before[i] == want, $"{(Denial)i}: counted {after[i] - before[i]}, expected {want}");
-        }
-    }
+    private void AssertDenials(long[] before, params (Denial What, int N)[] expected) => DenialAssert.Moved(_sys, before, expected);
 
     [Fact]
     public void AddIo_ByDeviceAuthority_OpensExactlyThosePortsToTheTarget()
@@ -285,26 +277,5 @@ public sealed class PrivCtlDeviceTests : IDisposable
         // The largest category is valid.
         Assert.Equal("OK", Result(Report(pci, DenialText.Count - 1, live.Endpoint)));
         AssertDenials(denials, ((Denial)(DenialText.Count - 1), 1));
-    }
-
-    /// <summary>Eight byte registers; writing offset 7 sets the IRQ line to (value != 0).</summary>
-    private sealed class ScratchDevice : IPortDevice
-    {
-        public readonly byte[] Regs = new byte[8];
-        public IIrqLine? Irq { get; set; }
-        public string Name => "scratch";
-
-        public uint Read(int offset, int size)
-        {
-            uint v = 0;
-            for (int i = 0; i < size && offset + i < 8; i++) v |= (uint)Regs[offset + i] << (8 * i);
-            return v;
-        }
-
-        public void Write(int offset, int size, uint value)
-        {
-            for (int i = 0; i < size && offset + i < 8; i++) Regs[offset + i] = (byte)(value >> (8 * i));
-            if (offset == 7) Irq?.Set(value != 0);
-        }
     }
 }
