@@ -1,15 +1,15 @@
 // The machine a benchmark runs in (BenchHost.Testbed): a kernel pinned to CPU 0 with a 64 MiB
 // default arena, and, when asked for, the network cards as etc/boot.conf puts them on one
 // Bulkhead.Machine.Board — the NE2000 at 0x300, IRQ 9, and the RTL8139 at PCI 00:03.0, I/O
-// 0xC000, IRQ 11, behind the IOMMU, with the trusted PCI-bus and IOMMU drivers booted at their
-// slots with boot.conf's privileges. Each card's backend is one side of a PeerBackend pair; the
+// 0xC000, IRQ 11, behind the IOMMU, with the trusted PCI-bus and IOMMU drivers started as
+// etc/boot.conf defines them. Each card's backend is one side of a PeerBackend pair; the
 // far side (Ne2000Far, Rtl8139Far) is the runner's to attach to (unattached, frames sent go
 // nowhere). Without cards there is no board: the kernel has no port space, DMA memory or IOMMU.
 // Rules: the kernel is disposed before the backends (it stops every process the run started);
 // a testbed that cannot be built throws with nothing left running.
 using Bulkhead.Kernel;
+using Bulkhead.Kernel.Boot;
 using Bulkhead.Lib.Ipc;
-using Bulkhead.Lib.Sys;
 using Bulkhead.Machine;
 using Bulkhead.Machine.Devices.Ne2000;
 using Bulkhead.Machine.Devices.Rtl8139;
@@ -87,23 +87,18 @@ internal static partial class BenchHost
             return near;
         }
 
-        /// <summary>The PCI-bus and IOMMU drivers, as etc/boot.conf starts them.</summary>
+        /// <summary>The PCI-bus and IOMMU drivers, exactly as etc/boot.conf defines them.</summary>
         private void BootBusDrivers(string image)
         {
-            uint traps = Trap.Bit(Trap.Send) | Trap.Bit(Trap.Receive) | Trap.Bit(Trap.SendRec) | Trap.Bit(Trap.Notify) | Trap.Bit(Trap.SendNb);
-            var pci = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
-            pci.AddTarget(Endpoint.Rs);
-            foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.PrivCtl, KernelCall.SysCtl, KernelCall.Times, KernelCall.SetAlarm, KernelCall.GetInfo })
-                pci.AllowCall(c);
-            if (!pci.AddIoRange(Board.PciConfigPorts, 8)) throw new InvalidOperationException("pci: io range");
-            Boot(Kernel, image, "pci", Endpoint.Pci, pci);
-            var iommu = new PrivilegeBlock { TrapMask = traps, Flags = PrivilegeBlock.SysProc | PrivilegeBlock.DeviceAuthority };
-            iommu.AddTarget(Endpoint.Rs);
-            iommu.AddTarget(Endpoint.Pci);
-            foreach (int c in new[] { KernelCall.DevIo, KernelCall.VDevIo, KernelCall.Umap, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo })
-                iommu.AllowCall(c);
-            if (!iommu.AddIoRange(Board.IommuPorts, 0x20)) throw new InvalidOperationException("iommu: io range");
-            Boot(Kernel, image, "iommu", Endpoint.Iommu, iommu, "io=de00");
+            string root = RepoRoot();
+            var conf = BootConfig.Load(Path.Combine(root, "etc", "boot.conf"));
+            foreach (string name in new[] { "pci", "iommu" })
+            {
+                var p = conf.Find(name) ?? throw new InvalidOperationException($"etc/boot.conf has no process '{name}'");
+                var spec = p.ToSpec(Path.GetDirectoryName(image)!, root, n => throw new InvalidOperationException($"{name}: '${n}' arguments are not supported here"));
+                int ep = Kernel.Spawn(spec);
+                if (ep != p.Slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
+            }
         }
 
         public void Dispose()
