@@ -13,13 +13,12 @@
 // the answer must be the frame sent with source and destination exchanged (checked byte for
 // byte, outside the timed part). write_ns is the part up to the Write's answer (post + transmit;
 // the echo is already in the card then), the rest is the receive path.
-// A driver answers a deferred Read with SENDNB (NetDriver expects the client to wait in the
-// Read's SENDREC), which is lost if the client is not in a RECEIVE at that moment. This client
-// cannot wait in the Read's SENDREC and write as well, so after the Write's answer it races the
-// driver's receive path to its RECEIVE, and now and then loses. So the wait carries a watchdog:
-// an alarm every 100 ms; a Read still unanswered 50 ms after the Write counts as lost — if the
-// driver counted a reply failure; anything else is an error — and the round trip is repeated
-// (reported as lost_replies).
+// A driver answers a deferred Read with SENDA (NetDriver, AsyncSender), so the answer waits
+// until this client RECEIVEs it. (With SENDNB it used to be lost whenever the client was not in
+// a RECEIVE at that instant — this benchmark found that.) The wait still carries a watchdog so
+// that a regression shows instead of hanging: an alarm every 100 ms; a Read still unanswered
+// 50 ms after the Write counts as lost — if the driver counted a reply failure; anything else
+// is an error — and the round trip is repeated (reported as lost_replies, 0 today).
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Lib.Ds;
