@@ -156,6 +156,41 @@ public sealed class BusDriverTests : IDisposable
         Assert.False(Reachable(mine + Page, 1));
     }
 
+    private static long ClassEntry(byte cls, byte sub, byte? iface = null) =>
+        (long)cls << 32 | (long)sub << 40 | (long)(iface ?? 0) << 48
+        | (long)(iface is null ? PciAclEntry.KindClass : PciAclEntry.KindClassInterface) << 56;
+
+    [Fact]
+    public void ClassAcls_GrantEveryFunctionOfThatClass_AndOnlyThose()
+    {
+        // `pci class 02/00` (Ethernet controllers): the RTL8139 (class 020000), not the audio function (040100).
+        var net = Driver("net");
+        Assert.Equal(Err.Ok, Result(SetAcl(net.Endpoint, ClassEntry(0x02, 0x00))));
+        var first = Pci(net, PciCall.FirstDev, 0);
+        Assert.Equal(Err.Ok, Result(first));
+        Assert.Equal(Nic.RequesterId, (int)Puppet.LongField(first, 4));
+        Assert.Equal(0x020000, (int)Puppet.LongField(first, 5));
+        Assert.Equal(Err.ENOENT, Result(Pci(net, PciCall.NextDev, Nic.RequesterId)));
+        Assert.Equal(Err.EPERM, Result(Pci(net, PciCall.Reserve, Audio.RequesterId)));
+        // `pci class 04/01/00` (audio, interface 00) matches the audio function exactly;
+        // interface 01 matches nothing.
+        var audio = Driver("audio");
+        Assert.Equal(Err.Ok, Result(SetAcl(audio.Endpoint, ClassEntry(0x04, 0x01, 0x00))));
+        var found = Pci(audio, PciCall.FirstDev, 0);
+        Assert.Equal(Audio.RequesterId, (int)Puppet.LongField(found, 4));
+        Assert.Equal(Err.ENOENT, Result(Pci(audio, PciCall.NextDev, Audio.RequesterId)));
+        var none = Driver("none");
+        Assert.Equal(Err.Ok, Result(SetAcl(none.Endpoint, ClassEntry(0x04, 0x01, 0x01))));
+        Assert.Equal(Err.ENOENT, Result(Pci(none, PciCall.FirstDev, 0)));
+        // The audio function's reservation gives exactly its 64 ports at 0xC100 and IRQ 10.
+        var reserved = Pci(audio, PciCall.Reserve, Audio.RequesterId);
+        Assert.Equal(Err.Ok, Result(reserved));
+        Assert.Equal(Pack(0xC100, 64), Puppet.LongField(reserved, 6));
+        Assert.StartsWith("r OK", audio.Ask("in 49408 1"));   // 0xC100
+        Assert.StartsWith("r EPERM", audio.Ask("in 49472 1")); // 0xC140
+        Assert.StartsWith("r OK", audio.Ask("irqctl 1 10 0"));
+    }
+
     [Fact]
     public void RequestsBeforeTheAcl_AreHeldUntilItArrives()
     {
