@@ -49,7 +49,7 @@ public sealed class IommuDriver
             if (a.StartsWith("io=", StringComparison.Ordinal)
                 && !int.TryParse(a.AsSpan(3).TrimStart("0x"), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ports))
             {
-                SysCall.Diag($"iommu: bad argument '{a}' (expected io=HEX)");
+                SysCall.Diag($"bad argument '{a}' (expected io=HEX)");
                 return 2;
             }
         var d = new IommuDriver(ports);
@@ -58,7 +58,7 @@ public sealed class IommuDriver
             .On(IommuCall.Unmap, d.DoUnmap)
             .On(IommuCall.Reset, d.DoReset)
             .On(IommuCall.Status, d.DoStatus);
-        SysCall.Diag($"iommu: DEV register window at 0x{ports:x}");
+        SysCall.Diag($"DEV register window at 0x{ports:x}");
         return loop.Run() == Err.Ok ? 0 : 1;
     }
 

@@ -49,11 +49,11 @@ public sealed class PciDriver
         int r = d.Scan();
         if (r != Err.Ok)
         {
-            SysCall.Diag($"pci: cannot scan the bus: {Err.Name(r)}");
+            SysCall.Diag($"cannot scan the bus: {Err.Name(r)}");
             return 1;
         }
         foreach (var f in d._functions)
-            SysCall.Diag($"pci: {PciCall.Bdf(f.Bdf)} {f.Vendor:x4}:{f.Device:x4} class {f.ClassCode:x6}"
+            SysCall.Diag($"{PciCall.Bdf(f.Bdf)} {f.Vendor:x4}:{f.Device:x4} class {f.ClassCode:x6}"
                          + (f.IoSize > 0 ? $" io 0x{f.IoBase:x}/{f.IoSize}" : "") + (f.Irq is > 0 and < 16 ? $" irq {f.Irq}" : ""));
         d._loop.On(PciCall.SetAcl, d.DoSetAcl)
             .On(PciCall.DelAcl, d.DoDelAcl)
