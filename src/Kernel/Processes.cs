@@ -290,6 +290,11 @@ public sealed unsafe partial class Kernel
         Invoke(() => ProcOf(endpoint) is { } p ? SignalProc(p, signal) : Err.EDEADSRCDST);
 
     /// <summary>A snapshot of the process table.</summary>
+    /// <summary>Endpoints of the live processes that may use I/O port <paramref name="port"/>
+    /// (from their policy or granted by the PCI-bus driver) — who drives a device.</summary>
+    public IReadOnlyList<int> PortHolders(int port) => Invoke(() =>
+        (IReadOnlyList<int>)_procs.Where(p => p.Alive && p.Priv.PortsAllowed(port, 1)).Select(p => p.Endpoint).ToList());
+
     public IReadOnlyList<ProcInfo> ProcessTable() => Invoke(() =>
     {
         var rows = new List<ProcInfo>();

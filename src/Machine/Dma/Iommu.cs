@@ -151,6 +151,18 @@ public sealed class Iommu
                 && (e.Bitmap[pfn >> 6] & (1UL << (int)(pfn & 63))) != 0;
     }
 
+    /// <summary>How many page frames <paramref name="deviceId"/> may reach now.</summary>
+    public int AllowedFrames(ushort deviceId)
+    {
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(deviceId, out var e) || e.Bitmap == null) return 0;
+            int n = 0;
+            foreach (ulong word in e.Bitmap) n += System.Numerics.BitOperations.PopCount(word);
+            return n;
+        }
+    }
+
     /// <summary>Refused accesses of every device so far.</summary>
     public long TotalDenied
     {

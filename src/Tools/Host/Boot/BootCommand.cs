@@ -101,7 +101,7 @@ internal static class BootCommand
                 status = 1;
                 return status;
             }
-            control = new ControlServer(ctx.Socket, req => Answer(req, kernel, ctx, stop));
+            control = new ControlServer(ctx.Socket, req => Answer(req, kernel, devices, ctx, stop));
             if (!detachedChild)
                 Console.WriteLine($"Bulkhead is up (run directory {ctx.RunDir}); Ctrl-C or './bulkhead shutdown' stops it.");
             while (!stop.Wait(500) && kernel.IsRunning) { }
@@ -145,7 +145,7 @@ internal static class BootCommand
         return true;
     }
 
-    private static string Answer(string request, Kernel.Kernel kernel, HostContext ctx, ManualResetEventSlim stop)
+    private static string Answer(string request, Kernel.Kernel kernel, BootDevices devices, HostContext ctx, ManualResetEventSlim stop)
     {
         try
         {
@@ -162,11 +162,12 @@ internal static class BootCommand
                 case "ps": return Ps(kernel);
                 case "denials": return Reports.Denials(kernel.Denials());
                 case "info": return Reports.Info(kernel.Info(), Environment.ProcessId, ctx.RunDir);
+                case "devices": return Reports.Devices(devices, kernel);
                 case "shutdown":
                     stop.Set();
                     return $"shutting down (kernel pid {Environment.ProcessId})\n";
                 default:
-                    return $"error: unknown request '{request}' (ping, ps, denials, info, shutdown, service)\n";
+                    return $"error: unknown request '{request}' (ping, ps, denials, info, devices, shutdown, service)\n";
             }
         }
         catch (ObjectDisposedException)

@@ -23,6 +23,11 @@ internal sealed class BootDevices : IDisposable
 
     public Board Board { get; } = new();
 
+    /// <summary>The devices made, in boot.conf order (for `stats --devices`).</summary>
+    public IReadOnlyList<BootDevice> Devices => _devices;
+
+    private readonly List<BootDevice> _devices = [];
+
     /// <summary>Creates and registers every device; on failure returns the error ("FILE:LINE:
     /// device NAME: reason") after disposing what was created.</summary>
     public string? Start(Kernel.Kernel kernel, BootConfig conf)
@@ -48,6 +53,7 @@ internal sealed class BootDevices : IDisposable
             {
                 return $"{conf.File}:{d.Line}: device {d.Name}: I/O ports 0x{d.IoBase:x}..0x{d.IoBase + d.IoLength - 1:x} are already taken";
             }
+            _devices.Add(d);
             string where = d.IsPci ? $"pci {d.PciText}, io 0x{d.IoBase:x}" : $"at 0x{d.IoBase:x}";
             kernel.Log("boot", $"device {d.Name}: {d.ModelName} {where} irq {d.Irq}, mac {d.MacText}, backend {d.BackendText}");
         }

@@ -84,13 +84,14 @@ internal static class InstanceCommands
     public static int Stats(HostContext ctx, string[] args) => args switch
     {
         ["--denials"] => Request(ctx, "denials"),
+        ["--devices"] => Request(ctx, "devices"),
         [] or ["--info"] => Request(ctx, "info"),
         _ => Usage(),
     };
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: stats [--info | --denials]");
+        Console.Error.WriteLine("usage: stats [--info | --denials | --devices]");
         return 2;
     }
 }

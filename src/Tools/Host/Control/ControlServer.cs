@@ -3,7 +3,7 @@
 // thread (a `service` request may wait up to a minute for its component, and must not hold up
 // `ps` or `shutdown`, nor a recovery script's own `service restart`). Each connection carries
 // one request line (at most MaxRequest bytes) and gets one text response, then is closed.
-// Requests: ping, ps, denials, info, shutdown, service "ARG"… (ControlArgs). Requests are
+// Requests: ping, ps, denials, info, devices, shutdown, service "ARG"… (ControlArgs). Requests are
 // answered from kernel snapshots and public entry points (Kernel.Invoke), so these threads
 // never touch kernel tables themselves. Nothing here trusts the request beyond its first line.
 using System.Net.Sockets;

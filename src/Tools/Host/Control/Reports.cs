@@ -1,5 +1,6 @@
 // Text the control socket sends back: the process table (ps), the denial table (stats
-// --denials, thesis Fig. 5.5 categories) and kernel counters (info). Plain aligned columns,
+// --denials, thesis Fig. 5.5 categories), kernel counters (info) and the machine's devices with
+// who drives them and what their DMA may reach (stats --devices). Plain aligned columns,
 // one row per line, so they read well and grep well.
 using System.Globalization;
 using System.Text;
@@ -78,4 +79,30 @@ internal static class Reports
         """);
 
     private static string Num(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>One row per device of boot.conf: where it sits, the process whose privileges
+    /// hold its ports (its driver), and for a bus master the page frames its IOMMU domain
+    /// allows now and the DMA accesses the IOMMU refused.</summary>
+    public static string Devices(Boot.BootDevices devices, Kernel.Kernel kernel)
+    {
+        var names = kernel.ProcessTable().ToDictionary(p => p.Endpoint, p => p.Name.ToString());
+        var sb = new StringBuilder();
+        sb.AppendLine($"{"DEVICE",-8} {"MODEL",-8} {"WHERE",-22} {"IRQ",3} {"MAC",-17} {"DRIVER",-16} {"DMA_FRAMES",10} {"DMA_DENIED",10} BACKEND");
+        foreach (var d in devices.Devices)
+        {
+            string where = d.IsPci ? $"pci {d.PciText} io 0x{d.IoBase:x}" : $"io 0x{d.IoBase:x}";
+            var holders = kernel.PortHolders(d.IoBase);
+            string driver = holders.Count == 0 ? "-"
+                : string.Join(',', holders.Select(e => $"{(names.TryGetValue(e, out var n) ? n : "?")}({Num(e)})"));
+            string frames = "-", denied = "-";
+            if (d.IsPci)
+            {
+                ushort rid = new Bulkhead.Machine.Pci.PciAddress((byte)d.PciBus, (byte)d.PciDevice, (byte)d.PciFunction).RequesterId;
+                frames = Num(devices.Board.Iommu.AllowedFrames(rid));
+                denied = Convert.ToString(devices.Board.Iommu.Denied(rid), CultureInfo.InvariantCulture)!;
+            }
+            sb.AppendLine($"{d.Name,-8} {d.ModelName,-8} {where,-22} {d.Irq,3} {d.MacText,-17} {driver,-16} {frames,10} {denied,10} {d.BackendText}");
+        }
+        return sb.ToString();
+    }
 }
