@@ -1,7 +1,8 @@
 // init's start-up script (src/Commands/Init/RcScript.cs): the shipped etc/rc parses into valid
 // `service up` command lines for the machine's drivers, and the word splitter keeps quoted
-// arguments whole and reports what it cannot read. Running the script is covered by booted
-// instances (HostileStatsTests waits for the drivers etc/rc starts).
+// arguments whole and reports what it cannot read; init (with boot.conf's privileges, under RS)
+// runs every line of a script, reports each bad one with file and line, and goes on. Booted
+// instances run the shipped etc/rc (HostileStatsTests and InstanceTests wait for its drivers).
 using Bulkhead.Commands.Service;
 
 namespace Bulkhead.Kernel.Tests.Boot;
@@ -44,5 +45,43 @@ public sealed class RcScriptTests
         Assert.Equal(["eth0", "eth1"], specs.Select(s => s.Label));
         Assert.Equal(["dp8390", "rtl8139"], specs.Select(s => s.Policy));
         Assert.Equal("dp8390 io=0x300 irq=9", specs[0].Args);
+    }
+}
+
+public sealed class RcScriptRunTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
+{
+    private readonly Rs.RsSystem _rs = new(output);
+    private readonly string _rc = Path.Combine(Path.GetTempPath(), $"bulkhead-rc-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        _rs.Dispose();
+        File.Delete(_rc);
+    }
+
+    [Fact]
+    public void Init_RunsEveryLine_ReportsEachBadOneWithFileAndLine_AndGoesOn()
+    {
+        File.WriteAllLines(_rc,
+        [
+            "# drivers",
+            "reboot now",                                                   // 2: not a service command
+            "service up",                                                   // 3: does not parse
+            "service up \"unterminated",                                    // 4: cannot be split
+            $"service up {Rs.RsSystem.Image} -label nopolicy -args testdrv", // 5: RS refuses (no policy)
+            $"service up {Rs.RsSystem.Image} -label testdrv -args testdrv", // 6: fine
+        ]);
+        var init = Bulkhead.Kernel.Boot.BootConfig.Load(Path.Combine(Harness.TestSystem.RepoRoot(), "etc", "boot.conf")).Find("init")!;
+        int ep = _rs.Sys.Kernel.Spawn(new ProcessSpec { Name = "init", Path = Rs.RsSystem.Image, Args = ["init", _rc], Privileges = init.Privileges });
+        Assert.True(ep >= 0, $"spawn: {ep}");
+        Harness.TestSystem.WaitUntil(() => _rs.Sys.Console.Has($"{_rc}: done"), "init to finish its script");
+        var lines = _rs.Sys.Console.Lines;
+        Assert.Contains(lines, l => l.Contains($"{_rc}:2: unknown command 'reboot'", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{_rc}:3: service: 'up' needs a binary", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{_rc}:4: unterminated '\"'", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{_rc}:5: service: nopolicy:", StringComparison.Ordinal) && l.Contains("(ESRCH)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{_rc}:6: service up: testdrv is up", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{_rc}: done, 4 command(s) failed", StringComparison.Ordinal));
+        _rs.WaitState("testdrv", "running");
     }
 }
