@@ -50,4 +50,14 @@ internal static class IpcKit
     }
 
     public static string Msg(int source, int type, long a = 0) => $"r OK {source} {type} {a} 0 0";
+
+    /// <summary>The next thing <paramref name="target"/> receives is a plain message from <paramref name="by"/>:
+    /// nothing else (no notification, no asynchronous message) was pending.</summary>
+    public static void NothingElsePending(TestSystem sys, Puppet target, Puppet by)
+    {
+        var send = by.AskAsync($"send {target.Endpoint} 77 1");
+        Blocked(sys, by, ProcState.Sending, target.Endpoint);
+        Assert.Equal(Msg(by.Endpoint, 77, 1), target.Ask("recv ANY"));
+        Assert.Equal("r OK", Puppet.Await(send));
+    }
 }
