@@ -55,6 +55,8 @@ public sealed unsafe partial class Kernel : IDisposable
     {
         _opt = options;
         if (options.ProcSlots is < 8 or > 4096) throw new ArgumentOutOfRangeException(nameof(options), "ProcSlots must be 8..4096");
+        if (options.ProcSlots >= Host.Jail.HostJail.UidBlockSize) throw new ArgumentOutOfRangeException(nameof(options), "ProcSlots exceeds the uid block");
+        _jail = options.Confinement is { } jail ? Host.Jail.HostJail.Create(jail) : null;
         _procs = new Proc[options.ProcSlots];
         for (int i = 0; i < _procs.Length; i++) _procs[i] = new Proc(i, _procs.Length);
         _nextSlot = Math.Min(options.FirstDynamicSlot, _procs.Length - 1);
@@ -106,6 +108,7 @@ public sealed unsafe partial class Kernel : IDisposable
         Native.close(_wakefd);
         Native.close(_timerfd);
         Native.close(_devNull);
+        _jail?.Dispose();
         _sysLog?.Dispose();
     }
 
@@ -130,7 +133,7 @@ public sealed unsafe partial class Kernel : IDisposable
             {
                 ArmTimer(Math.Min(nextTick, _nextAlarm));
                 int n = Native.epoll_wait(_epfd, events, MaxEvents, -1);
-                for (int i = 0; i < n && !_stopping; i++) Dispatch(events[i].Data);
+                for (int i = 0; i < n && !_stopping; i++) Dispatch(events[i].Data, events[i].Events);
                 long now = Native.MonotonicNs();
                 if (now >= _nextAlarm) RunAlarms(now);
                 if (now >= nextTick)
@@ -152,7 +155,7 @@ public sealed unsafe partial class Kernel : IDisposable
         }
     }
 
-    private void Dispatch(ulong tag)
+    private void Dispatch(ulong tag, uint events)
     {
         ulong kind = tag & (0xFFUL << 56);
         if (kind == TagTimer)
@@ -173,6 +176,7 @@ public sealed unsafe partial class Kernel : IDisposable
         if (p is null) return; // stale event for a slot that was reused meanwhile
         if (kind == TagDoorbell) HandleDoorbell(p);
         else if (kind == TagPidfd) HandleExit(p);
+        else if (kind == TagSeccomp) HandleSeccomp(p, events);
     }
 
     /// <summary>Arms the timerfd for the absolute monotonic time <paramref name="deadlineNs"/>

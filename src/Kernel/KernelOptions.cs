@@ -33,6 +33,9 @@ public sealed class KernelOptions
     public Bulkhead.Machine.Dma.Iommu? Iommu { get; init; }
     /// <summary>Page frames MAPDMA may hand out (frame numbers 1..DmaFrames; 0 is never used).</summary>
     public int DmaFrames { get; init; } = 4096;
+    /// <summary>Host confinement of every process (docs/confinement.md); null runs components
+    /// unconfined, which only the benchmarks' before/after comparison does.</summary>
+    public Host.Jail.JailOptions? Confinement { get; init; } = new();
     /// <summary>Extra environment for components (e.g. DOTNET_ROOT).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }

@@ -25,6 +25,13 @@ internal sealed class Proc
     public int Pidfd = -1;
     public int Doorbell = -1;
     public int ImageFd = -1;
+    /// <summary>The seccomp user-notification listener of a confined process (Confinement.cs).</summary>
+    public int SeccompFd = -1;
+    /// <summary>Host uid of a confined process (0 when unconfined).</summary>
+    public uint HostUid;
+    public Host.Jail.JailView View;
+    public Host.Jail.FilterProfile Profile;
+    public long HostCallsDenied;
     public ArenaMapping? Arena;
     public readonly Priv Priv;
     /// <summary>Endpoint of the parent of record (gets exit reports), or KERNEL.</summary>

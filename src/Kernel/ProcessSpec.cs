@@ -17,6 +17,8 @@ public sealed class ProcessSpec
     public int Slot { get; init; } = -1;
     public int Parent { get; init; } = Endpoint.Kernel;
     public long ArenaBytes { get; init; }
+    /// <summary>The host files a confined process sees (docs/confinement.md).</summary>
+    public Host.Jail.JailView Files { get; init; } = Host.Jail.JailView.Bare;
     /// <summary>Host-side plumbing for tests and the console: descriptors for the process's
     /// stdin and stdout/stderr (-1: /dev/null-free inheritance of the kernel's).</summary>
     public int StdinFd { get; init; } = -1;

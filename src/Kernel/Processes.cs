@@ -2,6 +2,7 @@
 // creation with privileges installed before the process runs, exit detection through the
 // pidfd, and the cleanup that makes a dead endpoint stale forever (thesis §2.1, §4.1).
 using Bulkhead.Kernel.Host;
+using Bulkhead.Kernel.Host.Jail;
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -53,11 +54,11 @@ public sealed unsafe partial class Kernel
 
     /// <summary>Starts a process (call on the kernel thread, or through Invoke). Returns its endpoint or a negative error.</summary>
     public int Spawn(ProcessSpec spec) =>
-        Invoke(() => SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _, spec.StdinFd, spec.StdoutFd));
+        Invoke(() => SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _, spec.StdinFd, spec.StdoutFd, files: spec.Files));
 
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
                               in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
-                              int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1)
+                              int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1, JailView files = JailView.Bare)
     {
         hostPid = 0;
         if (_stopping) return Err.EAGAIN;
@@ -76,17 +77,13 @@ public sealed unsafe partial class Kernel
             arena = ArenaMapping.Create(name, size);
             doorbell = Native.eventfd(0, Native.EFD_CLOEXEC);
             if (doorbell < 0) return Err.ENOMEM;
-            string exe = path;
-            if (sharedImageFd >= 0)
-            {
-                exe = $"/proc/self/fd/{sharedImageFd}"; // an image object: the kernel's own descriptor, not the process's
-            }
-            else if (!image.IsEmpty)
+            if (sharedImageFd < 0 && !image.IsEmpty)
             {
                 imageFd = HostSpawner.MemoryImage(name, image);
                 if (imageFd < 0) return Err.ENOMEM;
-                exe = $"/proc/self/fd/{imageFd}";
             }
+            // An image object is the kernel's own descriptor, never the process's.
+            int execFd = sharedImageFd >= 0 ? sharedImageFd : imageFd;
 
             // Install identity and privileges while the process does not exist yet.
             p.ResetIpc();
@@ -106,9 +103,9 @@ public sealed unsafe partial class Kernel
             var argv = new List<string>(args.Count + 1) { p.Name };
             argv.AddRange(args);
             var env = ComponentEnvironment(p.Name);
-            int pid = HostSpawner.Spawn(exe, argv, env, arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
-                                       stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd,
-                                       sharedImageFd >= 0 ? sharedImageFd : imageFd);
+            var channel = HostSpawner.Channel(arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
+                                              stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd);
+            int pid = StartHost(p, path, execFd, argv, env, channel, files);
             if (pid < 0)
             {
                 Log("kernel", $"cannot start {name} from {(sharedImageFd >= 0 ? "image object" : image.IsEmpty ? path : "memory image")}: errno {-pid}");
@@ -118,6 +115,7 @@ public sealed unsafe partial class Kernel
             if (pidfd < 0)
             {
                 Native.kill(pid, Native.SIGKILL);
+                CloseSeccomp(p);
                 return Err.EAGAIN;
             }
             arena.CloseChildOnlyFds();
@@ -131,6 +129,7 @@ public sealed unsafe partial class Kernel
             arena = null;
             EpollAdd(doorbell, TagDoorbell | (uint)p.Endpoint, Native.EPOLLIN | Native.EPOLLET);
             EpollAdd(pidfd, TagPidfd | (uint)p.Endpoint, Native.EPOLLIN);
+            if (p.SeccompFd >= 0) EpollAdd(p.SeccompFd, TagSeccomp | (uint)p.Endpoint, Native.EPOLLIN);
             hostPid = pid;
             return p.Endpoint;
         }
@@ -155,6 +154,7 @@ public sealed unsafe partial class Kernel
         foreach (var (k, v) in _opt.Environment) env[k] = v;
         env[ChannelLayout.KernelPidVariable] = HostPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[ChannelLayout.NameVariable] = name;
+        AddJailEnvironment(env);
         return env.Select(kv => $"{kv.Key}={kv.Value}").ToList();
     }
 
@@ -224,6 +224,7 @@ public sealed unsafe partial class Kernel
 
         EpollDel(p.Doorbell);
         EpollDel(p.Pidfd);
+        CloseSeccomp(p);
         Native.close(p.Doorbell);
         Native.close(p.Pidfd);
         if (p.ImageFd >= 0) Native.close(p.ImageFd);
@@ -271,6 +272,7 @@ public sealed unsafe partial class Kernel
             Native.waitid(Native.P_PIDFD, p.Pidfd, &info, Native.WEXITED);
             EpollDel(p.Doorbell);
             EpollDel(p.Pidfd);
+            CloseSeccomp(p);
             Native.close(p.Doorbell);
             Native.close(p.Pidfd);
             if (p.ImageFd >= 0) Native.close(p.ImageFd);
@@ -318,5 +320,7 @@ public sealed unsafe partial class Kernel
         Denials = p.DenialCount,
         StartUptimeNs = p.StartNs,
         Name = ProcessName.From(p.Name),
+        HostUid = p.HostUid,
+        Confinement = ConfinementOf(p),
     };
 }

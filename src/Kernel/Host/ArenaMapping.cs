@@ -23,14 +23,19 @@ internal sealed unsafe class ArenaMapping : IDisposable
         var m = new ArenaMapping(size);
         try
         {
-            m.ArenaFd = Check(Native.memfd_create("bulkhead-arena:" + name, Native.MFD_CLOEXEC), "memfd_create");
+            // Never executable: neither exec'd nor mapped with PROT_EXEC (docs/confinement.md).
+            m.ArenaFd = Check(Native.memfd_create("bulkhead-arena:" + name, Native.MFD_CLOEXEC | Native.MFD_NOEXEC_SEAL), "memfd_create");
             Check(Native.ftruncate(m.ArenaFd, size), "ftruncate");
             m._arena = (byte*)CheckMap(Native.mmap(0, (nuint)size, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, m.ArenaFd, 0));
-            m.KernelPageFd = Check(Native.memfd_create("bulkhead-kpage:" + name, Native.MFD_CLOEXEC), "memfd_create");
+            m.KernelPageFd = Check(Native.memfd_create("bulkhead-kpage:" + name, Native.MFD_CLOEXEC | Native.MFD_NOEXEC_SEAL), "memfd_create");
             Check(Native.ftruncate(m.KernelPageFd, ChannelLayout.KernelPageSize), "ftruncate");
             m._kpage = (KernelPage*)CheckMap(Native.mmap(0, ChannelLayout.KernelPageSize, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, m.KernelPageFd, 0));
             // A second, read-only open of the same memfd: the process can never map it writable.
             m.KernelPageReadOnlyFd = Check(Native.open($"/proc/self/fd/{m.KernelPageFd}", Native.O_RDONLY | Native.O_CLOEXEC, 0), "open kpage");
+            // Sealed against every future write and writable mapping: a process that reopens its
+            // descriptor read-write (through /proc/self/fd/4) still cannot change the page. The
+            // kernel's own mapping above stays writable.
+            Check(Native.fcntl(m.KernelPageFd, Native.F_ADD_SEALS, Native.F_SEAL_FUTURE_WRITE | Native.F_SEAL_SHRINK | Native.F_SEAL_GROW | Native.F_SEAL_SEAL), "seal kpage");
             m._kpage->ArenaSize = size;
             return m;
         }

@@ -15,9 +15,24 @@ internal static unsafe class HostSpawner
 {
     private const int TextBusy = 26; // ETXTBSY
 
-    /// <summary>Spawns <paramref name="path"/>; returns the host pid or a negative errno.</summary>
+    /// <summary>Spawns <paramref name="path"/> with the channel at its fixed numbers (3 arena,
+    /// 4 read-only kernel page, 5 doorbell) and stdio; returns the host pid or a negative errno.</summary>
     public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env,
-                            int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd, int imageFd = -1)
+                            int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd, int imageFd = -1) =>
+        Spawn(path, argv, env, Channel(arenaFd, kpageFd, doorbellFd, stdinFd, stdoutFd), imageFd);
+
+    /// <summary>The descriptors of a component's channel and stdio: (kernel's, child's) pairs.</summary>
+    public static (int Source, int Target)[] Channel(int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd) =>
+        [(arenaFd, ChannelLayout.ArenaFd), (kpageFd, ChannelLayout.KernelPageFd), (doorbellFd, ChannelLayout.DoorbellFd),
+         (stdinFd, 0), (stdoutFd, 1), (stdoutFd, 2)];
+
+    /// <summary>Spawns <paramref name="path"/> with exactly the descriptors <paramref name="fds"/>
+    /// (each kernel descriptor Source at the child's number Target; a negative Source is
+    /// skipped) and every other descriptor closed; returns the host pid or a negative errno.
+    /// <paramref name="keepClear"/> is a descriptor the exec path names (/proc/self/fd/N), which
+    /// the staging must not overwrite.</summary>
+    public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env,
+                            ReadOnlySpan<(int Source, int Target)> fds, int keepClear = -1)
     {
         byte* fa = stackalloc byte[Native.SpawnActionsSize];
         byte* attr = stackalloc byte[Native.SpawnAttrSize];
@@ -26,19 +41,16 @@ internal static unsafe class HostSpawner
         Native.posix_spawnattr_init(attr);
         try
         {
-            // Stage every source above all of them first, so that no dup2 clobbers a source
-            // that is still to be copied (any source may itself be 0..5), then move each to its
-            // fixed number and close the stage.
-            int[] sources = [arenaFd, kpageFd, doorbellFd, stdinFd, stdoutFd, stdoutFd];
-            int[] targets = [ChannelLayout.ArenaFd, ChannelLayout.KernelPageFd, ChannelLayout.DoorbellFd, 0, 1, 2];
-            // The stage also stays clear of the in-memory image the exec path names.
-            int stage = Math.Max(sources.Max(), imageFd) + 1;
-            for (int i = 0; i < sources.Length; i++)
-                if (sources[i] >= 0) Native.posix_spawn_file_actions_adddup2(fa, sources[i], stage + i);
-            for (int i = 0; i < sources.Length; i++)
-                if (sources[i] >= 0) Native.posix_spawn_file_actions_adddup2(fa, stage + i, targets[i]);
-            for (int i = 0; i < sources.Length; i++)
-                if (sources[i] >= 0) Native.posix_spawn_file_actions_addclose(fa, stage + i);
+            // Stage every source above all sources and targets first, so that no dup2 clobbers
+            // a source that is still to be copied, then move each to its number and close the stage.
+            int stage = keepClear + 1;
+            foreach (var (source, target) in fds) stage = Math.Max(stage, Math.Max(source, target) + 1);
+            for (int i = 0; i < fds.Length; i++)
+                if (fds[i].Source >= 0) Native.posix_spawn_file_actions_adddup2(fa, fds[i].Source, stage + i);
+            for (int i = 0; i < fds.Length; i++)
+                if (fds[i].Source >= 0) Native.posix_spawn_file_actions_adddup2(fa, stage + i, fds[i].Target);
+            for (int i = 0; i < fds.Length; i++)
+                if (fds[i].Source >= 0) Native.posix_spawn_file_actions_addclose(fa, stage + i);
             Native.sigemptyset(sigs);
             Native.posix_spawnattr_setsigmask(attr, sigs);
             Native.sigfillset(sigs);

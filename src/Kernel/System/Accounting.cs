@@ -10,15 +10,15 @@ namespace Bulkhead.Kernel;
 
 public sealed partial class Kernel
 {
-    private const int LoggedDenialsPerProcess = 5;
+    private const int LoggedDenialsPerProcess = 500;
     private readonly long[] _denials = new long[DenialText.Count];
 
-    private void CountDenial(Proc p, Denial why)
+    private void CountDenial(Proc p, Denial why, string? detail = null)
     {
         _denials[(int)why]++;
         p.DenialCount++;
         if (p.DenialCount <= LoggedDenialsPerProcess)
-            Log("kernel", $"denied {p.Name} ({p.Endpoint}): {DenialText.Describe(why)}"
+            Log("kernel", $"denied {p.Name} ({p.Endpoint}): {DenialText.Describe(why)}{(detail is null ? "" : ": " + detail)}"
                           + (p.DenialCount == LoggedDenialsPerProcess ? " (further denials counted, not logged)" : ""));
     }
 

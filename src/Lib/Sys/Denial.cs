@@ -30,18 +30,21 @@ public enum Denial
     UnauthorizedDestination,
     RequestRejected,
     InvalidPrimitive,
+    // Unauthorized host access (docs/confinement.md): a Linux system call outside the allowlist.
+    HostCallNotAllowed,
 }
 
 public static class DenialText
 {
-    public const int Count = (int)Denial.InvalidPrimitive + 1;
+    public const int Count = (int)Denial.HostCallNotAllowed + 1;
 
     public static string Group(Denial d) => d switch
     {
         <= Denial.CpuOther => "CPU",
         <= Denial.MemoryOutsideArena => "memory",
         <= Denial.DeviceDmaNotAllowed => "device I/O",
-        _ => "IPC",
+        <= Denial.InvalidPrimitive => "IPC",
+        _ => "host",
     };
 
     public static string Describe(Denial d) => d switch
@@ -67,6 +70,7 @@ public static class DenialText
         Denial.UnauthorizedDestination => "unauthorized destination",
         Denial.RequestRejected => "request rejected by target",
         Denial.InvalidPrimitive => "invalid IPC primitive",
+        Denial.HostCallNotAllowed => "host system call not allowed",
         _ => d.ToString(),
     };
 }

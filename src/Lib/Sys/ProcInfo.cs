@@ -32,4 +32,15 @@ public struct ProcInfo
     public long Denials;
     public long StartUptimeNs;
     public ProcessName Name;
+    /// <summary>The host uid the process runs as (0: unconfined).</summary>
+    public uint HostUid;
+    /// <summary>ConfinedFlag, JitFilterFlag, HostViewFlag (docs/confinement.md).</summary>
+    public uint Confinement;
+
+    /// <summary>Own uid, no capabilities, namespaces, seccomp allowlist, resource limits.</summary>
+    public const uint ConfinedFlag = 1;
+    /// <summary>The JIT profile of the allowlist (writable and executable memory allowed).</summary>
+    public const uint JitFilterFlag = 2;
+    /// <summary>The host's files read-only instead of the bare view.</summary>
+    public const uint HostViewFlag = 4;
 }
