@@ -28,6 +28,9 @@ public sealed unsafe partial class Kernel
     /// <summary>True when every process this kernel starts is confined.</summary>
     public bool Confined => _jail is not null;
 
+    /// <summary>Host uids per instance: components are UidBase + slot, scripts the upper half.</summary>
+    public const int UidBlockSize = HostJail.UidBlockSize;
+
     /// <summary>First host uid of this instance (each slot adds one); 0 when unconfined.</summary>
     public uint UidBase => _jail?.UidBase ?? 0;
 
@@ -54,8 +57,9 @@ public sealed unsafe partial class Kernel
         }
         try
         {
-            var profile = execFd >= 0 ? FilterProfile.Native : HostJail.ProfileOf(path);
-            uint uid = _jail.UidOf(p.Slot);
+            var profile = view == JailView.Script ? FilterProfile.Script
+                : execFd >= 0 ? FilterProfile.Native : HostJail.ProfileOf(path);
+            uint uid = _jail.UidOf(p.Slot, script: profile == FilterProfile.Script);
             int pid = _jail.Spawn(fd, argv, env, uid, view, profile, HostPid, channel, out int listener);
             if (pid < 0) return pid;
             p.SeccompFd = listener;
@@ -68,6 +72,42 @@ public sealed unsafe partial class Kernel
         {
             if (execFd < 0) Native.close(fd);
         }
+    }
+
+    /// <summary>Starts a host program for RS (SPAWN Script): /bin/sh reads the script at
+    /// <paramref name="path"/> on its stdin, with <paramref name="args"/> after it and the
+    /// script's path as $0, under the Script profile and view and a uid of the block's second
+    /// half. It gets no IPC; the kernel still watches it like any process and reports its exit
+    /// to <paramref name="parent"/>. The script must be a regular file anyone may read: it runs
+    /// without privilege, and the kernel opens nothing for it that its uid could not.</summary>
+    private int SpawnScript(string name, string path, List<string> args, int parent, out int hostPid)
+    {
+        hostPid = 0;
+        if (!Path.IsPathFullyQualified(path)) return Err.EINVAL;
+        var info = new FileInfo(path);
+        if (!info.Exists || info.LinkTarget is not null && info.ResolveLinkTarget(true) is not FileInfo { Exists: true }) return Err.ENOENT;
+        if ((info.UnixFileMode & UnixFileMode.OtherRead) == 0) return Err.EACCES;
+        int fd = Native.open(path, Native.O_RDONLY | Native.O_CLOEXEC, 0);
+        if (fd < 0) return Err.ENOENT;
+        try
+        {
+            return SpawnOnThread(name, ScriptShell, default, ["-s", .. args], default, -1, parent, 0, out hostPid,
+                                 stdinFd: fd, files: JailView.Script, argv0: path);
+        }
+        finally
+        {
+            Native.close(fd);
+        }
+    }
+
+    /// <summary>The shell recovery scripts run under (thesis Fig. 4.2: /bin/sh).</summary>
+    private const string ScriptShell = "/bin/sh";
+
+    /// <summary>Sends <paramref name="sig"/> to a host program's whole process group (the
+    /// script and everything it started), which its filter keeps it from leaving.</summary>
+    private static void SignalGroup(Proc p, int sig)
+    {
+        if (p.Profile == FilterProfile.Script && p.HostPid > 0) Native.kill(-p.HostPid, sig);
     }
 
     /// <summary>What every confined component's environment adds: the JIT without W^X double

@@ -58,7 +58,8 @@ public sealed unsafe partial class Kernel
 
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
                               in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
-                              int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1, JailView files = JailView.Bare)
+                              int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1, JailView files = JailView.Bare,
+                              string? argv0 = null)
     {
         hostPid = 0;
         if (_stopping) return Err.EAGAIN;
@@ -100,7 +101,7 @@ public sealed unsafe partial class Kernel
             page.BootTimeUnixNs = _bootUnixNs;
             page.Name = ProcessName.From(p.Name);
 
-            var argv = new List<string>(args.Count + 1) { p.Name };
+            var argv = new List<string>(args.Count + 1) { argv0 ?? p.Name };
             argv.AddRange(args);
             var env = ComponentEnvironment(p.Name);
             var channel = HostSpawner.Channel(arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
@@ -179,6 +180,7 @@ public sealed unsafe partial class Kernel
             Status = info.Status,
         };
         if (exit.How != ExitInfo.Exited) CountCpuDenial(p, exit.Status);
+        SignalGroup(p, Native.SIGKILL); // a host program's children end with it
         Retire(p, exit);
     }
 
@@ -264,7 +266,11 @@ public sealed unsafe partial class Kernel
     private void KillAll()
     {
         foreach (var p in _procs)
-            if (p.Alive) Native.PidfdSendSignal(p.Pidfd, Native.SIGKILL);
+        {
+            if (!p.Alive) continue;
+            SignalGroup(p, Native.SIGKILL);
+            Native.PidfdSendSignal(p.Pidfd, Native.SIGKILL);
+        }
         foreach (var p in _procs)
         {
             if (!p.Alive) continue;
@@ -285,7 +291,11 @@ public sealed unsafe partial class Kernel
     }
 
     /// <summary>Sends a host signal to a live process (kernel thread).</summary>
-    private int SignalProc(Proc p, int sig) => Native.PidfdSendSignal(p.Pidfd, sig) == 0 ? Err.Ok : Err.ESRCH;
+    private int SignalProc(Proc p, int sig)
+    {
+        SignalGroup(p, sig);
+        return Native.PidfdSendSignal(p.Pidfd, sig) == 0 ? Err.Ok : Err.ESRCH;
+    }
 
     /// <summary>Host-side kill (control socket, tests).</summary>
     public int Kill(int endpoint, int signal) =>

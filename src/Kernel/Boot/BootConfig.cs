@@ -47,8 +47,9 @@ public sealed class BootConfig
     /// <summary>Kernel options for this configuration; the host adds what only it knows,
     /// including the machine (I/O ports, DMA memory, IOMMU) its devices are (or will be) plugged into.</summary>
     public KernelOptions ToKernelOptions(string? sysLogPath, IReadOnlyDictionary<string, string> environment, TextWriter? console = null,
-                                         Bulkhead.Machine.Board? board = null) => new()
+                                         Bulkhead.Machine.Board? board = null, Host.Jail.JailOptions? confinement = null) => new()
     {
+        Confinement = confinement ?? new Host.Jail.JailOptions(),
         Io = board?.Io,
         DmaMemory = board?.Memory,
         Iommu = board?.Iommu,

@@ -12,7 +12,7 @@ namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system", "io", "trusted"];
+    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system", "io", "trusted", "files"];
 
     /// <summary>Kernel task names accepted (and ignored) as IPC targets: kernel calls are
     /// governed by 'ipc kernel', not by the target list.</summary>
@@ -69,6 +69,15 @@ internal sealed partial class BootParser
             case "system":
                 Arity(stmt, 0, "no value");
                 s.Privileges.Flags |= PrivilegeBlock.SysProc;
+                break;
+            case "files":
+                Arity(stmt, 1, "'bare' or 'host'");
+                s.Proc.Files = stmt[1].Text switch
+                {
+                    "bare" => Host.Jail.JailView.Bare,
+                    "host" => Host.Jail.JailView.Host,
+                    _ => throw Error(stmt[1].Line, $"unknown file view {stmt[1].Shown} (expected 'bare' or 'host')"),
+                };
                 break;
             case "trusted":
                 Arity(stmt, 0, "no value");

@@ -40,6 +40,8 @@ public sealed class BootProcess
     /// <summary>Arena size in KiB; 0 = the system default.</summary>
     public int ArenaKiB { get; internal set; }
     public PrivilegeBlock Privileges { get; internal set; }
+    /// <summary>The host files it sees when confined (`files bare|host;`, docs/confinement.md).</summary>
+    public Host.Jail.JailView Files { get; internal set; } = Host.Jail.JailView.Bare;
 
     /// <summary>The boot processes this one's arguments refer to ("$name"), in order.</summary>
     public IEnumerable<string> References => Args.Where(IsReference).Select(a => a[1..]);
@@ -83,6 +85,7 @@ public sealed class BootProcess
             Privileges = Privileges,
             Slot = Slot,
             ArenaBytes = ArenaKiB * 1024L,
+            Files = Files,
         };
     }
 }

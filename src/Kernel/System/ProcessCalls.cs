@@ -20,7 +20,9 @@ public sealed partial class Kernel
         var arena = caller.Arena!;
         bool fromMemory = (req.Flags & SpawnRequest.FromMemory) != 0;
         bool fromImage = (req.Flags & SpawnRequest.FromImage) != 0;
-        if ((req.Flags & ~(SpawnRequest.FromMemory | SpawnRequest.FromImage)) != 0 || (fromMemory && fromImage)) return Err.EINVAL;
+        bool script = (req.Flags & SpawnRequest.Script) != 0;
+        if ((req.Flags & ~(SpawnRequest.FromMemory | SpawnRequest.FromImage | SpawnRequest.Script)) != 0 ||
+            (fromMemory && fromImage) || (script && (fromMemory || fromImage))) return Err.EINVAL;
         string path = "";
         ReadOnlySpan<byte> image = default;
         int imageFd = -1;
@@ -49,7 +51,9 @@ public sealed partial class Kernel
         if (!MayHand(caller, priv)) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         string name = req.Name.ToString();
         if (name.Length == 0) name = fromMemory || fromImage ? "image" : Path.GetFileName(path);
-        int r = SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out int pid, sharedImageFd: imageFd);
+        if (script && (priv.TrapMask != 0 || _jail is null)) return Err.EINVAL; // a host program never traps
+        int r = script ? SpawnScript(name, path, argv, caller.Endpoint, out int pid)
+            : SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out pid, sharedImageFd: imageFd);
         if (r < 0) return r;
         m = Message.Of(0, new EndpointReply { Endpoint = r, HostPid = pid });
         return Err.Ok;

@@ -14,6 +14,7 @@ public static class Err
     public const int ENOEXEC = -8;
     public const int EAGAIN = -11;
     public const int ENOMEM = -12;
+    public const int EACCES = -13;
     public const int EFAULT = -14;
     public const int EBUSY = -16;
     public const int EEXIST = -17;
@@ -46,6 +47,7 @@ public static class Err
         ESRCH => "ESRCH",
         EINTR => "EINTR",
         EIO => "EIO",
+        EACCES => "EACCES",
         E2BIG => "E2BIG",
         ENOEXEC => "ENOEXEC",
         EAGAIN => "EAGAIN",

@@ -14,13 +14,21 @@ public static class PmClient
     /// kernel image object <paramref name="imageId"/>, when not 0) as <paramref name="name"/> with
     /// <paramref name="priv"/>; the caller becomes its parent of record.</summary>
     public static int Start(string name, string path, IReadOnlyList<string> args, in PrivilegeBlock priv, ReadOnlySpan<byte> image, out int endpoint,
-                            int imageId = 0)
+                            int imageId = 0) => StartCore(name, "path", path, args, priv, image, out endpoint, imageId);
+
+    /// <summary>Runs the recovery script <paramref name="script"/> with <paramref name="args"/>
+    /// as a confined host program (/bin/sh, no IPC); the caller becomes its parent of record.</summary>
+    public static int StartScript(string name, string script, IReadOnlyList<string> args, out int endpoint) =>
+        StartCore(name, "script", script, args, default, default, out endpoint, 0);
+
+    private static int StartCore(string name, string pathKey, string path, IReadOnlyList<string> args, in PrivilegeBlock priv,
+                                 ReadOnlySpan<byte> image, out int endpoint, int imageId)
     {
         if (imageId != 0) image = default;
         endpoint = Endpoint.None;
         var text = new StringBuilder();
         text.Append("name ").Append(name).Append('\n');
-        text.Append("path ").Append(path).Append('\n');
+        text.Append(pathKey).Append(' ').Append(path).Append('\n');
         foreach (var a in args) text.Append("arg ").Append(a).Append('\n');
         byte[] textBytes = Encoding.UTF8.GetBytes(text.ToString());
         int headerSize = Unsafe.SizeOf<StartHeader>();

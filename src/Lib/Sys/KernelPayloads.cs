@@ -12,6 +12,9 @@ public struct SpawnRequest
     public const int FromMemory = 1;
     /// <summary>Start a kernel image object (IMAGE Create); PathLength holds its id.</summary>
     public const int FromImage = 2;
+    /// <summary>A host program (a recovery script): the path is a shell script, run by /bin/sh
+    /// with argv after it, under the Script confinement (docs/confinement.md) and no IPC at all.</summary>
+    public const int Script = 4;
 
     /// <summary>Path of the binary, or with FromMemory the binary image itself.</summary>
     public long PathOffset;

@@ -99,6 +99,11 @@ public static partial class SysCall
     public static int SpawnFromArena(string name, long imageOffset, int imageLength, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
         SpawnCore(name, "", imageOffset, imageLength, argv, priv, out endpoint, arenaKiB);
 
+    /// <summary>Starts the host program /bin/sh on the script at <paramref name="script"/> with
+    /// <paramref name="argv"/> (SPAWN Script: a recovery script, no IPC, confined).</summary>
+    public static int SpawnScript(string name, string script, IReadOnlyList<string> argv, out int endpoint) =>
+        SpawnCore(name, script, -3, 0, argv, default, out endpoint, 0);
+
     /// <summary>Starts kernel image object <paramref name="imageId"/> (from ImageCreate).</summary>
     public static int SpawnImage(string name, int imageId, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
         SpawnCore(name, "", -2, imageId, argv, priv, out endpoint, arenaKiB);
@@ -172,6 +177,7 @@ public static partial class SysCall
                 if (pos + n > scratch.Length) return Err.E2BIG;
                 pathAt = ScratchStart + pos;
                 pathLen = Encoding.UTF8.GetBytes(path, scratch[pos..]);
+                if (imageOffset == -3) flags = SpawnRequest.Script;
             }
             var m = Message.Of(0, new SpawnRequest
             {

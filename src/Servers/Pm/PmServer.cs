@@ -59,6 +59,7 @@ public static class PmServer
                 return Err.EINVAL;
             string text = Encoding.UTF8.GetString(ch.Arena.Slice((int)buf + headerSize, header.TextLength));
             string name = "", path = "";
+            bool script = false;
             var argv = new List<string>();
             foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
@@ -68,13 +69,15 @@ public static class PmServer
                 {
                     case "name": name = val; break;
                     case "path": path = val; break;
+                    case "script": path = val; script = true; break;
                     case "arg" when argv.Count < MaxArgs: argv.Add(val); break;
                     default: return Err.EINVAL;
                 }
             }
             if (name.Length == 0) return Err.EINVAL;
             int ep;
-            r = header.ImageId != 0 ? SysCall.SpawnImage(name, header.ImageId, argv, header.Privileges, out ep, header.ArenaKiB)
+            r = script ? SysCall.SpawnScript(name, path, argv, out ep)
+                : header.ImageId != 0 ? SysCall.SpawnImage(name, header.ImageId, argv, header.Privileges, out ep, header.ArenaKiB)
                 : header.ImageLength > 0
                 ? SysCall.SpawnFromArena(name, buf + headerSize + header.TextLength, header.ImageLength, argv, header.Privileges, out ep, header.ArenaKiB)
                 : SysCall.Spawn(name, path, default, argv, header.Privileges, out ep, header.ArenaKiB);

@@ -119,6 +119,7 @@ public sealed partial class DriverManager
         {
             var s = ServiceAt(exit.Endpoint);
             if (s is not null) OnExit(s, exit);
+            else if (ScriptOwner(exit.Endpoint) is { } owner) OnScriptExit(owner, exit);
         }
     }
 
@@ -278,27 +279,23 @@ public sealed partial class DriverManager
         PmClient.Kill(s.Endpoint, SigTerm);
     }
 
+    /// <summary>Runs the service's recovery script (thesis Fig. 4.2) as `/bin/sh SCRIPT label
+    /// reason count`: a host program the kernel starts confined (docs/confinement.md), with RS
+    /// as its parent of record, so its exit reaches RS like a service's.</summary>
     private void RunScript(Service s, string reason)
     {
         StopScript(s);
         s.State = ServiceState.Recovering;
         s.ScriptDeadline = Now + _opt.ScriptTimeoutMs;
-        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        psi.ArgumentList.Add(s.Spec.Recovery);
-        psi.ArgumentList.Add(s.Label);
-        psi.ArgumentList.Add(reason);
-        psi.ArgumentList.Add((s.RecentFailures.Count).ToString(CultureInfo.InvariantCulture));
-        string? run = Environment.GetEnvironmentVariable("BULKHEAD_RUN");
-        if (run is not null) psi.Environment["PATH"] = Path.Combine(run, "bin") + ":" + Environment.GetEnvironmentVariable("PATH");
-        try
+        string count = s.RecentFailures.Count.ToString(CultureInfo.InvariantCulture);
+        int r = PmClient.StartScript("script:" + s.Label, s.Spec.Recovery, [s.Label, reason, count], out int ep);
+        if (r != Err.Ok)
         {
-            s.Script = Process.Start(psi);
-            Log($"{s.Label}: recovery script {s.Spec.Recovery} {s.Label} {reason} {s.RecentFailures.Count}");
+            Fail(s, $"recovery script {s.Spec.Recovery} cannot run: {Err.Name(r)}");
+            return;
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
-        {
-            Fail(s, $"recovery script {s.Spec.Recovery} cannot run: {e.Message}");
-        }
+        s.Script = ep;
+        Log($"{s.Label}: recovery script {s.Spec.Recovery} {s.Label} {reason} {count}");
     }
 
     /// <summary>The clock: heartbeats, deadlines, scheduled restarts, script watchdog.</summary>
@@ -307,7 +304,7 @@ public sealed partial class DriverManager
         long now = Now;
         foreach (var s in _services.Values.ToList())
         {
-            if (s.Script is not null) WatchScript(s, now);
+            WatchScript(s, now);
             switch (s.State)
             {
                 case ServiceState.Starting when now > s.Deadline && s.HasInstance && s.PendingReason is null:
@@ -335,37 +332,39 @@ public sealed partial class DriverManager
         }
     }
 
-    /// <summary>Ends a running recovery script (the service was restarted or removed otherwise).</summary>
+    /// <summary>Ends a running recovery script (the service was restarted or removed otherwise);
+    /// the kernel kills the script's whole process group.</summary>
     private static void StopScript(Service s)
     {
-        if (s.Script is not { } p) return;
-        try
-        {
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException) { }
-        p.Dispose();
-        s.Script = null;
+        if (s.Script == Endpoint.None) return;
+        PmClient.Kill(s.Script, SigKill);
+        s.Script = Endpoint.None;
     }
 
-    /// <summary>A recovery script decides while the service is Recovering; once the script has
-    /// ended (or hung past the time-out and been killed) without restarting the service, the
+    /// <summary>The service whose recovery script is <paramref name="endpoint"/>.</summary>
+    private Service? ScriptOwner(int endpoint) =>
+        endpoint == Endpoint.None ? null : _services.Values.FirstOrDefault(s => s.Script == endpoint);
+
+    /// <summary>A recovery script ended: once it has ended without restarting the service, the
     /// service is marked failed. A script that restarted it may go on (alerts) until the time-out.</summary>
+    private void OnScriptExit(Service s, in ExitInfo exit)
+    {
+        s.Script = Endpoint.None;
+        bool undecided = s.State == ServiceState.Recovering && !s.HasInstance;
+        if (!undecided) return;
+        string how = exit.How == ExitInfo.Exited
+            ? string.Create(CultureInfo.InvariantCulture, $"exited with status {exit.Status}")
+            : string.Create(CultureInfo.InvariantCulture, $"was killed by signal {exit.Status}");
+        Fail(s, $"recovery script {how} without restarting it");
+    }
+
+    /// <summary>A script that hangs past the time-out is killed; if it had not restarted the
+    /// service, the service is marked failed.</summary>
     private void WatchScript(Service s, long now)
     {
-        if (s.Script is not { } p) return;
+        if (s.Script == Endpoint.None || now <= s.ScriptDeadline) return;
         bool undecided = s.State == ServiceState.Recovering && !s.HasInstance;
-        if (p.HasExited)
-        {
-            int status = p.ExitCode;
-            p.Dispose();
-            s.Script = null;
-            if (undecided) Fail(s, string.Create(CultureInfo.InvariantCulture, $"recovery script exited with status {status} without restarting it"));
-        }
-        else if (now > s.ScriptDeadline)
-        {
-            StopScript(s);
-            if (undecided) Fail(s, string.Create(CultureInfo.InvariantCulture, $"recovery script hung, killed after {_opt.ScriptTimeoutMs} ms"));
-        }
+        StopScript(s);
+        if (undecided) Fail(s, string.Create(CultureInfo.InvariantCulture, $"recovery script hung, killed after {_opt.ScriptTimeoutMs} ms"));
     }
 }

@@ -13,6 +13,8 @@ internal sealed class HostContext
 
     public string PidFile => Path.Combine(RunDir, "kernel.pid");
     public string Socket => Path.Combine(RunDir, "control.sock");
+    /// <summary>The socket recovery scripts reach (only `service` requests; ControlServer).</summary>
+    public string ServiceSocket => Path.Combine(RunDir, "service.sock");
     public string SystemLog => Path.Combine(RunDir, "system.log");
     public string ConsoleLog => Path.Combine(RunDir, "console.log");
     public string LockFile => Path.Combine(RunDir, "boot.lock");

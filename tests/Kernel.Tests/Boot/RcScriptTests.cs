@@ -72,7 +72,7 @@ public sealed class RcScriptRunTests(Xunit.Abstractions.ITestOutputHelper output
             $"service up {Rs.RsSystem.Image} -label testdrv -args testdrv", // 6: fine
         ]);
         var init = Bulkhead.Kernel.Boot.BootConfig.Load(Path.Combine(Harness.TestSystem.RepoRoot(), "etc", "boot.conf")).Find("init")!;
-        int ep = _rs.Sys.Kernel.Spawn(new ProcessSpec { Name = "init", Path = Rs.RsSystem.Image, Args = ["init", _rc], Privileges = init.Privileges });
+        int ep = _rs.Sys.Kernel.Spawn(new ProcessSpec { Name = "init", Path = Rs.RsSystem.Image, Args = ["init", _rc], Privileges = init.Privileges, Files = init.Files });
         Assert.True(ep >= 0, $"spawn: {ep}");
         Harness.TestSystem.WaitUntil(() => _rs.Sys.Console.Has($"{_rc}: done"), "init to finish its script");
         var lines = _rs.Sys.Console.Lines;

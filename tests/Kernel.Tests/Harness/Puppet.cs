@@ -22,7 +22,7 @@ public sealed unsafe class Puppet : IDisposable
     }
 
     public static Puppet Start(Kernel kernel, string name, PrivilegeBlock priv, string[]? args, bool puppetRole = true, int slot = -1,
-                               int parent = Lib.Ipc.Endpoint.Kernel)
+                               int parent = Lib.Ipc.Endpoint.Kernel, Host.Jail.JailView files = Host.Jail.JailView.Bare)
     {
         var (inRead, inWrite) = Pipe();
         var (outRead, outWrite) = Pipe();
@@ -36,6 +36,7 @@ public sealed unsafe class Puppet : IDisposable
             Parent = parent,
             StdinFd = inRead,
             StdoutFd = outWrite,
+            Files = files,
         });
         Native.close(inRead);
         Native.close(outWrite);

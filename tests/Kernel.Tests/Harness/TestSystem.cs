@@ -34,7 +34,20 @@ public sealed class TestSystem : IDisposable
             DmaMemory = board?.Memory,
             Iommu = board?.Iommu,
             Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root, ["DOTNET_TieredPGO"] = "0" },
+            Confinement = new Host.Jail.JailOptions { ScriptBinds = [(ScriptDir, ScriptDir)] },
         });
+    }
+
+    /// <summary>A host directory recovery scripts of every test system see (read-only): tests
+    /// put scripts and the files scripts wait for in subdirectories of it.</summary>
+    public static readonly string ScriptDir = MakeScriptDir();
+
+    private static string MakeScriptDir()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "bulkhead-test-scripts");
+        Directory.CreateDirectory(dir);
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(dir, (UnixFileMode)0x1ED); // 0755: scripts run as unprivileged uids
+        return dir;
     }
 
     /// <summary>A privilege block: the given primitives, kernel calls and targets.</summary>
@@ -49,9 +62,10 @@ public sealed class TestSystem : IDisposable
     public static readonly int[] InfoCalls = [KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm];
 
     /// <summary>Starts a puppet and waits until it answers.</summary>
-    public Puppet StartPuppet(string name, PrivilegeBlock? priv = null, string[]? extraArgs = null, int slot = -1, int parent = Endpoint.Kernel)
+    public Puppet StartPuppet(string name, PrivilegeBlock? priv = null, string[]? extraArgs = null, int slot = -1, int parent = Endpoint.Kernel,
+                              Host.Jail.JailView files = Host.Jail.JailView.Bare)
     {
-        var pup = Puppet.Start(Kernel, name, priv ?? Privileges(calls: InfoCalls, flags: PrivilegeBlock.AllTargets), extraArgs, slot: slot, parent: parent);
+        var pup = Puppet.Start(Kernel, name, priv ?? Privileges(calls: InfoCalls, flags: PrivilegeBlock.AllTargets), extraArgs, slot: slot, parent: parent, files: files);
         _puppets.Add(pup);
         var who = pup.Ask("whoami");
         Assert.StartsWith("ep ", who);
@@ -150,5 +164,27 @@ public static class HostProcess
         {
             return false;
         }
+    }
+
+    /// <summary>The live (not zombie) host processes running as <paramref name="uid"/>.</summary>
+    public static List<int> OfUid(uint uid)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                var status = File.ReadAllLines(Path.Combine(dir, "status"));
+                string? uidLine = status.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                string? state = status.FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal));
+                if (uidLine is not null && uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == uid.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    && state is not null && !state.Contains("zombie", StringComparison.Ordinal))
+                    pids.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return pids;
     }
 }

@@ -139,7 +139,8 @@ public sealed class PrivilegeTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Spawn_FromMemoryImage_RunsWithoutTheFile()
     {
         using var sys = new TestSystem(output: output);
-        var parent = sys.StartPuppet("parent", TestSystem.Privileges(calls: [KernelCall.Spawn, KernelCall.GetKsig]));
+        // The parent reads the binary from the host: it needs the host view.
+        var parent = sys.StartPuppet("parent", TestSystem.Privileges(calls: [KernelCall.Spawn, KernelCall.GetKsig]), files: Host.Jail.JailView.Host);
         string copy = Path.Combine(Path.GetTempPath(), $"bulkhead-false-{Environment.ProcessId}");
         File.Copy("/bin/false", copy, overwrite: true);
         try

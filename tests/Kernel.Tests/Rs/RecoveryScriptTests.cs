@@ -1,9 +1,12 @@
 // Recovery scripts (thesis §4.2.1, Fig. 4.2): instead of restarting a failed service itself,
 // RS runs `/bin/sh <script> <label> <reason> <count>` and leaves the restart to the script
 // (`service restart <label>`); a script that ends without restarting it, or hangs past the
-// script time-out, leaves the service failed. Inside these tests no `service` command can
-// reach the kernel, so the manager puppet plays the script's `service restart`; the generic
-// script etc/rs/generic.sh is run directly with stand-ins for `service` and `sleep`.
+// script time-out, leaves the service failed. The script runs as a confined host program
+// (docs/confinement.md): its own uid, no network, a read-only view of the host's programs and
+// of TestSystem.ScriptDir, where these tests put the scripts and the files they wait for.
+// Inside these tests no `service` command can reach the kernel, so the manager puppet plays
+// the script's `service restart`; the generic script etc/rs/generic.sh is run directly with
+// stand-ins for `service` and `sleep`.
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Kernel.Tests.Harness;
@@ -14,7 +17,15 @@ namespace Bulkhead.Kernel.Tests.Rs;
 
 public sealed class RecoveryScriptTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bulkhead-rs-scripts-").FullName;
+    private readonly string _dir = MakeDir();
+
+    private static string MakeDir()
+    {
+        string dir = Path.Combine(TestSystem.ScriptDir, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(dir, (UnixFileMode)0x1ED); // 0755
+        return dir;
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -22,6 +33,7 @@ public sealed class RecoveryScriptTests(ITestOutputHelper output) : IDisposable
     {
         string path = Path.Combine(_dir, name);
         File.WriteAllText(path, body);
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(path, (UnixFileMode)0x1A4); // 0644: read by an unprivileged uid
         return path;
     }
 
@@ -31,54 +43,72 @@ public sealed class RecoveryScriptTests(ITestOutputHelper output) : IDisposable
         Puppet.Await(rs.Client.AskAsync($"td {ep} fail {TestDriverCall.Exit}"));
     }
 
+    /// <summary>The kernel's row of the running script of <paramref name="label"/>.</summary>
+    private static Lib.Sys.ProcInfo ScriptRow(RsSystem rs, string label)
+    {
+        Lib.Sys.ProcInfo row = default;
+        TestSystem.WaitUntil(() => rs.Sys.Kernel.ProcessTable().Any(p =>
+        {
+            row = p;
+            return p.Name.ToString() == "script:" + label && p.State != Lib.Sys.ProcState.Zombie;
+        }), "the script runs");
+        return row;
+    }
+
     [Fact]
     public void Script_GetsLabelReasonCount_AndDecidesTheRestart()
     {
-        string args = Path.Combine(_dir, "args"), go = Path.Combine(_dir, "go");
-        string script = Script("record.sh", $"echo \"$0 $*\" > {args}.tmp && mv {args}.tmp {args}\nwhile [ ! -e {go} ]; do sleep 0.05; done\nexit 0\n");
+        string go = Path.Combine(_dir, "go");
+        // Status 9 would mean the arguments were not "<script> testdrv exit 1".
+        string script = Script("record.sh", $"[ \"$0 $*\" = \"{Path.Combine(_dir, "record.sh")} testdrv exit 1\" ] || exit 9\nwhile [ ! -e {go} ]; do sleep 0.05; done\nexit 0\n");
         using var rs = new RsSystem(output);
         int ep = rs.Up("testdrv", $"recovery={script}");
         Crash(rs, "testdrv");
-        TestSystem.WaitUntil(() => File.Exists(args), "the script ran");
-        Assert.Equal($"{script} testdrv exit 1", File.ReadAllText(args).Trim());
+        var row = ScriptRow(rs, "testdrv");
+        Assert.Equal(Lib.Sys.ProcInfo.ConfinedFlag, row.Confinement & Lib.Sys.ProcInfo.ConfinedFlag);
+        Assert.NotEqual(0u, row.HostUid);
         Assert.Equal("recovering", rs.Row("testdrv")[2]);
         // What the script's `service restart testdrv` does.
         Assert.StartsWith("r OK OK", rs.Manager.Ask("rs restart testdrv"));
         File.WriteAllText(go, "");
-        var row = rs.WaitRestarts("testdrv", 1);
-        Assert.Equal("exit", row[4]);
-        Assert.NotEqual(ep, RsKit.Ep(row));
+        var restarted = rs.WaitRestarts("testdrv", 1);
+        Assert.Equal("exit", restarted[4]);
+        Assert.NotEqual(ep, RsKit.Ep(restarted));
         // The script ended after restarting it: the service is not marked failed.
+        TestSystem.WaitUntil(() => !rs.Sys.Kernel.ProcessTable().Any(p => p.Name.ToString() == "script:testdrv"), "the script ended");
         RsKit.Holds(() => rs.Row("testdrv")[2] == "running", 300, "testdrv stays running");
         Assert.False(rs.Sys.Console.Has("marked failed"), rs.Console());
     }
 
     [Fact]
-    public void Script_ExitsNonZeroWithoutRestart_ServiceFailed()
+    public void Script_ExitsNonZeroWithoutRestart_ServiceFailed_AndCouldNotWriteTheHost()
     {
-        string script = Script("fail.sh", "exit 3\n");
+        string written = Path.Combine(_dir, "written");
+        // A confined script sees the host read-only and has no network: status 3 means both held.
+        string script = Script("fail.sh", $"if echo x > {written} 2>/dev/null; then exit 7; fi\nif echo x > /tmp/bulkhead-script-escape 2>/dev/null; then exit 8; fi\nexit 3\n");
         using var rs = new RsSystem(output);
         rs.Up("testdrv", $"recovery={script}");
         Crash(rs, "testdrv");
         rs.WaitState("testdrv", "failed");
-        Assert.True(rs.Sys.Console.Has("rs: testdrv marked failed: recovery script exited with status 3"), rs.Console());
+        Assert.True(rs.Sys.Console.Has("rs: testdrv marked failed: recovery script exited with status 3 without restarting it"), rs.Console());
+        Assert.False(File.Exists(written));
         Assert.StartsWith("r OK OK", rs.Manager.Ask("rs refresh testdrv"));
         Assert.Equal("restart", rs.WaitRestarts("testdrv", 1)[4]);
     }
 
     [Fact]
-    public void Script_Hangs_KilledAfterTimeout_ServiceFailed()
+    public void Script_Hangs_KilledAfterTimeout_WithEverythingItStarted_ServiceFailed()
     {
-        string pidFile = Path.Combine(_dir, "pid");
-        string script = Script("hang.sh", $"echo $$ > {pidFile}.tmp && mv {pidFile}.tmp {pidFile}\nsleep 60\n");
-        using var rs = new RsSystem(output, "script_timeout_ms=500");
+        // The script starts a child of its own and waits: both must go when RS gives up on it.
+        string script = Script("hang.sh", "sleep 60 &\nsleep 60\n");
+        using var rs = new RsSystem(output, "script_timeout_ms=1500");
         rs.Up("testdrv", $"recovery={script}");
         Crash(rs, "testdrv");
-        TestSystem.WaitUntil(() => File.Exists(pidFile), "the script ran");
-        int pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+        var row = ScriptRow(rs, "testdrv");
+        TestSystem.WaitUntil(() => HostProcess.OfUid(row.HostUid).Count >= 3, "the script and its sleeps run");
         rs.WaitState("testdrv", "failed");
-        Assert.True(rs.Sys.Console.Has("rs: testdrv marked failed: recovery script hung, killed after 500 ms"), rs.Console());
-        TestSystem.WaitUntil(() => !HostProcess.Exists(pid), "the hung script killed");
+        Assert.True(rs.Sys.Console.Has("rs: testdrv marked failed: recovery script hung, killed after 1500 ms"), rs.Console());
+        TestSystem.WaitUntil(() => HostProcess.OfUid(row.HostUid).Count == 0, "the hung script and its children killed");
     }
 
     /// <summary>Runs etc/rs/generic.sh with `service` and `sleep` replaced by recorders.</summary>

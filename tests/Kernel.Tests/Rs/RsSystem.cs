@@ -53,16 +53,16 @@ public sealed class RsSystem : IDisposable
         string[] fast = ["backoff_base_ms=100", "backoff_cap_ms=400", "healthy_ms=2000", "init_timeout_ms=5000", "stop_timeout_ms=500"];
         var rs = server;
         rs.AllowCall(KernelCall.Image);
-        Start("rs", Endpoint.Rs, rs, [DriversConf, .. fast, .. rsTunables]);
+        Start("rs", Endpoint.Rs, rs, [DriversConf, .. fast, .. rsTunables], Host.Jail.JailView.Host);
         var user = TestSystem.Privileges(traps: Trap.MaskAll, calls: [KernelCall.SetGrant, KernelCall.SysCtl], flags: PrivilegeBlock.AllTargets);
         Manager = Sys.StartPuppet("manager", user);
         Client = Sys.StartPuppet("client", user);
         TestSystem.WaitUntil(() => Sys.Console.Has("rs: driver manager up"), "RS up");
     }
 
-    private void Start(string name, int slot, PrivilegeBlock priv, string[]? args = null)
+    private void Start(string name, int slot, PrivilegeBlock priv, string[]? args = null, Host.Jail.JailView files = Host.Jail.JailView.Bare)
     {
-        int ep = Sys.Kernel.Spawn(new ProcessSpec { Name = name, Path = Image, Args = [name, .. args ?? []], Slot = slot, Privileges = priv });
+        int ep = Sys.Kernel.Spawn(new ProcessSpec { Name = name, Path = Image, Args = [name, .. args ?? []], Slot = slot, Privileges = priv, Files = files });
         Assert.Equal(slot, ep);
     }
 

@@ -27,7 +27,8 @@ public sealed class ImageTests(Xunit.Abstractions.ITestOutputHelper output) : ID
     }
 
     private Puppet Spawner(string name, bool image = true) => _sys.StartPuppet(name, TestSystem.Privileges(
-        calls: image ? [KernelCall.Spawn, KernelCall.GetKsig, KernelCall.Image] : [KernelCall.Spawn, KernelCall.GetKsig], flags: PrivilegeBlock.AllTargets));
+        calls: image ? [KernelCall.Spawn, KernelCall.GetKsig, KernelCall.Image] : [KernelCall.Spawn, KernelCall.GetKsig], flags: PrivilegeBlock.AllTargets),
+        files: Host.Jail.JailView.Host); // it reads the binary it hands to the kernel from the host
 
     private static int Id(string answer)
     {

@@ -32,6 +32,9 @@ public enum JailView
     Bare,
     /// <summary>The host's file system read-only (files the process's uid may read).</summary>
     Host,
+    /// <summary>Bare plus the host's programs (/usr/bin) and JailOptions.ScriptBinds: what a
+    /// recovery script needs (the shell, sleep, the instance's `service` command).</summary>
+    Script,
 }
 
 /// <summary>Confinement settings of a kernel instance.</summary>
@@ -44,6 +47,9 @@ public sealed class JailOptions
     public long DataLimitBytes { get; init; } = 1L << 30;
     /// <summary>RLIMIT_NPROC of every component: its threads (each process has its own uid).</summary>
     public int ThreadLimit { get; init; } = 64;
+    /// <summary>Extra read-only binds (host path, path inside) of the Script view: the
+    /// instance's `service` command and the socket it talks to.</summary>
+    public IReadOnlyList<(string Source, string Target)> ScriptBinds { get; init; } = [];
     /// <summary>The bulkhead-jail helper; default: next to the kernel's assembly.</summary>
     public string? HelperPath { get; init; }
 }
@@ -56,19 +62,21 @@ internal sealed unsafe class HostJail : IDisposable
     private const int MaxUidBlocks = 4096;
 
     private const int FdExec = 1000, FdControl = 1001, FdFilter = 1002, FdMnt = 1003, FdNet = 1004, FdIpc = 1005, FdUts = 1006;
-    private const int FlagFilter = 1;
+    private const int FlagFilter = 1, FlagNoListener = 2, FlagReaper = 4;
+    /// <summary>Script uids are the second half of the block: base + ScriptUidOffset + slot.</summary>
+    private const uint ScriptUidOffset = 0x8000;
 
     private readonly JailOptions _opt;
     private readonly string _helper;
     private int _uidLock = -1;
     private int _netNs = -1, _ipcNs = -1, _utsNs = -1;
-    private readonly int[] _mountNs = [-1, -1];
-    private readonly int[] _filters = [-1, -1];
+    private readonly int[] _mountNs = [-1, -1, -1];
+    private readonly int[] _filters = [-1, -1, -1];
 
     /// <summary>First uid of this instance's block.</summary>
     public uint UidBase { get; private set; }
-    /// <summary>Instructions of the Native and JIT seccomp programs.</summary>
-    public int[] FilterLength { get; } = new int[2];
+    /// <summary>Instructions of the Native, JIT and Script seccomp programs.</summary>
+    public int[] FilterLength { get; } = new int[3];
 
     private HostJail(JailOptions options, string helper)
     {
@@ -93,6 +101,7 @@ internal sealed unsafe class HostJail : IDisposable
             jail.Prepare("mnt", ["host", .. ProcAndDevSpecs()], JailView.Host, withShared: false);
             jail.MakeFilter(FilterProfile.Native);
             jail.MakeFilter(FilterProfile.Jit);
+            jail.MakeFilter(FilterProfile.Script);
             return jail;
         }
         catch
@@ -102,8 +111,9 @@ internal sealed unsafe class HostJail : IDisposable
         }
     }
 
-    /// <summary>The uid of process slot <paramref name="slot"/>.</summary>
-    public uint UidOf(int slot) => UidBase + (uint)slot;
+    /// <summary>The uid of process slot <paramref name="slot"/> (a host program's: the second
+    /// half of the block, so a script never shares a uid with a component).</summary>
+    public uint UidOf(int slot, bool script = false) => UidBase + (script ? ScriptUidOffset : 0) + (uint)slot;
 
     /// <summary>Is <paramref name="binary"/> a framework-dependent .NET program (run by the JIT)?</summary>
     public static FilterProfile ProfileOf(string binary) =>
@@ -116,6 +126,12 @@ internal sealed unsafe class HostJail : IDisposable
                      FilterProfile profile, int kernelPid, ReadOnlySpan<(int Source, int Target)> channel, out int listener)
     {
         listener = -1;
+        if (view == JailView.Script && _mountNs[(int)view] < 0)
+        {
+            // Built at the first script: the instance's socket exists only once it is serving.
+            try { Prepare("mnt", ScriptSpecs(), JailView.Script, withShared: false); }
+            catch (InvalidOperationException) { return -Native.ENOENT; }
+        }
         int* pair = stackalloc int[2];
         if (Native.socketpair(Native.AF_UNIX, Native.SOCK_SEQPACKET | Native.O_CLOEXEC, 0, pair) != 0) return -Native.Errno;
         try
@@ -135,14 +151,15 @@ internal sealed unsafe class HostJail : IDisposable
                 uid.ToString(CultureInfo.InvariantCulture),
                 kernelPid.ToString(CultureInfo.InvariantCulture),
                 _opt.DataLimitBytes.ToString(CultureInfo.InvariantCulture),
-                _opt.ThreadLimit.ToString(CultureInfo.InvariantCulture),
-                FlagFilter.ToString(CultureInfo.InvariantCulture),
+                (profile == FilterProfile.Script ? 256 : _opt.ThreadLimit).ToString(CultureInfo.InvariantCulture),
+                (profile == FilterProfile.Script ? FlagFilter | FlagNoListener | FlagReaper : FlagFilter).ToString(CultureInfo.InvariantCulture),
             };
             args.AddRange(argv);
             int pid = HostSpawner.Spawn(_helper, args, env, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(fds));
             Native.close(pair[1]);
             pair[1] = -1;
             if (pid < 0) return pid;
+            if (profile == FilterProfile.Script) return pid; // refusals answer themselves: no listener
             listener = ReceiveListener(pair[0]);
             if (listener < 0)
             {
@@ -225,6 +242,15 @@ internal sealed unsafe class HostJail : IDisposable
         specs.Add("ro:/sys/devices/system/cpu"); // the runtime's CPU and cache sizes
         foreach (var dir in ProgramDirectories()) specs.Add("ro:" + dir);
         specs.Add("hostname:bulkhead");
+        return specs;
+    }
+
+    private List<string> ScriptSpecs()
+    {
+        var specs = BareSpecs();
+        specs.Add("ro:/usr/bin");
+        if (new FileInfo("/bin").LinkTarget is not null) specs.Add("link:/bin");
+        foreach (var (source, target) in _opt.ScriptBinds) specs.Add($"bind:{source}:{target}");
         return specs;
     }
 

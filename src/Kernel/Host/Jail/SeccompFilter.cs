@@ -25,6 +25,11 @@ public enum FilterProfile
     /// <summary>A framework-dependent .NET program run by the JIT (tests, development): the JIT
     /// needs memory that is writable and executable; everything else as Native.</summary>
     Jit,
+    /// <summary>A host program RS runs (a recovery script: /bin/sh, the `service` command): it
+    /// starts processes of its own, so it gets a denylist instead — no new namespaces, mounts,
+    /// tracing, kernel interfaces, sessions or process groups, no sockets but Unix ones —
+    /// whose refusals answer EPERM without a notification.</summary>
+    Script,
 }
 
 internal static class SeccompFilter
@@ -129,6 +134,8 @@ internal static class SeccompFilter
         new("sched_getaffinity", "runtime CPU count"),
         new("sched_getparam", "runtime thread priorities"),
         new("sched_getscheduler", "runtime thread priorities"),
+        new("sched_get_priority_max", "runtime thread priorities"),
+        new("sched_get_priority_min", "runtime thread priorities"),
         new("get_mempolicy", "runtime NUMA probe"),
         new("getcpu", "runtime (current CPU)"),
         new("sysinfo", "runtime memory size"),
@@ -162,6 +169,18 @@ internal static class SeccompFilter
         new("execveat", "bulkhead-jail", "only of fd 1000, the jail's executable (closed by that exec)"),
     ];
 
+    /// <summary>What the Script profile refuses (everything else is allowed).</summary>
+    public static readonly string[] ScriptDenied =
+    [
+        "setsid", "setpgid", "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "mount_setattr",
+        "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "ptrace", "process_vm_readv", "process_vm_writev",
+        "pidfd_getfd", "kcmp", "io_uring_setup", "io_uring_enter", "io_uring_register", "perf_event_open", "bpf",
+        "keyctl", "add_key", "request_key", "userfaultfd", "kexec_load", "kexec_file_load", "init_module",
+        "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime",
+        "clock_adjtime", "adjtimex", "sethostname", "setdomainname", "iopl", "ioperm", "fanotify_init",
+        "open_by_handle_at", "name_to_handle_at", "quotactl", "vhangup", "memfd_create", "personality",
+    ];
+
     /// <summary>Every call of the allowlist, unconditional and conditional.</summary>
     public static IEnumerable<Rule> Allowed => Unconditional.Concat(Conditional);
 
@@ -176,6 +195,7 @@ internal static class SeccompFilter
     /// <summary>The program as instructions (tests run it through an interpreter).</summary>
     public static List<Insn> Program(FilterProfile profile)
     {
+        if (profile == FilterProfile.Script) return ScriptProgram();
         var p = new List<Insn>
         {
             new(LdAbs, 0, 0, OffArch),
@@ -204,6 +224,37 @@ internal static class SeccompFilter
         Block(p, "sendmsg", [.. ArgLoEquals(0, ControlFd), Allow()]);
         Block(p, "execveat", [.. ArgLoEquals(0, ExecFd), .. ArgLoEquals(4, AtEmptyPath), Allow()]);
         p.Add(new(Ret, 0, 0, RetNotify));
+        return p;
+    }
+
+    private static List<Insn> ScriptProgram()
+    {
+        const uint deny = RetErrno | 1; // EPERM
+        const uint killProcess = 0x80000000;
+        var p = new List<Insn>
+        {
+            new(LdAbs, 0, 0, OffArch),
+            new(Jeq, 1, 0, AuditArchX8664),
+            new(Ret, 0, 0, killProcess),
+            new(LdAbs, 0, 0, OffNr),
+            new(Jset, 0, 1, X32Bit),
+            new(Ret, 0, 0, killProcess),
+        };
+        foreach (var name in ScriptDenied)
+        {
+            p.Add(new(Jeq, 0, 1, (uint)Syscalls.Number(name)));
+            p.Add(new(Ret, 0, 0, deny));
+        }
+        // Sockets: Unix only (the `service` command talks to the instance's socket).
+        foreach (var name in new[] { "socket", "socketpair" })
+        {
+            p.Add(new(Jeq, 0, 4, (uint)Syscalls.Number(name)));
+            p.Add(new(LdAbs, 0, 0, ArgLo(0)));
+            p.Add(new(Jeq, 0, 1, 1)); // AF_UNIX
+            p.Add(new(Ret, 0, 0, RetAllow));
+            p.Add(new(Ret, 0, 0, deny));
+        }
+        p.Add(new(Ret, 0, 0, RetAllow));
         return p;
     }
 

@@ -10,7 +10,7 @@
  *       Unshares NAMESPACES (a comma list of mnt, net, ipc, uts) and, with mnt, builds a
  *       root file system from SPECs: "ro:PATH" binds PATH read-only at the same path,
  *       "link:PATH" copies the host's symbolic link PATH, "dev:PATH" binds one device node,
- *       "proc" mounts a proc that shows only the viewer's own processes (hidepid=invisible),
+ *       "bind:SRC:DST" binds SRC read-only at DST, "proc" mounts a proc that shows only the viewer's own processes (hidepid=invisible),
  *       "host" starts from a read-only view of the whole host instead of an empty tmpfs,
  *       "hostname:NAME" names the UTS namespace. Prints "ready TMPDIR\n" (TMPDIR: an empty
  *       host directory the kernel removes) and waits for stdin to close; the kernel opens
@@ -24,7 +24,10 @@
  *       joins the namespaces, sets the resource limits, becomes UID (gid UID, no groups, so
  *       no capabilities), sets PDEATHSIG and no_new_privs, loads the filter (FLAGS bit 0)
  *       with a user-notification listener that it hands to the kernel over fd 1001, and
- *       executes fd 1000. The jail's descriptors sit above RLIMIT_NOFILE, so once they are
+ *       executes fd 1000. With FLAGS bit 2 (host programs such as recovery scripts, which
+ *       start processes of their own) this process stays behind as a reaper: the program runs
+ *       in a child, this exits with the child's status, and if the kernel dies first it kills
+ *       the whole process group (the program's filter forbids leaving it). The jail's descriptors sit above RLIMIT_NOFILE, so once they are
  *       closed by the exec no component can ever hold those numbers again: the filter allows
  *       execveat only on fd 1000 and sendmsg only on fd 1001.
  *
@@ -50,6 +53,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum {
@@ -63,6 +67,8 @@ enum {
     NOFILE_LIMIT = 512,        /* below EXEC_FD: those numbers are out of a component's reach */
     MAX_FILTER = 4096,         /* BPF_MAXINSNS */
     FLAG_FILTER = 1,
+    FLAG_NO_LISTENER = 2,      /* a filter whose refusals answer EPERM themselves (scripts) */
+    FLAG_REAPER = 4,           /* stay as the parent: the process group dies with the kernel */
 };
 
 /* The filter's placeholder for the component's own pid (SeccompFilter.cs, SelfPid). */
@@ -105,26 +111,6 @@ static void make_parents(const char *path)
     }
 }
 
-/* Mount point inside the new root for host PATH: a directory or an empty file like it. */
-static int mount_point(const char *path, char *out, size_t n)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) return -1;
-    make_parents(path);
-    if ((size_t)snprintf(out, n, "%s%s", root, path) >= n) {
-        errno = ENAMETOOLONG;
-        die(path);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        if (mkdir(out, 0755) != 0 && errno != EEXIST) die(out);
-    } else {
-        int fd = open(out, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-        if (fd < 0) die(out);
-        close(fd);
-    }
-    return 0;
-}
-
 static void set_attr(const char *target, unsigned long long attrs)
 {
     struct mount_attr attr = { .attr_set = attrs };
@@ -132,10 +118,22 @@ static void set_attr(const char *target, unsigned long long attrs)
         die(target);
 }
 
-static void bind_path(const char *path, unsigned long long attrs)
+/* Binds host PATH at TARGET inside the new root (TARGET = PATH when null). */
+static void bind_path(const char *path, const char *target, unsigned long long attrs)
 {
     char at[4096];
-    if (mount_point(path, at, sizeof at) != 0) return; /* not on this host: nothing to show */
+    struct stat st;
+    if (stat(path, &st) != 0) return; /* not on this host: nothing to show */
+    if (!target) target = path;
+    make_parents(target);
+    snprintf(at, sizeof at, "%s%s", root, target);
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdir(at, 0755) != 0 && errno != EEXIST) die(at);
+    } else {
+        int fd = open(at, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) die(at);
+        close(fd);
+    }
     if (mount(path, at, NULL, MS_BIND | MS_REC, NULL) != 0) die(path);
     set_attr(at, attrs);
 }
@@ -175,9 +173,20 @@ static int prepare(int argc, char **argv)
         }
         for (int i = 3; i < argc; i++) {
             const char *s = argv[i];
-            if (strncmp(s, "ro:", 3) == 0) bind_path(s + 3, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+            if (strncmp(s, "ro:", 3) == 0) bind_path(s + 3, NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+            else if (strncmp(s, "bind:", 5) == 0) {
+                char src[4096];
+                snprintf(src, sizeof src, "%s", s + 5);
+                char *dst = strchr(src, ':');
+                if (!dst) {
+                    errno = EINVAL;
+                    die(s);
+                }
+                *dst++ = '\0';
+                bind_path(src, dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+            }
             else if (strncmp(s, "link:", 5) == 0) copy_link(s + 5);
-            else if (strncmp(s, "dev:", 4) == 0) bind_path(s + 4, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+            else if (strncmp(s, "dev:", 4) == 0) bind_path(s + 4, NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
             else if (strcmp(s, "dev") == 0) {
                 char at[4096];
                 snprintf(at, sizeof at, "%s/dev", root);
@@ -226,6 +235,37 @@ static void join(int fd, int type, const char *what)
     if (fcntl(fd, F_GETFD) < 0) return; /* not given: stay where we are */
     if (setns(fd, type) != 0) die(what);
     close(fd);
+}
+
+static void kill_group(int sig)
+{
+    (void)sig;
+    kill(0, SIGKILL); /* the whole group, this process last */
+}
+
+/* Forks: the child returns and becomes the program; this process waits for it and exits with
+ * its status. The kernel's death (PDEATHSIG SIGTERM) takes the whole group down. */
+static void reap(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = kill_group;
+    sigaction(SIGTERM, &sa, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0) die("PR_SET_PDEATHSIG");
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        signal(SIGTERM, SIG_DFL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("PR_SET_PDEATHSIG");
+        return;
+    }
+    for (int fd = 0; fd < 6; fd++) close(fd);
+    close(EXEC_FD);
+    close(CTL_FD);
+    int status;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR) _exit(127);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 static int exec_component(int argc, char **argv)
@@ -287,8 +327,14 @@ static int exec_component(int argc, char **argv)
     /* The executable goes with the exec: no component ever holds fd 1000. */
     if (fcntl(EXEC_FD, F_SETFD, FD_CLOEXEC) != 0) die("executable descriptor");
 
+    if (flags & FLAG_REAPER) reap();
+
     if (flags & FLAG_FILTER) {
         struct sock_fprog fprog = { .len = count, .filter = prog };
+        if (flags & FLAG_NO_LISTENER) {
+            if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) die("seccomp");
+            goto run;
+        }
         int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog);
         if (listener < 0) die("seccomp");
         /* From here on only sendmsg(1001), close and execveat(1000) are made. */
@@ -305,6 +351,7 @@ static int exec_component(int argc, char **argv)
         if (sendmsg(CTL_FD, &msg, MSG_NOSIGNAL) != 1) _exit(127);
         close(listener);
     }
+run:
     close(CTL_FD);
     extern char **environ;
     syscall(SYS_execveat, EXEC_FD, "", &argv[7], environ, AT_EMPTY_PATH);

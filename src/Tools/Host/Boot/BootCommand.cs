@@ -83,8 +83,24 @@ internal static class BootCommand
         ServiceWrapper.AddEnvironment(ctx, env);
         ServiceWrapper.Write(ctx);
         var devices = new BootDevices();
-        var kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env, board: devices.Board));
-        ControlServer? control = null;
+        // Components may read their own program directories (the JIT and the NativeAOT image).
+        // Recovery scripts also see the `service` wrapper, and at the control socket's path the
+        // service socket, which takes nothing but `service` requests.
+        var jail = new Kernel.Host.Jail.JailOptions
+        {
+            ReadOnlyPaths = [AppContext.BaseDirectory, HostContext.ImageDir],
+            ScriptBinds = [(ServiceWrapper.BinDir(ctx), ServiceWrapper.BinDir(ctx)), (ctx.ServiceSocket, ctx.Socket)],
+        };
+        Kernel.Kernel kernel;
+        try { kernel = new Kernel.Kernel(conf.ToKernelOptions(ctx.SystemLog, env, board: devices.Board, confinement: jail)); }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"boot: {e.Message}");
+            devices.Dispose();
+            File.Delete(ctx.PidFile);
+            return 1;
+        }
+        ControlServer? control = null, serviceSocket = null;
         int status = 0;
         try
         {
@@ -102,6 +118,11 @@ internal static class BootCommand
                 return status;
             }
             control = new ControlServer(ctx.Socket, req => Answer(req, kernel, devices, ctx, stop));
+            uint scripts = kernel.UidBase;
+            serviceSocket = new ControlServer(ctx.ServiceSocket,
+                req => req.StartsWith(ServiceRunner.Component + " ", StringComparison.Ordinal) ? Answer(req, kernel, devices, ctx, stop)
+                     : "error: this socket takes only service requests\n",
+                uid => uid == 0 || (scripts != 0 && uid - scripts < Kernel.Kernel.UidBlockSize));
             if (!detachedChild)
                 Console.WriteLine($"Bulkhead is up (run directory {ctx.RunDir}); Ctrl-C or './bulkhead shutdown' stops it.");
             while (!stop.Wait(500) && kernel.IsRunning) { }
@@ -119,6 +140,7 @@ internal static class BootCommand
         finally
         {
             control?.Dispose();
+            serviceSocket?.Dispose();
             kernel.Dispose();
             devices.Dispose();
             try { File.Delete(ctx.PidFile); } catch (IOException) { }

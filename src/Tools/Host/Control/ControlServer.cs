@@ -6,6 +6,9 @@
 // Requests: ping, ps, denials, info, devices, shutdown, service "ARG"… (ControlArgs). Requests are
 // answered from kernel snapshots and public entry points (Kernel.Invoke), so these threads
 // never touch kernel tables themselves. Nothing here trusts the request beyond its first line.
+// The instance's second socket, <run>/service.sock, is this server with a peer filter: any local
+// user may connect (mode 0666), but only the instance's own recovery scripts (their uids,
+// SO_PEERCRED) and root are answered, and only `service` requests (docs/confinement.md).
 using System.Net.Sockets;
 using System.Text;
 
@@ -19,16 +22,23 @@ internal sealed class ControlServer : IDisposable
     private readonly Thread _thread;
     private readonly Func<string, string> _handle;
     private readonly string _path;
+    private readonly Func<uint, bool>? _peerAllowed;
     private volatile bool _closed;
 
     /// <param name="handle">Maps a request (trimmed first line) to the response text.</param>
-    public ControlServer(string path, Func<string, string> handle)
+    /// <param name="peerAllowed">When given, the socket is open to every local user and a
+    /// connection is answered only when its peer's uid passes.</param>
+    public ControlServer(string path, Func<string, string> handle, Func<uint, bool>? peerAllowed = null)
     {
         _path = path;
         _handle = handle;
+        _peerAllowed = peerAllowed;
         if (File.Exists(path)) File.Delete(path); // stale: the caller has checked nobody answers
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(path));
+        if (peerAllowed is not null && !OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead |
+                                       UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
         _listener.Listen(16);
         _thread = new Thread(Serve) { Name = "bulkhead-control", IsBackground = true };
         _thread.Start();
@@ -53,12 +63,21 @@ internal sealed class ControlServer : IDisposable
             {
                 conn.ReceiveTimeout = 5000;
                 conn.SendTimeout = 5000;
+                if (_peerAllowed is not null && !_peerAllowed(PeerUid(conn))) return;
                 string response = _handle(ReadLine(conn));
                 conn.Send(Encoding.UTF8.GetBytes(response));
                 conn.Shutdown(SocketShutdown.Both);
             }
             catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { }
         }
+    }
+
+    /// <summary>The uid of the process at the other end (SO_PEERCRED: pid, uid, gid).</summary>
+    private static uint PeerUid(Socket conn)
+    {
+        var cred = new byte[12];
+        int n = conn.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, cred);
+        return n == 12 ? BitConverter.ToUInt32(cred, 4) : uint.MaxValue;
     }
 
     private static string ReadLine(Socket conn)
