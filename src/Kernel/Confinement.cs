@@ -151,5 +151,6 @@ public sealed unsafe partial class Kernel
     /// <summary>The confinement of <paramref name="p"/> as ProcInfo reports it.</summary>
     private uint ConfinementOf(Proc p) =>
         p.SeccompFd < 0 && p.HostUid == 0 ? 0
-        : ProcInfo.ConfinedFlag | (p.Profile == FilterProfile.Jit ? ProcInfo.JitFilterFlag : 0) | (p.View == JailView.Host ? ProcInfo.HostViewFlag : 0);
+        : ProcInfo.ConfinedFlag | (p.Profile == FilterProfile.Jit ? ProcInfo.JitFilterFlag : 0) | (p.View == JailView.Host ? ProcInfo.HostViewFlag : 0)
+          | (p.Profile == FilterProfile.Script ? ProcInfo.ScriptFlag : 0);
 }

@@ -10,7 +10,7 @@ namespace Bulkhead.Kernel;
 
 public sealed partial class Kernel
 {
-    private const int LoggedDenialsPerProcess = 500;
+    private const int LoggedDenialsPerProcess = 5;
     private readonly long[] _denials = new long[DenialText.Count];
 
     private void CountDenial(Proc p, Denial why, string? detail = null)

@@ -43,4 +43,13 @@ public struct ProcInfo
     public const uint JitFilterFlag = 2;
     /// <summary>The host's files read-only instead of the bare view.</summary>
     public const uint HostViewFlag = 4;
+    /// <summary>A host program (recovery script): the script view and the denylist filter.</summary>
+    public const uint ScriptFlag = 8;
+
+    /// <summary>How the process is confined, for `ps`: "-" when it is not, else VIEW/FILTER
+    /// (bare|host|script / native|jit|deny).</summary>
+    public readonly string ConfinementText =>
+        (Confinement & ConfinedFlag) == 0 ? "-"
+        : (Confinement & ScriptFlag) != 0 ? "script/deny"
+        : ((Confinement & HostViewFlag) != 0 ? "host" : "bare") + ((Confinement & JitFilterFlag) != 0 ? "/jit" : "/native");
 }

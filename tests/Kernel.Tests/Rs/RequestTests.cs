@@ -10,7 +10,14 @@ namespace Bulkhead.Kernel.Tests.Rs;
 
 public sealed class RequestTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("bulkhead-rs-requests-").FullName;
+    // RS reads policy files as an unprivileged uid of its own (docs/confinement.md): 0755.
+    private readonly string _dir = WorldReadable(Directory.CreateTempSubdirectory("bulkhead-rs-requests-").FullName);
+
+    private static string WorldReadable(string dir)
+    {
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(dir, (UnixFileMode)0x1ED);
+        return dir;
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -37,7 +37,7 @@ internal static partial class BenchHost
         /// <summary>Builds the kernel, writing its log to <paramref name="console"/>, plugs the
         /// cards asked for and, with the RTL8139, boots the PCI-bus and IOMMU drivers from
         /// <paramref name="image"/>.</summary>
-        public Testbed(string image, TextWriter console, bool ne2000 = false, bool rtl8139 = false)
+        public Testbed(string image, TextWriter console, bool ne2000 = false, bool rtl8139 = false, bool confined = true)
         {
             var board = ne2000 || rtl8139 ? new Board() : null;
             Kernel = new Kernel.Kernel(new KernelOptions
@@ -49,6 +49,7 @@ internal static partial class BenchHost
                 Io = board?.Io,
                 DmaMemory = board?.Memory,
                 Iommu = board?.Iommu,
+                Confinement = Jail(image, confined),
             });
             try
             {

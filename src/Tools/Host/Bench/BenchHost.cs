@@ -72,13 +72,19 @@ internal static unsafe partial class BenchHost
         Boot(kernel, image, "ds", Endpoint.Ds, server);
         var rs = server; // as etc/boot.conf: -mirror images kept in the kernel
         rs.AllowCall(KernelCall.Image);
-        Boot(kernel, image, "rs", Endpoint.Rs, rs, [Path.Combine(root, "etc", "drivers.conf"), .. rsOptions]);
+        Boot(kernel, image, "rs", Endpoint.Rs, rs, [Path.Combine(root, "etc", "drivers.conf"), .. rsOptions], Kernel.Host.Jail.JailView.Host);
     }
 
+    /// <summary>The confinement of a benchmark kernel: components read their image's directory
+    /// (and this program's); null for the unconfined comparison runs.</summary>
+    public static Kernel.Host.Jail.JailOptions? Jail(string image, bool confined) =>
+        confined ? new Kernel.Host.Jail.JailOptions { ReadOnlyPaths = [AppContext.BaseDirectory, Path.GetDirectoryName(image)!] } : null;
+
     /// <summary>Starts component <paramref name="name"/> of the image at <paramref name="slot"/>, or throws.</summary>
-    public static void Boot(Kernel.Kernel kernel, string image, string name, int slot, PrivilegeBlock priv, params string[] args)
+    public static void Boot(Kernel.Kernel kernel, string image, string name, int slot, PrivilegeBlock priv, string[]? args = null,
+                            Kernel.Host.Jail.JailView files = Kernel.Host.Jail.JailView.Bare)
     {
-        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = [name, .. args], Slot = slot, Privileges = priv });
+        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = [name, .. args ?? []], Slot = slot, Privileges = priv, Files = files });
         if (ep != slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
     }
 

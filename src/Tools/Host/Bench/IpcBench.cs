@@ -6,7 +6,9 @@
 //                      kernel's loop thread and both components on one CPU (the placement
 //                      Bulkhead uses by default, see docs/kernel.md); the unpinned figure is
 //                      reported beside it;
-//   notify_latency_ns  from NOTIFY in one component to the wakeup of the receiver.
+//   notify_latency_ns  from NOTIFY in one component to the wakeup of the receiver;
+//   confinement_cost   sendrec_rtt_ns over the same round trip with unconfined components
+//                      (docs/confinement.md; the goal is at most 1.05).
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Kernel;
@@ -40,6 +42,7 @@ internal static class IpcBench
         var futexAny = Futex(cpu: -1, n);
         var pinned = KernelRun(cpuMask: 1, n);
         var unpinned = KernelRun(cpuMask: 0, n);
+        var unconfined = KernelRun(cpuMask: 1, n, confined: false);
         long raw = Math.Min(futexOne.Median, futexAny.Median);
         var r = new (string Key, object Value)[]
         {
@@ -48,6 +51,8 @@ internal static class IpcBench
             ("sendrec_rtt_unpinned_ns", unpinned.Rtt.Median),
             ("notify_latency_ns", pinned.Notify.Median),
             ("notify_latency_unpinned_ns", unpinned.Notify.Median),
+            ("sendrec_rtt_unconfined_ns", unconfined.Rtt.Median),
+            ("confinement_cost", Math.Round((double)pinned.Rtt.Median / unconfined.Rtt.Median, 3)),
             ("raw_futex_rtt_ns", raw),
             ("raw_futex_rtt_one_cpu_ns", futexOne.Median),
             ("raw_futex_rtt_unpinned_ns", futexAny.Median),
@@ -91,7 +96,9 @@ internal static class IpcBench
         }
     }
 
-    private static (Sample Rtt, Sample Notify) KernelRun(ulong cpuMask, int n)
+    /// <summary>SENDREC and NOTIFY through a kernel; <paramref name="confined"/> false runs the
+    /// components without host confinement, only for the comparison (a booted system never is).</summary>
+    private static (Sample Rtt, Sample Notify) KernelRun(ulong cpuMask, int n, bool confined = true)
     {
         string root = Path.GetFullPath(Path.Combine(global::System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
         using var kernel = new Kernel.Kernel(new KernelOptions
@@ -100,6 +107,7 @@ internal static class IpcBench
             CpuMask = cpuMask,
             Console = TextWriter.Null,
             Environment = new Dictionary<string, string> { ["DOTNET_ROOT"] = root },
+            Confinement = BenchHost.Jail(Image, confined),
         });
         int server = BenchHost.Spawn(kernel, Image, "bench-server", Priv(Trap.MaskAll), out _);
         BenchHost.Spawn(kernel, Image, "bench-client", Priv(Trap.MaskUser, server), out var clientOut, server.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));

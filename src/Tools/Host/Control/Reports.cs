@@ -19,7 +19,7 @@ internal static class Reports
     {
         services ??= new Dictionary<string, string[]>();
         var sb = new StringBuilder();
-        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "STATE", "LEVEL", "TRAPS") + Svc("SERVICE", "RESTARTS", "REASON"));
+        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "UID", "JAIL", "STATE", "LEVEL", "TRAPS") + Svc("SERVICE", "RESTARTS", "REASON"));
         var shown = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in rows)
         {
@@ -30,11 +30,11 @@ internal static class Reports
                 svc = Svc(s[2], s[3], s[4]);
                 shown.Add(name);
             }
-            sb.AppendLine(Row(Num(p.Slot), Num(p.Endpoint), name, Num(p.HostPid),
-                              StateText(p), Num(p.Level), Num(p.Traps)) + svc);
+            sb.AppendLine(Row(Num(p.Slot), Num(p.Endpoint), name, Num(p.HostPid), p.HostUid == 0 ? "-" : p.HostUid.ToString(CultureInfo.InvariantCulture),
+                              p.ConfinementText, StateText(p), Num(p.Level), Num(p.Traps)) + svc);
         }
         foreach (var (label, s) in services.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            if (!shown.Contains(label)) sb.AppendLine(Row("-", s[1], label, "-", "-", "-", "-") + Svc(s[2], s[3], s[4]));
+            if (!shown.Contains(label)) sb.AppendLine(Row("-", s[1], label, "-", "-", "-", "-", "-", "-") + Svc(s[2], s[3], s[4]));
         return sb.ToString();
     }
 
@@ -47,8 +47,8 @@ internal static class Reports
         _ => p.State.ToString(),
     };
 
-    private static string Row(string slot, string ep, string name, string pid, string state, string level, string traps) =>
-        $"{slot,4} {ep,8} {name,-15} {pid,8} {state,-18} {level,5} {traps,10}";
+    private static string Row(string slot, string ep, string name, string pid, string uid, string jail, string state, string level, string traps) =>
+        $"{slot,4} {ep,8} {name,-15} {pid,8} {uid,10} {jail,-11} {state,-18} {level,5} {traps,10}";
 
     public static string Denials(long[] counts)
     {
