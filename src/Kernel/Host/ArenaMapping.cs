@@ -23,8 +23,10 @@ internal sealed unsafe class ArenaMapping : IDisposable
         var m = new ArenaMapping(size);
         try
         {
-            // Never executable: neither exec'd nor mapped with PROT_EXEC (docs/confinement.md).
-            m.ArenaFd = Check(Native.memfd_create("bulkhead-arena:" + name, Native.MFD_CLOEXEC | Native.MFD_NOEXEC_SEAL), "memfd_create");
+            // Never executable: the arena is a file of a noexec tmpfs (ArenaFs), so no mapping
+            // of it can ever be executable (docs/confinement.md); a memfd where there is none.
+            m.ArenaFd = ArenaFs.Create() is var fd and >= 0 ? fd
+                : Check(Native.memfd_create("bulkhead-arena:" + name, Native.MFD_CLOEXEC | Native.MFD_NOEXEC_SEAL), "memfd_create");
             Check(Native.ftruncate(m.ArenaFd, size), "ftruncate");
             m._arena = (byte*)CheckMap(Native.mmap(0, (nuint)size, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, m.ArenaFd, 0));
             m.KernelPageFd = Check(Native.memfd_create("bulkhead-kpage:" + name, Native.MFD_CLOEXEC | Native.MFD_NOEXEC_SEAL), "memfd_create");

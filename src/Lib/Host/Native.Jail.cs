@@ -109,4 +109,7 @@ public static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial uint geteuid();
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int openat(int dirfd, string path, int flags, int mode);
 }
