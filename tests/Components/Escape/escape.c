@@ -221,7 +221,12 @@ static int privileged(void)
 {
     if (geteuid() == 0) return 1;
     FILE *f = fopen("/proc/self/status", "re");
-    if (!f) return 0;
+    if (!f) {
+        struct { uint32_t version; int pid; } hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+        struct { uint32_t effective, permitted, inheritable; } data[2];
+        memset(data, 0, sizeof data);
+        return syscall(SYS_capget, &hdr, data) == 0 && (data[0].effective | data[1].effective) != 0;
+    }
     char line[256];
     int priv = 0;
     while (fgets(line, sizeof line, f)) {
@@ -541,21 +546,16 @@ static void probe_oom_score_adj_lower(const char *name)
     char old[32] = "0";
     ssize_t n = read(fd, old, sizeof old - 1);
     old[n > 0 ? n : 1] = '\0';
-    if (lseek(fd, 0, SEEK_SET) < 0) {
-        /* proc files rewind on write anyway */
-    }
+    /* this proc file ignores the file position */
     if (write(fd, "-1000", 5) != 5) {
         int e = errno;
         close(fd);
         blocked_err(name, e, "write -1000");
         return;
     }
-    if (lseek(fd, 0, SEEK_SET) >= 0) {
-        if (write(fd, old, strlen(old)) < 0) {
-            /* best effort */
-        }
-    }
+    ssize_t restored = write(fd, old, strlen(old));
     close(fd);
+    (void)restored;
     escaped(name, "set its oom_score_adj to -1000 (unkillable by the OOM killer; restored)");
 }
 

@@ -162,6 +162,7 @@ internal static class SeccompFilter
         new("tgkill", "GC thread suspension", "only to threads of its own pid"),
         new("prctl", "thread names, parent-death signal", "PR_SET/GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET/GET_NAME, PR_SET_VMA, PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ, PR_GET_SECCOMP"),
         new("arch_prctl", "thread-local storage", "ARCH_SET_FS, ARCH_GET_FS"),
+        new("sched_setscheduler", "runtime (a JIT thread resets itself to SCHED_OTHER at exit)", "only SCHED_OTHER; RLIMIT_NICE 0 keeps a thread the kernel demoted from leaving SCHED_IDLE"),
         new("ioctl", "console", "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX"),
         new("fcntl", "descriptors", "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, record and OFD locks"),
         new("prlimit64", "runtime (raises its soft descriptor limit to the hard one)", "only its own limits (pid 0); no hard limit can rise without privilege"),
@@ -218,6 +219,7 @@ internal static class SeccompFilter
         Block(p, "tgkill", [.. ArgLoEquals(0, SelfPid), Allow()]);
         Block(p, "prctl", ArgLoIn(0, [1, 2, 3, 15, 16, 0x53564D41, 39, 23, 21]));
         Block(p, "arch_prctl", ArgLoIn(0, [0x1002, 0x1003]));
+        Block(p, "sched_setscheduler", [.. ArgLoEquals(1, 0), Allow()]);
         Block(p, "ioctl", ArgLoIn(1, [0x5401, 0x5413, 0x541B, 0x5421, 0x5451, 0x5450]));
         Block(p, "fcntl", ArgLoIn(1, [0, 1, 2, 3, 4, 1030, 5, 6, 7, 36, 37, 38]));
         Block(p, "prlimit64", [.. ArgLoEquals(0, 0), Allow()]);

@@ -196,7 +196,8 @@ static int prepare(int argc, char **argv)
                 char at[4096];
                 snprintf(at, sizeof at, "%s/proc", root);
                 if (mkdir(at, 0555) != 0 && errno != EEXIST) die(at);
-                if (mount("proc", at, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") != 0) die("proc");
+                /* Read-only: nothing in /proc is a component's to write, not even its own memory. */
+                if (mount("proc", at, "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") != 0) die("proc");
             }
         }
         if (host) set_attr(root, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
