@@ -8,7 +8,6 @@
 //            exponential backoff; too many failures in a window → failed.
 // Each completed restart is an event: logged as one "restart …" line and published in DS as
 // rs.restart.<label> for subscribers.
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Bulkhead.Lib.Ds;

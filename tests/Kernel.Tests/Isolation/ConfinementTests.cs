@@ -114,9 +114,8 @@ public sealed unsafe class ConfinementTests(ITestOutputHelper output) : IDisposa
         // The refused host calls were counted, against the prober.
         long counted = HostDenials(rs.Sys.Kernel) - deniedBefore;
         Assert.True(counted >= 25, $"only {counted} host calls counted");
-        var row = rs.Sys.Find(ep);
-        Assert.True(row is null || row.Value.Denials >= counted, "the denials were not counted against the prober");
-        Assert.True(rs.Sys.Console.Has("kernel: denied escape"), rs.Console());
+        // Against the prober (which has exited by now, so its row is gone): the kernel's log names it.
+        Assert.True(rs.Sys.Console.Has($"kernel: denied escape ({ep}): host system call not allowed"), rs.Console());
 
         // Nobody else noticed: the same processes with the same pids, RS and a SENDREC pair working.
         foreach (var (endpoint, pid) in before)
