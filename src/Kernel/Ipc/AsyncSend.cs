@@ -79,8 +79,10 @@ public sealed partial class Kernel
             {
                 var m = e.Msg;
                 m.Source = sender.Endpoint;
-                Deliver(dst, m);
+                // The sender's entry is marked done before the receiver can run: whoever the
+                // receiver talks to next must find the entry finished.
                 FinishEntry(sender, at, e.Flags, Err.Ok);
+                Deliver(dst, m);
                 delivered = true;
                 continue;
             }
