@@ -37,6 +37,9 @@ internal sealed class Proc
     /// <summary>Endpoint of the parent of record (gets exit reports), or KERNEL.</summary>
     public int Parent;
     public long StartNs;
+    /// <summary>A restartable boot process's spec (ProcessSpec.Restartable): the slot stays
+    /// reserved for it and keeps its endpoint across deaths.</summary>
+    public ProcessSpec? BootSpec;
 
     // Trap channel.
     public uint HandledSeq;

@@ -16,6 +16,10 @@ public sealed class ProcessSpec
     /// <summary>A fixed slot (boot servers), or -1 for the next free slot round robin.</summary>
     public int Slot { get; init; } = -1;
     public int Parent { get; init; } = Endpoint.Kernel;
+    /// <summary>A boot process RS manages (boot.conf `restart;`): its parent of record may start
+    /// it again from this spec (SPAWN Boot) after it died, in the same slot with the same
+    /// endpoint, so everyone who knows it by its fixed endpoint reaches the new instance.</summary>
+    public bool Restartable { get; init; }
     public long ArenaBytes { get; init; }
     /// <summary>The host files a confined process sees (docs/confinement.md).</summary>
     public Host.Jail.JailView Files { get; init; } = Host.Jail.JailView.Bare;

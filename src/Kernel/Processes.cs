@@ -21,14 +21,16 @@ public sealed unsafe partial class Kernel
     }
 
     /// <summary>May an IPC target list name <paramref name="endpoint"/>? Yes for a live
-    /// process, and for generation 0 of a slot that never had a process (a fixed boot server
-    /// that starts later).</summary>
+    /// process, for generation 0 of a slot that never had a process (a fixed boot server
+    /// that starts later), and for the endpoint of a restartable boot process that is dead
+    /// now (RS starts it again with that endpoint).</summary>
     private bool IsTargetEndpoint(int endpoint)
     {
         int slot = Endpoint.Slot(endpoint);
         if (slot < 0 || slot >= _procs.Length) return false;
         var p = _procs[slot];
-        return p.Alive ? p.Endpoint == endpoint : !p.EverUsed && Endpoint.Generation(endpoint) == 0;
+        if (p.Alive || p.BootSpec is not null) return p.Endpoint == endpoint;
+        return !p.EverUsed && Endpoint.Generation(endpoint) == 0;
     }
 
     /// <summary>Bitmap index of a sender: kernel tasks first, then process slots.</summary>
@@ -43,7 +45,7 @@ public sealed unsafe partial class Kernel
         for (int i = 0; i < span; i++)
         {
             int s = first + (_nextSlot - first + i) % span;
-            if (_procs[s].State == ProcState.Free)
+            if (_procs[s].State == ProcState.Free && _procs[s].BootSpec is null)
             {
                 _nextSlot = first + (s - first + 1) % span;
                 return _procs[s];
@@ -53,8 +55,28 @@ public sealed unsafe partial class Kernel
     }
 
     /// <summary>Starts a process (call on the kernel thread, or through Invoke). Returns its endpoint or a negative error.</summary>
-    public int Spawn(ProcessSpec spec) =>
-        Invoke(() => SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _, spec.StdinFd, spec.StdoutFd, files: spec.Files));
+    public int Spawn(ProcessSpec spec) => Invoke(() =>
+    {
+        if (spec.Restartable && (spec.Slot < 0 || spec.Slot >= _procs.Length || spec.Image is not null)) return Err.EINVAL;
+        int ep = SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _,
+                               spec.StdinFd, spec.StdoutFd, files: spec.Files);
+        if (ep >= 0 && spec.Restartable) _procs[spec.Slot].BootSpec = spec;
+        return ep;
+    });
+
+    /// <summary>SPAWN Boot: starts restartable boot process <paramref name="slot"/> again from
+    /// the kernel's own copy of its boot.conf entry (binary, arguments, privileges — including
+    /// device authority, which no caller could hand out). Only its parent of record may, and
+    /// only once the previous instance is dead and collected.</summary>
+    private int RespawnBoot(Proc caller, int slot, out int hostPid)
+    {
+        hostPid = 0;
+        if (slot < 0 || slot >= _procs.Length || _procs[slot].BootSpec is not { } spec) return Err.ENOENT;
+        if (spec.Parent != caller.Endpoint) return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        if (_procs[slot].State != ProcState.Free) return Err.EBUSY;
+        return SpawnOnThread(spec.Name, spec.Path, default, spec.Args, spec.Privileges, slot, caller.Endpoint, spec.ArenaBytes, out hostPid,
+                             spec.StdinFd, spec.StdoutFd, files: spec.Files);
+    }
 
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
                               in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
@@ -88,7 +110,10 @@ public sealed unsafe partial class Kernel
 
             // Install identity and privileges while the process does not exist yet.
             p.ResetIpc();
-            p.Generation = p.EverUsed ? Endpoint.NextGeneration(p.Generation) : 0;
+            // A restartable boot process keeps its endpoint (Proc.BootSpec); any other reuse of
+            // a slot makes the old endpoint stale.
+            if (!p.EverUsed) p.Generation = 0;
+            else if (p.BootSpec is null) p.Generation = Endpoint.NextGeneration(p.Generation);
             p.EverUsed = true;
             p.Endpoint = Endpoint.Make(p.Generation, p.Slot);
             p.Name = name.Length > 15 ? name[..15] : name;
@@ -215,7 +240,9 @@ public sealed unsafe partial class Kernel
             }
             Bits.Clear(q.NotifyPending, idx);
             Bits.Clear(q.AsyncPending, idx);
-            q.Priv.Forget(p.Slot);
+            // The right to reach a restartable boot process names its fixed endpoint, which its
+            // next instance gets again; any other endpoint dies with its process.
+            if (p.BootSpec is null) q.Priv.Forget(p.Slot);
             if (q.Parent == ep) q.Parent = Endpoint.Kernel; // orphans are the kernel's
         }
         RemoveIrqHooks(p);
@@ -332,5 +359,6 @@ public sealed unsafe partial class Kernel
         Name = ProcessName.From(p.Name),
         HostUid = p.HostUid,
         Confinement = ConfinementOf(p),
+        Restartable = p.BootSpec is null ? 0 : 1,
     };
 }

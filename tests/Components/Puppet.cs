@@ -382,6 +382,13 @@ internal static unsafe class Puppet
                                 };
                                 return R(r);
                             }
+                        case "lines": // ds lines <key>: a MEM value of text lines, joined by '|'
+                            {
+                                var buf = new byte[Bulkhead.Lib.Ds.DsLimits.MaxMemLength];
+                                r = Bulkhead.Lib.Ds.DsClient.RetrieveMem(w[2], buf, out int len);
+                                var lines = System.Text.Encoding.UTF8.GetString(buf, 0, Math.Min(len, buf.Length)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                                return $"r {Err.Name(r)} {lines.Length} {string.Join('|', lines)}";
+                            }
                         case "get": // ds get <type> <key> [snapshot] [bufsize]
                             switch (type)
                             {

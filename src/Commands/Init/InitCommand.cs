@@ -51,15 +51,14 @@ public static class InitCommand
 
     private static void PrintProcessTable()
     {
-        int r = SysCall.GetInfo(GetInfoRequest.ProcTab, out var data, out var reply);
+        int r = SysCall.ProcessTable(out var rows);
         if (r != Err.Ok)
         {
             SysCall.Diag($"cannot read the process table: {Err.Name(r)}");
             return;
         }
-        var rows = MemoryMarshal.Cast<byte, ProcInfo>(data.AsSpan(0, reply.Entries * Marshal.SizeOf<ProcInfo>()));
         var sb = new StringBuilder("process table:\n  SLOT ENDPOINT NAME            STATE\n");
-        foreach (ref readonly var p in rows)
+        foreach (var p in rows)
         {
             string line = string.Create(CultureInfo.InvariantCulture, $"  {p.Slot,4} {p.Endpoint,8} {p.Name,-15} {p.State}\n");
             if (sb.Length + line.Length > SysCtlRequest.MaxDiagLength)

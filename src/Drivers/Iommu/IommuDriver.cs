@@ -10,10 +10,17 @@
 // allows. Protocol: Lib/Iommu/IommuCall.cs. Tables are bounded (MaxDomains devices with
 // MaxRanges ranges each). Refused maps are EPERM and counted as Fig. 5.5's "DMA not allowed".
 // Replies go out with SENDNB: a trusted driver never blocks on a client.
+// RS restarts the IOMMU driver like any boot process (docs/rs.md, "Boot processes"). The
+// IOMMU keeps its permission bits through that (it is the hardware), so a running driver's DMA
+// goes on; the driver's own table of domains is kept in DS (DsBackup "iommu.domains", after
+// every change and at every heartbeat) and read back at start: domains of owners still alive
+// are kept, those of owners that died meanwhile are reset.
 using System.Globalization;
+using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Iommu;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Pci;
+using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 using Bulkhead.Lib.Sys;
 
@@ -39,6 +46,7 @@ public sealed class IommuDriver
 
     private readonly int _ports;
     private readonly List<Domain> _domains = [];
+    private readonly DsBackup _backup = new("iommu.domains");
 
     private IommuDriver(int ports) => _ports = ports;
 
@@ -52,8 +60,10 @@ public sealed class IommuDriver
                 SysCall.Diag($"bad argument '{a}' (expected io=HEX)");
                 return 2;
             }
+        ServiceRuntime.Start();
         var d = new IommuDriver(ports);
-        var loop = new ServerLoop { NonBlockingReplies = true };
+        d.RestoreDomains();
+        var loop = new ServerLoop { NonBlockingReplies = true, OnNotify = d.OnNotify };
         loop.On(IommuCall.Map, d.DoMap)
             .On(IommuCall.Unmap, d.DoUnmap)
             .On(IommuCall.Reset, d.DoReset)
@@ -91,7 +101,11 @@ public sealed class IommuDriver
         if (dom.Ranges.Contains((first, count))) return Err.Ok;
         if (dom.Ranges.Count >= MaxRanges) return Err.ENOSPC;
         int r = Command(req.Bdf, first, count, CmdAllow);
-        if (r == Err.Ok) dom.Ranges.Add((first, count));
+        if (r == Err.Ok)
+        {
+            dom.Ranges.Add((first, count));
+            SaveDomains();
+        }
         return r;
     }
 
@@ -107,6 +121,7 @@ public sealed class IommuDriver
             SysCall.ReportDenial(Denial.DeviceDmaNotAllowed, caller);
             return Err.EPERM;
         }
+        SaveDomains();
         return Command(req.Bdf, first, count, CmdRevoke);
     }
 
@@ -126,6 +141,7 @@ public sealed class IommuDriver
             if (r != Err.Ok) result = r;
             else _domains.Remove(dom);
         }
+        SaveDomains();
         return result;
     }
 
@@ -139,6 +155,57 @@ public sealed class IommuDriver
         if (r == Err.Ok) r = SysCall.InPort(_ports + RegDenied, 4, out denied);
         if (r == Err.Ok) m = Message.Of(0, new IommuReply { Denied = denied, Domains = _domains.Count });
         return r;
+    }
+
+    private void OnNotify(Message m)
+    {
+        if (m.Source == Endpoint.Rs) SaveDomains(); // heartbeat: DS may have been restarted
+    }
+
+    // ---- Domains across a restart (DS backup) ----
+
+    private void SaveDomains()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var dom in _domains)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{dom.Bdf} {dom.Owner}");
+            foreach (var (first, count) in dom.Ranges) text.Append(CultureInfo.InvariantCulture, $" {first}:{count}");
+            text.Append('\n');
+        }
+        _backup.Save(text.ToString());
+    }
+
+    /// <summary>The domains an earlier instance programmed: kept when their owner is alive (the
+    /// kernel's process table), reset in the IOMMU when it died meanwhile. Records are checked
+    /// like requests (bounded tables, valid ids and frames).</summary>
+    private void RestoreDomains()
+    {
+        if (_backup.Load(out var records, out var alive) != Err.Ok) return;
+        int kept = 0, reset = 0;
+        foreach (var rec in records)
+        {
+            if (rec.Length < 2 || !int.TryParse(rec[0], CultureInfo.InvariantCulture, out int bdf) || bdf is < 0 or > 0xFFFF
+                || !int.TryParse(rec[1], CultureInfo.InvariantCulture, out int owner) || _domains.Exists(x => x.Bdf == bdf))
+                continue;
+            if (!alive.Contains(owner) || _domains.Count >= MaxDomains)
+            {
+                if (Command(bdf, 0, 1, CmdReset) == Err.Ok) reset++;
+                continue;
+            }
+            var dom = new Domain { Bdf = bdf, Owner = owner };
+            foreach (var range in rec.Skip(2).Take(MaxRanges))
+            {
+                var parts = range.Split(':');
+                if (parts.Length == 2 && ulong.TryParse(parts[0], CultureInfo.InvariantCulture, out ulong first) && first <= uint.MaxValue
+                    && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int count) && count is > 0 and <= MaxFramesPerCommand)
+                    dom.Ranges.Add((first, count));
+            }
+            _domains.Add(dom);
+            kept++;
+        }
+        SysCall.Diag($"DMA domains from DS: {kept} kept, {reset} reset (owner gone)");
+        SaveDomains();
     }
 
     /// <summary>The frames a request covers; false if the device id or the range is invalid.</summary>

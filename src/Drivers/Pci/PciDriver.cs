@@ -8,11 +8,18 @@
 // and touches only devices its ACL grants and configuration space only of devices it holds,
 // and never the registers the kernel's privileges were derived from (ids, BARs, ROM, IRQ line).
 // A device is held until its driver releases it or RS reports the driver gone (DelAcl).
+// RS restarts the PCI-bus driver like any boot process (docs/rs.md, "Boot processes"): who
+// holds which device is kept in DS (DsBackup "pci.owners", after every change and at every
+// heartbeat) and read back at start, keeping only owners that are still alive; the ACLs come
+// again from RS, which resends them to a new instance. A running driver keeps its device.
 // Tables are bounded (MaxAcls endpoints × MaxAclEntries, MaxFunctions devices, MaxHeld held
 // requests). Every refusal is EPERM and counted in the kernel's Fig. 5.5 table (request
 // rejected by target). Replies go out with SENDNB: a trusted driver never blocks on a client.
+using System.Globalization;
+using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Pci;
+using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 using Bulkhead.Lib.Sys;
 
@@ -42,9 +49,11 @@ public sealed class PciDriver
     private readonly Dictionary<int, List<PciAclEntry>> _acls = [];
     private readonly List<Held> _held = [];
     private readonly ServerLoop _loop = new() { NonBlockingReplies = true };
+    private readonly DsBackup _backup = new("pci.owners");
 
     public static int Run(string[] args)
     {
+        ServiceRuntime.Start();
         var d = new PciDriver();
         int r = d.Scan();
         if (r != Err.Ok)
@@ -55,6 +64,7 @@ public sealed class PciDriver
         foreach (var f in d._functions)
             SysCall.Diag($"{PciCall.Bdf(f.Bdf)} {f.Vendor:x4}:{f.Device:x4} class {f.ClassCode:x6}"
                          + (f.IoSize > 0 ? $" io 0x{f.IoBase:x}/{f.IoSize}" : "") + (f.Irq is > 0 and < 16 ? $" irq {f.Irq}" : ""));
+        d.RestoreOwners();
         d._loop.On(PciCall.SetAcl, d.DoSetAcl)
             .On(PciCall.DelAcl, d.DoDelAcl)
             .On(PciCall.FirstDev, d.DoFirstDev)
@@ -149,6 +159,7 @@ public sealed class PciDriver
         foreach (var f in _functions)
             if (f.Owner == ep) f.Owner = Endpoint.None;
         _held.RemoveAll(h => h.Source == ep);
+        SaveOwners();
         m = default;
         return Err.Ok;
     }
@@ -187,6 +198,7 @@ public sealed class PciDriver
             if (r != Err.Ok) return r;
         }
         f.Owner = caller;
+        SaveOwners();
         m = Message.Of(0, Describe(f));
         return Err.Ok;
     }
@@ -196,6 +208,7 @@ public sealed class PciDriver
         var f = Find(m.As<PciRequest>().Bdf);
         if (f is null || f.Owner != m.Source) return Deny(m.Source);
         f.Owner = Endpoint.None;
+        SaveOwners();
         m = default;
         return Err.Ok;
     }
@@ -258,6 +271,34 @@ public sealed class PciDriver
     private void OnNotify(Message m)
     {
         if (m.Source == Endpoint.Clock) ServeHeld(Endpoint.None, deadlinePassed: true);
+        else if (m.Source == Endpoint.Rs) SaveOwners(); // heartbeat: DS may have been restarted
+    }
+
+    // ---- Owners across a restart (DS backup) ----
+
+    private void SaveOwners()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var f in _functions)
+            if (f.Owner != Endpoint.None) text.Append(CultureInfo.InvariantCulture, $"{f.Bdf} {f.Owner}\n");
+        _backup.Save(text.ToString());
+    }
+
+    /// <summary>Who held which device before this instance started: read from DS, kept only for
+    /// owners still alive (the kernel's process table), and only for devices the scan found.</summary>
+    private void RestoreOwners()
+    {
+        if (_backup.Load(out var records, out var alive) != Err.Ok) return;
+        int restored = 0;
+        foreach (var rec in records)
+        {
+            if (rec.Length != 2 || !int.TryParse(rec[0], CultureInfo.InvariantCulture, out int bdf) || !int.TryParse(rec[1], CultureInfo.InvariantCulture, out int owner)) continue;
+            if (Find(bdf) is not { } f || !alive.Contains(owner)) continue;
+            f.Owner = owner;
+            restored++;
+        }
+        SysCall.Diag($"{restored} device owner(s) restored from DS");
+        SaveOwners();
     }
 
     /// <summary>Answers the held requests of <paramref name="endpoint"/> (its ACL arrived), or

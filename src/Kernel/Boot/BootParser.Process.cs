@@ -1,6 +1,7 @@
 // The `process NAME` section of boot.conf: program, slot, args, arena, ipc calls / targets /
-// kernel, system, io (port ranges BASE:LEN in hex, repeatable) and trusted (a trusted driver of
-// the TCB: PrivilegeBlock.DeviceAuthority, for the PCI-bus and IOMMU drivers). Trap names go through Trap.Parse and kernel-call names through
+// kernel, system, io (port ranges BASE:LEN in hex, repeatable), trusted (a trusted driver of
+// the TCB: PrivilegeBlock.DeviceAuthority, for the PCI-bus and IOMMU drivers), files, and
+// restart (RS adopts it and has the kernel start it again from this entry when it dies). Trap names go through Trap.Parse and kernel-call names through
 // KernelCall.TryParse, so the configuration accepts exactly what the kernel knows. IPC
 // targets are collected here and resolved to slots once every process is known.
 using Bulkhead.Lib.Ipc;
@@ -12,7 +13,7 @@ namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system", "io", "trusted", "files"];
+    private static readonly HashSet<string> ProcessKeys = ["program", "slot", "args", "arena", "ipc", "system", "io", "trusted", "files", "restart"];
 
     /// <summary>Kernel task names accepted (and ignored) as IPC targets: kernel calls are
     /// governed by 'ipc kernel', not by the target list.</summary>
@@ -26,6 +27,7 @@ internal sealed partial class BootParser
         public int ProgramLine;
         public int SlotLine;
         public int ArgsLine;
+        public int RestartLine;
         public List<ConfigToken> Targets { get; } = [];
         public HashSet<string> Seen { get; } = [];
     }
@@ -79,6 +81,11 @@ internal sealed partial class BootParser
                     _ => throw Error(stmt[1].Line, $"unknown file view {stmt[1].Shown} (expected 'bare' or 'host')"),
                 };
                 break;
+            case "restart":
+                Arity(stmt, 0, "no value");
+                s.Proc.Restart = true;
+                s.RestartLine = key.Line;
+                break;
             case "trusted":
                 Arity(stmt, 0, "no value");
                 s.Privileges.Flags |= PrivilegeBlock.DeviceAuthority;
@@ -97,6 +104,22 @@ internal sealed partial class BootParser
             case "ipc":
                 IpcStatement(s, stmt);
                 break;
+        }
+    }
+
+    /// <summary>`restart;` hands a process to RS (docs/rs.md, "Boot processes"): PM becomes its
+    /// parent of record, so both must be boot processes at their fixed slots, and neither of
+    /// them can be restarted (thesis §4.3.2: the core servers are not recoverable).</summary>
+    private void CheckRestart(List<BootProcess> processes, Dictionary<BootProcess, int> restartLines)
+    {
+        foreach (var p in processes.Where(p => p.Restart))
+        {
+            int line = restartLines[p];
+            if (p.Slot is Endpoint.Pm or Endpoint.Rs)
+                throw Error(line, $"process '{p.Name}' in slot {p.Slot} cannot be restarted: PM and RS are the core of recovery (thesis §4.3.2)");
+            foreach (int core in new[] { Endpoint.Pm, Endpoint.Rs })
+                if (!processes.Any(q => q.Slot == core && q.FixedSlot))
+                    throw Error(line, $"'restart' in process '{p.Name}' needs {(core == Endpoint.Pm ? "pm" : "rs")} as a boot process in slot {core}");
         }
     }
 

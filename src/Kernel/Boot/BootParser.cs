@@ -41,6 +41,7 @@ internal sealed partial class BootParser
         var slotLines = new Dictionary<BootProcess, int>();
         var targets = new Dictionary<BootProcess, List<ConfigToken>>();
         var argLines = new Dictionary<BootProcess, int>();
+        var restartLines = new Dictionary<BootProcess, int>();
         var devices = new List<BootDevice>();
         while (!Peek.Is(ConfigTokenKind.End))
         {
@@ -67,6 +68,7 @@ internal sealed partial class BootParser
                 processes.Add(proc);
                 if (state.SlotLine != 0) slotLines[proc] = state.SlotLine;
                 if (state.ArgsLine != 0) argLines[proc] = state.ArgsLine;
+                if (state.RestartLine != 0) restartLines[proc] = state.RestartLine;
                 targets[proc] = state.Targets;
             }
             else if (t.Is(ConfigTokenKind.Word) && t.Text == "device")
@@ -80,6 +82,7 @@ internal sealed partial class BootParser
         }
         system ??= new SystemSettings();
         Resolve(system, processes, slotLines, targets, argLines);
+        CheckRestart(processes, restartLines);
         return new BootConfig(_file, system, processes, devices);
     }
 

@@ -42,6 +42,9 @@ public sealed class BootProcess
     public PrivilegeBlock Privileges { get; internal set; }
     /// <summary>The host files it sees when confined (`files bare|host;`, docs/confinement.md).</summary>
     public Host.Jail.JailView Files { get; internal set; } = Host.Jail.JailView.Bare;
+    /// <summary>`restart;`: RS manages it — PM is its parent of record, and RS has the kernel
+    /// start it again from this entry when it dies (docs/rs.md, "Boot processes").</summary>
+    public bool Restart { get; internal set; }
 
     /// <summary>The boot processes this one's arguments refer to ("$name"), in order.</summary>
     public IEnumerable<string> References => Args.Where(IsReference).Select(a => a[1..]);
@@ -86,6 +89,8 @@ public sealed class BootProcess
             Slot = Slot,
             ArenaBytes = ArenaKiB * 1024L,
             Files = Files,
+            Restartable = Restart,
+            Parent = Restart ? Lib.Ipc.Endpoint.Pm : Lib.Ipc.Endpoint.Kernel,
         };
     }
 }

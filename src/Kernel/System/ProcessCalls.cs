@@ -21,6 +21,14 @@ public sealed partial class Kernel
         bool fromMemory = (req.Flags & SpawnRequest.FromMemory) != 0;
         bool fromImage = (req.Flags & SpawnRequest.FromImage) != 0;
         bool script = (req.Flags & SpawnRequest.Script) != 0;
+        if ((req.Flags & SpawnRequest.Boot) != 0)
+        {
+            if (req.Flags != SpawnRequest.Boot) return Err.EINVAL;
+            int ep = RespawnBoot(caller, req.PathLength, out int bootPid);
+            if (ep < 0) return ep;
+            m = Message.Of(0, new EndpointReply { Endpoint = ep, HostPid = bootPid });
+            return Err.Ok;
+        }
         if ((req.Flags & ~(SpawnRequest.FromMemory | SpawnRequest.FromImage | SpawnRequest.Script)) != 0 ||
             (fromMemory && fromImage) || (script && (fromMemory || fromImage))) return Err.EINVAL;
         string path = "";

@@ -17,6 +17,9 @@ public static class PmCall
     public const int Kill = Base + 2;
     /// <summary>Collect one exit report of a child of record. Reply payload: ExitInfo (Endpoint NONE = none).</summary>
     public const int Wait = Base + 3;
+    /// <summary>Start a restartable boot process again (SPAWN Boot). Payload: KillRequest with
+    /// Target = its slot. Reply payload: EndpointReply.</summary>
+    public const int StartBoot = Base + 4;
 }
 
 /// <summary>Start request buffer: this header, then TextLength bytes of "name X\npath Y\narg A\n…",

@@ -64,6 +64,19 @@ public static class PmClient
         }
     }
 
+    /// <summary>Starts the restartable boot process of <paramref name="slot"/> again (RS only);
+    /// it gets its old endpoint back.</summary>
+    public static int StartBoot(int slot, out int endpoint)
+    {
+        endpoint = Endpoint.None;
+        var m = Message.Of(PmCall.StartBoot, new KillRequest { Target = slot });
+        int r = IpcCall.SendRec(Endpoint.Pm, ref m);
+        if (r != Err.Ok) return r;
+        if (m.Type != Err.Ok) return m.Type;
+        endpoint = m.As<EndpointReply>().Endpoint;
+        return Err.Ok;
+    }
+
     public static int Kill(int endpoint, int signal)
     {
         var m = Message.Of(PmCall.Kill, new KillRequest { Target = endpoint, Signal = signal });

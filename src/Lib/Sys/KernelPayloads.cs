@@ -15,6 +15,9 @@ public struct SpawnRequest
     /// <summary>A host program (a recovery script): the path is a shell script, run by /bin/sh
     /// with argv after it, under the Script confinement (docs/confinement.md) and no IPC at all.</summary>
     public const int Script = 4;
+    /// <summary>Start a restartable boot process again from the kernel's copy of its boot.conf
+    /// entry; PathLength holds its slot, nothing else is read (docs/rs.md, "Boot processes").</summary>
+    public const int Boot = 8;
 
     /// <summary>Path of the binary, or with FromMemory the binary image itself.</summary>
     public long PathOffset;

@@ -36,6 +36,8 @@ public struct ProcInfo
     public uint HostUid;
     /// <summary>ConfinedFlag, JitFilterFlag, HostViewFlag (docs/confinement.md).</summary>
     public uint Confinement;
+    /// <summary>1 for a restartable boot process (boot.conf `restart;`), which RS adopts.</summary>
+    public int Restartable;
 
     /// <summary>Own uid, no capabilities, namespaces, seccomp allowlist, resource limits.</summary>
     public const uint ConfinedFlag = 1;

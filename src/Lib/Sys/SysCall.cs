@@ -108,6 +108,16 @@ public static partial class SysCall
     public static int SpawnImage(string name, int imageId, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
         SpawnCore(name, "", -2, imageId, argv, priv, out endpoint, arenaKiB);
 
+    /// <summary>Starts restartable boot process <paramref name="slot"/> again, as boot.conf
+    /// described it (SPAWN Boot; PM for RS). It gets its old endpoint back.</summary>
+    public static int SpawnBoot(int slot, out int endpoint)
+    {
+        var m = Message.Of(0, new SpawnRequest { PathLength = slot, Flags = SpawnRequest.Boot });
+        int r = Call(KernelCall.Spawn, ref m);
+        endpoint = r == Err.Ok ? m.As<EndpointReply>().Endpoint : Endpoint.None;
+        return r;
+    }
+
     /// <summary>Keeps <paramref name="image"/> in the kernel as an executable image; its id for SpawnImage.</summary>
     public static int ImageCreate(string name, ReadOnlySpan<byte> image, out int id)
     {
@@ -194,6 +204,17 @@ public static partial class SysCall
             if (r == Err.Ok) endpoint = m.As<EndpointReply>().Endpoint;
             return r;
         }
+    }
+
+    /// <summary>The kernel's process table (GETINFO ProcTab), one row per used slot.</summary>
+    public static int ProcessTable(out ProcInfo[] rows)
+    {
+        rows = [];
+        int r = GetInfo(GetInfoRequest.ProcTab, out var data, out var reply);
+        if (r != Err.Ok) return r;
+        rows = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ProcInfo>(
+            data.AsSpan(0, reply.Entries * System.Runtime.CompilerServices.Unsafe.SizeOf<ProcInfo>())).ToArray();
+        return Err.Ok;
     }
 
     /// <summary>Reads a GETINFO table into the scratch area and copies it out.</summary>

@@ -5,6 +5,7 @@
 // Notifications addressed to DS carry nothing it needs and are ignored.
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 
 namespace Bulkhead.Servers.Ds;
@@ -14,6 +15,7 @@ public static class DsServer
     public static int Run(string[] args)
     {
         _ = args;
+        ServiceRuntime.Start(); // RS's heartbeats and last words (DS is a boot process RS adopts)
         var ds = new DsService();
         var loop = new ServerLoop { NonBlockingReplies = true }
             .On(DsCall.Publish, ds.DoPublish)

@@ -2,6 +2,7 @@
 // notifications are ignored. It exists to measure IPC (ping) and to show the server
 // skeleton: the shared ServerLoop receives, dispatches and replies.
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 
 namespace Bulkhead.Servers.Echo;
@@ -11,6 +12,7 @@ public static class EchoServer
     public static int Run(string[] args)
     {
         _ = args;
+        ServiceRuntime.Start(); // RS's heartbeats (echo is a boot process RS adopts)
         var loop = new ServerLoop { OnUnknown = DoEcho };
         int r = loop.Run();
         return r == Err.Ok ? 0 : 1;

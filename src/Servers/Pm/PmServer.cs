@@ -4,6 +4,9 @@
 // caller as the parent of record. On a NOTIFY from SYSTEM it collects every exit (GETKSIG),
 // queues a report for the parent of record and NOTIFYs it; the parent takes reports with Wait.
 // Reports carry the cause: exit status, or the signal for an exception or a kill.
+// Boot processes marked `restart;` in boot.conf are PM's children from boot without a Start:
+// they belong to RS, which adopts them (docs/rs.md), signals them through Kill and has them
+// started again with StartBoot.
 // PM is trusted and never blocks on anyone: it replies with SENDNB.
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -31,7 +34,7 @@ public static class PmServer
     {
         _ = args;
         var loop = new ServerLoop { NonBlockingReplies = true, OnNotify = OnNotify };
-        loop.On(PmCall.Start, DoStart).On(PmCall.Kill, DoKill).On(PmCall.Wait, DoWait);
+        loop.On(PmCall.Start, DoStart).On(PmCall.Kill, DoKill).On(PmCall.Wait, DoWait).On(PmCall.StartBoot, DoStartBoot);
         SysCall.Diag("process manager up");
         return loop.Run() == Err.Ok ? 0 : 1;
     }
@@ -92,11 +95,37 @@ public static class PmServer
         }
     }
 
+    private static int DoStartBoot(ref Message m)
+    {
+        int caller = m.Source;
+        if (!MayStart(caller)) return Err.EPERM;
+        if (s_parent.Count >= MaxChildren) return Err.EAGAIN;
+        int r = SysCall.SpawnBoot(m.As<KillRequest>().Target, out int ep);
+        if (r != Err.Ok) return r;
+        s_parent[ep] = caller;
+        m = Message.Of(0, new EndpointReply { Endpoint = ep });
+        return Err.Ok;
+    }
+
+    /// <summary>The parent of record: the Start caller, or for a child PM did not start (a
+    /// restartable boot process, whose kernel parent is PM) RS.</summary>
+    private static int ParentOf(int child) => s_parent.TryGetValue(child, out int parent) ? parent : Endpoint.Rs;
+
+    /// <summary>Is <paramref name="endpoint"/> a live process PM is the kernel parent of?</summary>
+    private static bool IsChild(int endpoint)
+    {
+        if (s_parent.ContainsKey(endpoint)) return true;
+        if (SysCall.ProcessTable(out var rows) != Err.Ok) return false;
+        foreach (var p in rows)
+            if (p.Endpoint == endpoint && p.State != ProcState.Zombie) return p.Parent == Endpoint.Pm;
+        return false;
+    }
+
     private static int DoKill(ref Message m)
     {
         var req = m.As<KillRequest>();
-        if (!s_parent.TryGetValue(req.Target, out int parent)) return Err.ESRCH;
-        if (parent != m.Source) return Err.EPERM;
+        if (!IsChild(req.Target)) return Err.ESRCH;
+        if (ParentOf(req.Target) != m.Source) return Err.EPERM;
         m = default;
         return SysCall.Kill(req.Target, req.Signal);
     }
@@ -113,7 +142,8 @@ public static class PmServer
         if (m.Source != Endpoint.System) return;
         while (SysCall.GetKsig(out var exit) == Err.Ok && exit.Endpoint != Endpoint.None)
         {
-            if (!s_parent.Remove(exit.Endpoint, out int parent)) continue;
+            int parent = ParentOf(exit.Endpoint);
+            s_parent.Remove(exit.Endpoint);
             if (!s_exits.TryGetValue(parent, out var q)) s_exits[parent] = q = new Queue<ExitInfo>();
             q.Enqueue(exit); // bounded: one report per child, children bounded by MaxChildren
             IpcCall.Notify(parent);

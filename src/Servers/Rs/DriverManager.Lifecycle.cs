@@ -7,7 +7,7 @@
 //   recover: the recovery script if the service has one, else a restart after a binary
 //            exponential backoff; too many failures in a window → failed.
 // Each completed restart is an event: logged as one "restart …" line and published in DS as
-// rs.restart.<label> for subscribers.
+// the last line of rs.restart.<label> (the service's last 16 events) for subscribers.
 using System.Globalization;
 using System.Text;
 using Bulkhead.Lib.Ds;
@@ -17,6 +17,7 @@ using Bulkhead.Lib.Pci;
 using Bulkhead.Lib.Pm;
 using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Sys;
+using PolicyEntry = Bulkhead.Servers.Rs.Policy.Policy;
 
 namespace Bulkhead.Servers.Rs;
 
@@ -25,8 +26,54 @@ public sealed partial class DriverManager
     private const int SigKill = 9;
     private const int SigTerm = 15;
 
+    /// <summary>Every boot process marked `restart;` in boot.conf becomes a service, running
+    /// since boot: PM reports its exits to RS, and RS has the kernel start it again from its
+    /// boot entry (thesis §4.3.2; docs/rs.md, "Boot processes"). Its privileges stay the boot
+    /// entry's, which the kernel installed before its first instruction.</summary>
+    private void AdoptBootProcesses()
+    {
+        int r = SysCall.ProcessTable(out var rows);
+        if (r != Err.Ok)
+        {
+            Log($"cannot read the process table to adopt the boot processes: {Err.Name(r)}");
+            return;
+        }
+        long now = Now;
+        foreach (var p in rows)
+        {
+            if (p.Restartable == 0) continue;
+            string label = p.Name.ToString();
+            if (!ServiceSpec.IsLabel(label) || _services.ContainsKey(label) || _services.Count >= MaxServices)
+            {
+                Log($"cannot adopt boot process {label} (endpoint {p.Endpoint})");
+                continue;
+            }
+            var spec = new ServiceSpec { Label = label, Binary = "boot:" + label, PeriodMs = _opt.BootPeriodMs };
+            _services[label] = new Service(spec, new PolicyEntry { Label = label, File = "boot.conf" }, null)
+            {
+                BootSlot = p.Slot,
+                Endpoint = p.Endpoint,
+                Incarnation = 1,
+                State = ServiceState.Running,
+                StartedAt = now,
+                RunningSince = now,
+                LastAlive = now,
+                LastPing = now,
+            };
+        }
+        foreach (var s in _services.Values) Publish(s);
+        if (_services.Count > 0) Log($"adopted boot processes: {string.Join(", ", _services.Keys)}");
+    }
+
+    private void Publish(Service s)
+    {
+        int d = CallServer(Endpoint.Ds, () => DsClient.PublishLabel(s.Label, s.Endpoint, DsFlags.Overwrite));
+        if (d != Err.Ok) Log($"cannot publish label {s.Label} in DS: {Err.Name(d)}");
+    }
+
     private int StartInstance(Service s)
     {
+        if (s.IsBoot) return StartBootInstance(s);
         var priv = s.Policy.ToPrivilegeBlock(EndpointOf, PrivilegeBlock.SysProc, out _);
         foreach (var other in _services.Values)
             if (other != s && other.HasInstance && other.Policy.Targets.Contains(s.Label, StringComparer.Ordinal))
@@ -46,8 +93,17 @@ public sealed partial class DriverManager
             Log($"cannot start {s.Label}: {Err.Name(r)}");
             return r;
         }
+        BeginInstance(s, ep);
+        GrantPciDevices(s);
+        Publish(s);
+        return Err.Ok;
+    }
+
+    /// <summary>A new instance is starting: it has until the init deadline to report InitDone.</summary>
+    private void BeginInstance(Service s, int endpoint)
+    {
         long now = Now;
-        s.Endpoint = ep;
+        s.Endpoint = endpoint;
         s.Incarnation++;
         s.State = ServiceState.Starting;
         s.StartedAt = now;
@@ -55,9 +111,45 @@ public sealed partial class DriverManager
         s.LastAlive = s.LastPing = now;
         s.PendingReason = null;
         s.CrashReport = null;
-        GrantPciDevices(s);
-        int d = DsClient.PublishLabel(s.Label, ep, DsFlags.Overwrite);
-        if (d != Err.Ok) Log($"cannot publish label {s.Label} in DS: {Err.Name(d)}");
+    }
+
+    /// <summary>A boot process again, from the kernel's copy of its boot entry. Boot processes
+    /// have no InitDone handshake (they start before RS exists): the new instance counts as
+    /// running at once, and heartbeats watch it from then on.</summary>
+    private int StartBootInstance(Service s)
+    {
+        int r = PmClient.StartBoot(s.BootSlot, out int ep);
+        if (r != Err.Ok)
+        {
+            Log($"cannot start {s.Label} again: {Err.Name(r)}");
+            return r;
+        }
+        long now = Now;
+        BeginInstance(s, ep);
+        OnInitDone(s);
+        if (ep == Endpoint.Ds)
+        {
+            // A new DS knows nothing (docs/rs.md, "When DS dies"): RS's table is the authority
+            // for every label, and RS keeps its restart events.
+            foreach (var other in _services.Values)
+                if (other.HasInstance) Publish(other);
+            RepublishRestartEvents();
+            // A heartbeat now: components that keep state in DS (DsBackup) save it again at once.
+            foreach (var other in _services.Values)
+                if (other.HasInstance && other != s && other.State == ServiceState.Running)
+                {
+                    other.LastPing = now;
+                    IpcCall.Notify(other.Endpoint);
+                }
+        }
+        else
+        {
+            Publish(s);
+        }
+        // A new PCI-bus driver has its owners back from DS, but the ACLs come from RS only.
+        if (ep == Endpoint.Pci)
+            foreach (var other in _services.Values)
+                if (other.HasInstance) GrantPciDevices(other);
         return Err.Ok;
     }
 
@@ -76,7 +168,7 @@ public sealed partial class DriverManager
                 Kind = c.Interface is null ? PciAclEntry.KindClass : PciAclEntry.KindClassInterface,
                 Class = c.Class, Subclass = c.Subclass, Interface = c.Interface ?? 0,
             });
-        int r = PciClient.SetAcl(s.Endpoint, acl.ToArray());
+        int r = CallServer(Endpoint.Pci, () => PciClient.SetAcl(s.Endpoint, acl.ToArray()));
         if (r != Err.Ok) Log($"cannot give {s.Label} its PCI devices: {Err.Name(r)}");
     }
 
@@ -85,9 +177,9 @@ public sealed partial class DriverManager
     private void ReleaseDevices(Service s)
     {
         if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
-        int r = IommuClient.Reset(s.Endpoint);
+        int r = CallServer(Endpoint.Iommu, () => IommuClient.Reset(s.Endpoint));
         if (r != Err.Ok) Log($"cannot reset the DMA domains of {s.Label}: {Err.Name(r)}");
-        r = PciClient.DelAcl(s.Endpoint);
+        r = CallServer(Endpoint.Pci, () => PciClient.DelAcl(s.Endpoint));
         if (r != Err.Ok) Log($"cannot release the PCI devices of {s.Label}: {Err.Name(r)}");
     }
 
@@ -108,8 +200,25 @@ public sealed partial class DriverManager
         string ev = string.Create(CultureInfo.InvariantCulture,
             $"label={s.Label} incarnation={s.Incarnation} cause={s.LastReason} backoff_ms={s.LastBackoffMs} failed_at={s.LastFailureAt} restarted_at={Now} endpoint={s.Endpoint}");
         Log("restart " + ev);
-        int r = DsClient.PublishMem("rs.restart." + s.Label, Encoding.UTF8.GetBytes(ev), DsFlags.Overwrite);
-        if (r != Err.Ok) Log($"cannot publish restart event of {s.Label}: {Err.Name(r)}");
+        if (s.RestartEvents.Count >= Service.MaxRestartEvents) s.RestartEvents.Dequeue();
+        s.RestartEvents.Enqueue(ev);
+        PublishRestartEvents(s);
+    }
+
+    /// <summary>rs.restart.LABEL holds the service's last MaxRestartEvents events, one line
+    /// each, oldest first: a subscriber that looks late still sees every recent restart.</summary>
+    private void PublishRestartEvents(Service s)
+    {
+        var text = new StringBuilder();
+        foreach (var e in s.RestartEvents) text.Append(e).Append('\n');
+        int r = CallServer(Endpoint.Ds, () => DsClient.PublishMem("rs.restart." + s.Label, Encoding.UTF8.GetBytes(text.ToString()), DsFlags.Overwrite));
+        if (r != Err.Ok) Log($"cannot publish restart events of {s.Label}: {Err.Name(r)}");
+    }
+
+    private void RepublishRestartEvents()
+    {
+        foreach (var s in _services.Values)
+            if (s.RestartEvents.Count > 0) PublishRestartEvents(s);
     }
 
     private void CollectExits()
@@ -240,7 +349,7 @@ public sealed partial class DriverManager
         _services.Remove(s.Label);
         _claims.Release(s.Policy.Label);
         DropImage(s);
-        DsClient.Delete(s.Label, DsFlags.TypeLabel);
+        CallServer(Endpoint.Ds, () => DsClient.Delete(s.Label, DsFlags.TypeLabel));
     }
 
     private static void DropImage(Service s)

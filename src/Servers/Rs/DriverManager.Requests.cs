@@ -81,6 +81,7 @@ public sealed partial class DriverManager
     {
         int r = Lookup(caller, req, out var s, out why);
         if (r != Err.Ok) return r;
+        if (s!.IsBoot) return Refuse(out why, Err.EPERM, BootOnly(s));
         if (!s!.HasInstance)
         {
             Remove(s);
@@ -145,6 +146,7 @@ public sealed partial class DriverManager
         if (r != Err.Ok) return Refuse(out why, r, "cannot read the request");
         if (!ServiceSpec.TryParse(text, out var spec, out string error)) return Refuse(out why, Err.EINVAL, error);
         if (!_services.TryGetValue(spec.Label, out var s)) return Refuse(out why, Err.ESRCH, $"no service '{spec.Label}'");
+        if (s.IsBoot) return Refuse(out why, Err.EPERM, BootOnly(s));
         if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return Refuse(out why, Err.ENOENT, $"no binary '{spec.Binary}'");
         if (s.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         // Keep what the update does not name.
@@ -194,6 +196,9 @@ public sealed partial class DriverManager
         why = "";
         return Err.Ok;
     }
+
+    private static string BootOnly(Service s) =>
+        $"{s.Label} is a boot process (boot.conf): it can be restarted or refreshed, not stopped or replaced";
 
     private int Lookup(int caller, BufferRequest req, out Service? s, out string why)
     {

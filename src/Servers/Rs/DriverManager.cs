@@ -65,6 +65,7 @@ public sealed partial class DriverManager
     private int Loop()
     {
         Log($"driver manager up, {_policies.Count} policies from {_policies.File}");
+        AdoptBootProcesses();
         SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
         while (true)
         {
@@ -74,19 +75,38 @@ public sealed partial class DriverManager
                 Log($"receive failed: {Err.Name(r)}");
                 continue;
             }
-            var from = ServiceAt(m.Source);
-            if (from is not null) from.LastAlive = Now;
-            if (IpcCall.IsNotify(m))
+            Handle(ref m);
+        }
+    }
+
+    private void Handle(ref Message m)
+    {
+        var from = ServiceAt(m.Source);
+        if (from is not null) from.LastAlive = Now;
+        if (IpcCall.IsNotify(m))
+        {
+            if (m.Source == Endpoint.Pm) CollectExits();
+            else if (m.Source == Endpoint.Clock)
             {
-                if (m.Source == Endpoint.Pm) CollectExits();
-                else if (m.Source == Endpoint.Clock)
-                {
-                    Tick();
-                    SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
-                }
-                continue;
+                Tick();
+                SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
             }
-            Dispatch(ref m, from);
+            return;
+        }
+        Dispatch(ref m, from);
+    }
+
+    /// <summary>A call to a server that is also RS's service (DS, the bus drivers). Such a
+    /// server reports to RS with SEND when RS is busy (ServiceRuntime), so its report and RS's
+    /// call can meet; the kernel then refuses RS's call with ELOCKED instead of deadlocking.
+    /// RS takes the report (the server is blocked sending it) and calls again.</summary>
+    private int CallServer(int server, Func<int> call)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            int r = call();
+            if (r != Err.ELOCKED || attempt >= 8) return r;
+            if (IpcCall.Receive(server, out var m) == Err.Ok) Handle(ref m);
         }
     }
 

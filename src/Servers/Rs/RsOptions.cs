@@ -20,6 +20,8 @@ public sealed class RsOptions
     public long StopTimeoutMs { get; set; } = 2_000;
     public long ScriptTimeoutMs { get; set; } = 60_000;
     public long TickMs { get; set; } = 50;
+    /// <summary>Heartbeat period of the boot processes RS adopts (thesis Fig. 2.4's default).</summary>
+    public int BootPeriodMs { get; set; } = 5000;
 
     public static RsOptions Parse(string[] args)
     {
@@ -43,6 +45,7 @@ public sealed class RsOptions
                 case "init_timeout_ms": o.InitTimeoutMs = v; break;
                 case "stop_timeout_ms": o.StopTimeoutMs = v; break;
                 case "script_timeout_ms": o.ScriptTimeoutMs = v; break;
+                case "boot_period_ms": o.BootPeriodMs = checked((int)v); break;
                 default: throw new ArgumentException($"rs: unknown option '{a[..eq]}'");
             }
         }

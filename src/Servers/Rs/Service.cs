@@ -44,5 +44,15 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     /// <summary>When RS kills a recovery script that has not finished.</summary>
     public long ScriptDeadline { get; set; }
 
+    /// <summary>For an adopted boot process (boot.conf `restart;`), its slot: the kernel starts
+    /// it again from its boot entry, with the same endpoint. -1 for a service of `service up`.</summary>
+    public int BootSlot { get; init; } = -1;
+    public bool IsBoot => BootSlot >= 0;
+
+    /// <summary>The most recent restart events, oldest first (at most MaxRestartEvents), as
+    /// published in DS under rs.restart.LABEL.</summary>
+    public Queue<string> RestartEvents { get; } = new();
+    public const int MaxRestartEvents = 16;
+
     public bool HasInstance => Endpoint != Lib.Ipc.Endpoint.None;
 }

@@ -116,7 +116,9 @@ public sealed class BootConfigTests
         var ping = c.Find("ping")!;
         Assert.Equal(BootConfig.FirstDynamicSlot, echo.Slot);
         Assert.Equal(BootConfig.FirstDynamicSlot + 1, ping.Slot);
-        Assert.Equal(Traps(Trap.Receive, Trap.Send), echo.Privileges.TrapMask);
+        Assert.Equal(Traps(Trap.Receive, Trap.Send, Trap.SendNb), echo.Privileges.TrapMask); // SENDNB: RS's heartbeats
+        Assert.True(echo.Restart);
+        Assert.False(ping.Restart);
         Assert.Empty(Calls(echo.Privileges));
         Assert.Equal([ping.Slot], Targets(echo.Privileges));
         Assert.Equal(Traps(Trap.SendRec), ping.Privileges.TrapMask);

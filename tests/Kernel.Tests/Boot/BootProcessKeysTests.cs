@@ -105,4 +105,38 @@ public sealed class BootProcessKeysTests
         Assert.Equal($"etc/test.conf:{line}: {reason}", e.Message);
         Assert.Equal((line, reason, "etc/test.conf"), (e.Line, e.Reason, e.File));
     }
+
+    // `restart;` (docs/rs.md, "Boot processes"): RS restarts the process; PM is its parent of record.
+    private const string Core = "process pm { program image pm; slot 0; };\nprocess rs { program image rs; slot 2; };\n";
+
+    [Fact]
+    public void Parse_Restart_MakesARestartableSpecWhosParentIsPm()
+    {
+        var c = BootConfig.Parse(Core + "process ds { program image ds; slot 6; restart; };\nprocess echo { program image echo; };");
+        var ds = c.Find("ds")!;
+        Assert.True(ds.Restart);
+        var spec = ds.ToSpec("/img", "/root", _ => 0);
+        Assert.True(spec.Restartable);
+        Assert.Equal(Bulkhead.Lib.Ipc.Endpoint.Pm, spec.Parent);
+        var echo = c.Find("echo")!.ToSpec("/img", "/root", _ => 0);
+        Assert.False(echo.Restartable);
+        Assert.Equal(Bulkhead.Lib.Ipc.Endpoint.Kernel, echo.Parent);
+    }
+
+    public static TheoryData<string, int, string> RestartErrors => new()
+    {
+        { Core + "process x {\n program image x;\n restart;\n restart;\n};", 6, "duplicate 'restart' in process 'x'" },
+        { Core + "process x {\n program image x;\n restart 5;\n};", 5, "'restart' takes no value" },
+        { "process pm {\n program image pm;\n slot 0;\n restart;\n};\nprocess rs { program image rs; slot 2; };", 4,
+          "process 'pm' in slot 0 cannot be restarted: PM and RS are the core of recovery (thesis §4.3.2)" },
+        { "process rs { program image rs; slot 2; };\nprocess x {\n program image x;\n restart;\n};", 4,
+          "'restart' in process 'x' needs pm as a boot process in slot 0" },
+        { "process pm { program image pm; slot 0; };\nprocess x {\n program image x;\n restart;\n};", 4,
+          "'restart' in process 'x' needs rs as a boot process in slot 2" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RestartErrors))]
+    public void Parse_RestartMistake_NamesFileLineAndReason(string text, int line, string reason) =>
+        Parse_Mistake_NamesFileLineAndReason(text, line, reason);
 }

@@ -62,6 +62,29 @@ public sealed class ReintegrationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void RestartEvents_AreASequence_ALateReaderSeesEveryRestart_Bounded()
+    {
+        using var rs = new RsSystem(output, "backoff_base_ms=1", "max_failures=100");
+        int ep = rs.Up("testdrv2", "label=testdrv2;nobackoff=1");
+        const int Kills = Bulkhead.Servers.Rs.Service.MaxRestartEvents + 4;
+        for (int i = 1; i <= Kills; i++)
+        {
+            Assert.Equal(0, rs.Sys.Kernel.Kill(ep, 9));
+            ep = RsKit.Ep(rs.WaitRestarts("testdrv2", i));
+        }
+        // Read only now: the last MaxRestartEvents restarts, oldest first, each with its cause.
+        var a = rs.Client.Ask("ds lines rs.restart.testdrv2");
+        Assert.StartsWith($"r OK {Bulkhead.Servers.Rs.Service.MaxRestartEvents} ", a);
+        var events = a[(a.IndexOf(' ', 5) + 1)..].Split('|');
+        for (int i = 0; i < events.Length; i++)
+        {
+            int incarnation = Kills - events.Length + 2 + i;
+            Assert.StartsWith($"label=testdrv2 incarnation={incarnation} cause=terminated ", events[i]);
+        }
+        Assert.EndsWith($" endpoint={ep}", events[^1]);
+    }
+
+    [Fact]
     public void Update_RestartsWithNewBinary_AndPreservesState()
     {
         using var rs = new RsSystem(output);
