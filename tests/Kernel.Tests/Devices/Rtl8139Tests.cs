@@ -211,4 +211,72 @@ public sealed partial class Rtl8139Tests : IDisposable
         for (int i = 0; i < 20; i++) RoundTrip(second, 300 + i);
         Assert.StartsWith("r OK OK 20 20 ", c.Ask($"net stat {second}"));
     }
+
+    /// <summary>Domains in the IOMMU driver's own table (its Status request, which anyone may make).</summary>
+    private int IommuDomains()
+    {
+        var a = _rs.Client.Ask($"sendrec3 {Endpoint.Iommu} {Bulkhead.Lib.Iommu.IommuCall.Status} {Address.RequesterId} 0 0");
+        Assert.Equal("OK", Puppet.Field(a, 1));
+        return (int)(Puppet.LongField(a, 5) & 0xFFFFFFFF);
+    }
+
+    /// <summary>Issue 9: RS is the parent of the trusted bus drivers too. Each is killed in the
+    /// middle of traffic; RS restarts it under its fixed endpoint, the rtl8139 driver goes on
+    /// with its device and DMA untouched, and the new bus driver knows what the old one knew
+    /// (from its DS backup): when the rtl8139 driver dies afterwards, its old DMA domain is reset
+    /// and the new instance gets the device again.</summary>
+    [Theory]
+    [InlineData("pci")]
+    [InlineData("iommu")]
+    public void BusDriverKilledMidTraffic_IsRestartedByRs_TheDriverKeepsItsDeviceAndDma(string bus)
+    {
+        int ep = Up();
+        for (int i = 0; i < 3; i++) RoundTrip(ep, i);
+        ulong dma = Assert.Single(DmaAddresses());
+        Assert.Equal(1, IommuDomains());
+
+        int done = 0;
+        Exception? failure = null;
+        using var stop = new CancellationTokenSource();
+        var traffic = Task.Run(() =>
+        {
+            try
+            {
+                for (int i = 10; !stop.IsCancellationRequested; i++)
+                {
+                    RoundTrip(ep, i);
+                    Interlocked.Increment(ref done);
+                }
+            }
+            catch (Exception e) { failure = e; }
+        });
+        TestSystem.WaitUntil(() => Volatile.Read(ref done) >= 5 || traffic.IsCompleted, "traffic to flow");
+        Assert.Equal(Err.Ok, _rs.Sys.Kernel.Kill(bus == "pci" ? Endpoint.Pci : Endpoint.Iommu, 9));
+        var row = _rs.WaitRestarts(bus, 1);
+        Assert.Equal(((bus == "pci" ? Endpoint.Pci : Endpoint.Iommu).ToString(CultureInfo.InvariantCulture), "terminated"), (row[1], row[4]));
+        int after = Volatile.Read(ref done);
+        TestSystem.WaitUntil(() => Volatile.Read(ref done) >= after + 20 || traffic.IsCompleted, "traffic to go on after the restart");
+        stop.Cancel();
+        Assert.True(traffic.Wait(30_000), "the traffic loop did not stop");
+        Assert.Null(failure);
+
+        // The network driver never noticed: same instance, same device, same DMA domain.
+        var eth1 = _rs.Row("eth1");
+        Assert.Equal((ep.ToString(CultureInfo.InvariantCulture), "running", "0"), (eth1[1], eth1[2], eth1[3]));
+        Assert.True(DomainAllows(dma, 5 * 4096));
+        Assert.Equal(1, IommuDomains());
+        Assert.True(_rs.Sys.Console.Has(bus == "pci" ? "pci: 1 device owner(s) restored from DS" : "iommu: DMA domains from DS: 1 kept, 0 reset"),
+                    "the new bus driver did not restore its state");
+
+        // Now the network driver dies: RS resets its domain and releases its device at the new
+        // bus drivers, and the next instance gets both again.
+        Assert.Equal(Err.Ok, _rs.Sys.Kernel.Kill(ep, 9));
+        int second = RsKit.Ep(_rs.WaitRestarts("eth1", 1));
+        var both = DmaAddresses();
+        Assert.Equal(2, both.Count);
+        Assert.True(DomainAllows(both[1], 5 * 4096));
+        if (both[1] != dma) Assert.False(DomainAllows(dma, 4096), "the dead driver's frames are still reachable");
+        Assert.Equal(1, IommuDomains());
+        for (int i = 0; i < 5; i++) RoundTrip(second, 200 + i);
+    }
 }
