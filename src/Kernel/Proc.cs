@@ -40,6 +40,8 @@ internal sealed class Proc
     /// <summary>A restartable boot process's spec (ProcessSpec.Restartable): the slot stays
     /// reserved for it and keeps its endpoint across deaths.</summary>
     public ProcessSpec? BootSpec;
+    /// <summary>Instances of the restartable boot process started so far (1 at boot).</summary>
+    public int BootStarts;
 
     // Trap channel.
     public uint HandledSeq;

@@ -60,7 +60,11 @@ public sealed unsafe partial class Kernel
         if (spec.Restartable && (spec.Slot < 0 || spec.Slot >= _procs.Length || spec.Image is not null)) return Err.EINVAL;
         int ep = SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _,
                                spec.StdinFd, spec.StdoutFd, files: spec.Files);
-        if (ep >= 0 && spec.Restartable) _procs[spec.Slot].BootSpec = spec;
+        if (ep >= 0 && spec.Restartable)
+        {
+            _procs[spec.Slot].BootSpec = spec;
+            _procs[spec.Slot].BootStarts = 1;
+        }
         return ep;
     });
 
@@ -74,8 +78,10 @@ public sealed unsafe partial class Kernel
         if (slot < 0 || slot >= _procs.Length || _procs[slot].BootSpec is not { } spec) return Err.ENOENT;
         if (spec.Parent != caller.Endpoint) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         if (_procs[slot].State != ProcState.Free) return Err.EBUSY;
-        return SpawnOnThread(spec.Name, spec.Path, default, spec.Args, spec.Privileges, slot, caller.Endpoint, spec.ArenaBytes, out hostPid,
-                             spec.StdinFd, spec.StdoutFd, files: spec.Files);
+        int ep = SpawnOnThread(spec.Name, spec.Path, default, spec.Args, spec.Privileges, slot, caller.Endpoint, spec.ArenaBytes, out hostPid,
+                               spec.StdinFd, spec.StdoutFd, files: spec.Files);
+        if (ep >= 0) _procs[slot].BootStarts++;
+        return ep;
     }
 
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
@@ -359,6 +365,6 @@ public sealed unsafe partial class Kernel
         Name = ProcessName.From(p.Name),
         HostUid = p.HostUid,
         Confinement = ConfinementOf(p),
-        Restartable = p.BootSpec is null ? 0 : 1,
+        BootInstance = p.BootSpec is null ? 0 : p.BootStarts,
     };
 }

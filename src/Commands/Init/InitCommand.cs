@@ -2,12 +2,14 @@
 // ProcTab) on the console through SYSCTL diagnostics, runs its start-up script when given one
 // (argument 1, normally etc/rc: `service up` of the machine's drivers, RcScript), then lives in
 // a ServerLoop: an alarm every minute (SETALARM) brings a CLOCK notification, on which it prints
-// the uptime (TIMES) and re-arms. It answers no requests. Needs: SENDREC, RECEIVE; SYSCTL
-// GETINFO SETALARM TIMES; for the script SETGRANT and RS as a target.
+// the uptime (TIMES) and re-arms. It answers no requests but RS's heartbeats: init is a boot
+// process RS restarts (docs/rs.md), and a restarted init does not run the script again. Needs:
+// SENDREC, RECEIVE, SENDNB and SEND (heartbeats); SYSCTL GETINFO SETALARM TIMES; for the
+// script SETGRANT and RS as a target.
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 using Bulkhead.Lib.Sys;
 
@@ -20,8 +22,14 @@ public static class InitCommand
     public static int Run(string[] args)
     {
         SysCall.Diag($"Bulkhead — a dependable multiserver OS (MINIX 3 design), hosted on Linux; init is endpoint {IpcCall.Self}");
-        PrintProcessTable();
-        if (args.Length > 1)
+        ServiceRuntime.Start(); // RS's heartbeats: init is a boot process RS adopts
+        int instance = PrintProcessTable();
+        if (instance > 1)
+        {
+            // RS restarted init: the services of etc/rc are RS's, up or being repaired.
+            SysCall.Diag($"init restarted (instance {instance}): {(args.Length > 1 ? args[1] : "the start-up script")} ran at boot and is not run again");
+        }
+        else if (args.Length > 1)
         {
             int failed = RcScript.Run(args[1]);
             SysCall.Diag(failed == 0 ? $"{args[1]}: done" : $"{args[1]}: done, {failed} command(s) failed");
@@ -49,17 +57,21 @@ public static class InitCommand
         }
     }
 
-    private static void PrintProcessTable()
+    /// <summary>Prints the process table; returns init's own instance number (BootInstance: 1
+    /// at boot, more once RS restarted it, 0 when it is not a restartable boot process).</summary>
+    private static int PrintProcessTable()
     {
         int r = SysCall.ProcessTable(out var rows);
         if (r != Err.Ok)
         {
             SysCall.Diag($"cannot read the process table: {Err.Name(r)}");
-            return;
+            return 0;
         }
+        int instance = 0;
         var sb = new StringBuilder("process table:\n  SLOT ENDPOINT NAME            STATE\n");
         foreach (var p in rows)
         {
+            if (p.Endpoint == IpcCall.Self) instance = p.BootInstance;
             string line = string.Create(CultureInfo.InvariantCulture, $"  {p.Slot,4} {p.Endpoint,8} {p.Name,-15} {p.State}\n");
             if (sb.Length + line.Length > SysCtlRequest.MaxDiagLength)
             {
@@ -69,5 +81,6 @@ public static class InitCommand
             sb.Append(line);
         }
         SysCall.Diag(sb.ToString());
+        return instance;
     }
 }

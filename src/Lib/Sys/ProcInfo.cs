@@ -36,8 +36,9 @@ public struct ProcInfo
     public uint HostUid;
     /// <summary>ConfinedFlag, JitFilterFlag, HostViewFlag (docs/confinement.md).</summary>
     public uint Confinement;
-    /// <summary>1 for a restartable boot process (boot.conf `restart;`), which RS adopts.</summary>
-    public int Restartable;
+    /// <summary>0 for an ordinary process; for a restartable boot process (boot.conf `restart;`,
+    /// which RS adopts) the number of its instance: 1 at boot, 2 after its first restart, …</summary>
+    public int BootInstance;
 
     /// <summary>Own uid, no capabilities, namespaces, seccomp allowlist, resource limits.</summary>
     public const uint ConfinedFlag = 1;

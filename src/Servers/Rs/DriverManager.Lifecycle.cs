@@ -41,7 +41,7 @@ public sealed partial class DriverManager
         long now = Now;
         foreach (var p in rows)
         {
-            if (p.Restartable == 0) continue;
+            if (p.BootInstance == 0) continue;
             string label = p.Name.ToString();
             if (!ServiceSpec.IsLabel(label) || _services.ContainsKey(label) || _services.Count >= MaxServices)
             {
@@ -53,7 +53,7 @@ public sealed partial class DriverManager
             {
                 BootSlot = p.Slot,
                 Endpoint = p.Endpoint,
-                Incarnation = 1,
+                Incarnation = p.BootInstance,
                 State = ServiceState.Running,
                 StartedAt = now,
                 RunningSince = now,

@@ -16,8 +16,9 @@ public sealed partial class DriverManager
     private int _listLength;
 
     /// <summary>The service utility runs with only SENDREC; services and drivers have more.
-    /// Management requests are accepted from anyone but services themselves.</summary>
-    private bool IsManager(int caller) => ServiceAt(caller) is null;
+    /// Management requests are accepted from anyone but services themselves — and from init,
+    /// a service RS restarts that runs etc/rc (MINIX's /etc/rc runs `service` too).</summary>
+    private bool IsManager(int caller) => caller == Endpoint.Init || ServiceAt(caller) is null;
 
     private int DoUp(int caller, BufferRequest req, out int endpoint, out string why)
     {

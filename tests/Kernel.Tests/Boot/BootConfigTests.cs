@@ -101,7 +101,8 @@ public sealed class BootConfigTests
         Assert.Equal(Endpoint.Init, init.Slot);
         Assert.True(init.FixedSlot);
         Assert.Equal(ProgramKind.Image, init.Kind);
-        Assert.Equal(Traps(Trap.SendRec, Trap.Receive), init.Privileges.TrapMask);
+        Assert.Equal(Traps(Trap.SendRec, Trap.Receive, Trap.SendNb, Trap.Send), init.Privileges.TrapMask); // SENDNB, SEND: RS's heartbeats
+        Assert.True(init.Restart);
         Assert.Equal(new[] { KernelCall.SetAlarm, KernelCall.Times, KernelCall.GetInfo, KernelCall.SysCtl, KernelCall.SetGrant }.Order(), Calls(init.Privileges));
         Assert.Equal(0u, init.Privileges.Flags);
         Assert.Equal([Endpoint.Rs], Targets(init.Privileges)); // `service up` of etc/rc

@@ -1,6 +1,6 @@
 // RS is the parent of every server and driver but PM and itself (thesis §2.2, §4.3.2; docs/rs.md,
 // "Boot processes"): on a booted instance, each boot process marked `restart;` in boot.conf —
-// DS, the PCI-bus and IOMMU drivers, echo — is killed with SIGKILL and then stopped with
+// DS, the PCI-bus and IOMMU drivers, echo, init — is killed with SIGKILL and then stopped with
 // SIGSTOP, and must come back each time under the same endpoint with the cause on record
 // (terminated, no-heartbeat), while the network drivers that depend on the bus drivers and on
 // DS go on untouched, and a driver restarted afterwards still gets its device.
@@ -13,7 +13,7 @@ namespace Bulkhead.Kernel.Tests.Rs;
 public sealed class BootProcessRecoveryTests : IDisposable
 {
     private const int SigKill = 9, SigStop = 19;
-    private static readonly string[] Adopted = ["pci", "iommu", "echo", "ds"];
+    private static readonly string[] Adopted = ["pci", "iommu", "echo", "init", "ds"];
     private readonly HostInstance _host = new();
 
     public void Dispose() => _host.Dispose();
@@ -69,6 +69,8 @@ public sealed class BootProcessRecoveryTests : IDisposable
             Assert.Equal((before[eth]["ENDPOINT"], before[eth]["PID"], "0"), (row["ENDPOINT"], row["PID"], row["RESTARTS"]));
         }
         string log = _host.Ok("log");
+        Assert.Contains("init: init restarted (instance 3):", log); // etc/rc ran once, at boot
+        Assert.Single(log.Split('\n'), l => l.Contains("etc/rc: done", StringComparison.Ordinal));
         Assert.Contains("pci: 1 device owner(s) restored from DS", log);
         Assert.Contains("iommu: DMA domains from DS: 1 kept, 0 reset (owner gone)", log);
 
