@@ -70,7 +70,6 @@ public sealed class PolicyParserTests
         Assert.Equal(0u, p.TrapMask); // Fig. 3.7 lists no 'ipc calls': none granted
         Assert.Empty(p.IsaIo);
         Assert.Empty(p.IsaIrqs);
-        Assert.Empty(p.IsaMem);
         Assert.Empty(p.PciClasses);
         Assert.Empty(p.Drivers);
     }
@@ -139,7 +138,6 @@ public sealed class PolicyParserTests
                 isa io 1f0:8 3f6:1;
                 isa io 170:8;
                 isa irq 14 15;
-                isa mem d0000:4000;
                 pci class 01/01 02/00/00;
             };
             """);
@@ -152,7 +150,6 @@ public sealed class PolicyParserTests
         Assert.Equal([KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy], p.KernelCalls);
         Assert.Equal([new AddressRange(0x1f0, 8), new AddressRange(0x3f6, 1), new AddressRange(0x170, 8)], p.IsaIo);
         Assert.Equal([14, 15], p.IsaIrqs);
-        Assert.Equal([new AddressRange(0xd0000, 0x4000)], p.IsaMem);
         Assert.Equal([new PciClass(1, 1, null), new PciClass(2, 0, 0)], p.PciClasses);
         Assert.True(p.PciClasses[1].Matches(2, 0, 0));
         Assert.False(p.PciClasses[1].Matches(2, 0, 1));
@@ -176,9 +173,8 @@ public sealed class PolicyParserTests
     [Fact]
     public void Parse_RangeLimits_Edges()
     {
-        var p = One("driver x { isa io 0:10000; isa mem 0:100000000; isa irq 0; };");
+        var p = One("driver x { isa io 0:10000; isa irq 0; };");
         Assert.Equal(0x10000ul, p.IsaIo[0].End);
-        Assert.Equal(0x1_0000_0000ul, p.IsaMem[0].End);
         var many = One("driver x { isa io " + string.Join(' ', Enumerable.Range(0, Policy.MaxIsaIo).Select(i => $"{i * 16:x}:10")) + "; };");
         Assert.Equal(Policy.MaxIsaIo, many.IsaIo.Count);
     }
@@ -186,16 +182,14 @@ public sealed class PolicyParserTests
     [Theory]
     [InlineData("driver x {\n  ipc foo BAR;\n};", 2, "unknown key 'ipc foo' in driver 'x' (expected 'ipc calls', 'ipc targets', 'ipc kernel')")]
     [InlineData("driver x {\n  system;\n};", 2, "unknown key 'system' in driver 'x'")]
-    [InlineData("driver x {\n  isa;\n};", 2, "unknown key 'isa' in driver 'x' (expected 'isa io', 'isa irq', 'isa mem')")]
+    [InlineData("driver x {\n  isa;\n};", 2, "unknown key 'isa' in driver 'x' (expected 'isa io', 'isa irq')")]
     [InlineData("driver x {\n  ipc calls SEND SNED;\n};", 2, "unknown trap 'SNED'")]
     [InlineData("driver x {\n  ipc kernel\n    SYSCTL FROB;\n};", 3, "unknown kernel call 'FROB'")]
     [InlineData("driver x {\n  isa io 300;\n};", 2, "bad 'isa io' range '300' (expected BASE:LEN in hex, e.g. 300:20)")]
     [InlineData("driver x {\n  isa io 0x300:20;\n};", 2, "bad 'isa io' range '0x300:20' (expected BASE:LEN in hex, e.g. 300:20)")]
     [InlineData("driver x {\n  isa io 300:0;\n};", 2, "bad 'isa io' range '300:0': length is 0")]
     [InlineData("driver x {\n  isa io fff0:20;\n};", 2, "bad 'isa io' range 'fff0:20': it ends past ffff")]
-    [InlineData("driver x {\n  isa mem ffffff00:200;\n};", 2, "bad 'isa mem' range 'ffffff00:200': it ends past ffffffff")]
     [InlineData("driver x {\n  isa io 300:20;\n  isa io 310:4;\n};", 3, "'isa io' range 310:4 overlaps 300:20")]
-    [InlineData("driver x {\n  isa mem d0000:1000 d0000:1000;\n};", 2, "duplicate 'isa mem' range d0000:1000")]
     [InlineData("driver x {\n  isa irq 16;\n};", 2, "bad 'isa irq' '16' (expected 0..15)")]
     [InlineData("driver x {\n  isa irq nine;\n};", 2, "bad 'isa irq' 'nine' (expected 0..15)")]
     [InlineData("driver x {\n  isa irq 9;\n  isa irq 9;\n};", 3, "duplicate 'isa irq' 9")]
@@ -231,9 +225,23 @@ public sealed class PolicyParserTests
         Assert.Equal(reason, e.Reason);
     }
 
+    /// <summary>`isa mem` (Fig. 2.6) would grant device memory that no kernel call can map: it is
+    /// refused at its own line, with the reason, wherever it stands and whatever its values.</summary>
+    [Theory]
+    [InlineData("driver x {\n  isa mem d0000:4000;\n};", 2)]
+    [InlineData("driver x {\n  ipc calls SEND;\n  isa io 300:20;\n  isa mem\n    d0000:4000 e0000:1000;\n};", 4)]
+    [InlineData("driver x {\n  isa mem nonsense;\n};", 2)]
+    public void Parse_IsaMem_IsRefusedAsUnenforceable(string text, int line)
+    {
+        var e = Assert.Throws<PolicyException>(() => PolicySet.Parse(text, "t.conf"));
+        Assert.Equal($"t.conf:{line}: 'isa mem' is not supported: Bulkhead has no memory-mapped device I/O; no kernel call " +
+                     "maps device memory into a driver, so the grant could not be enforced (devices are reached through " +
+                     "'isa io' ports or a 'pci device'); remove the line", e.Message);
+        Assert.Equal(line, e.Line);
+    }
+
     [Theory]
     [InlineData("isa io", 65, "too many 'isa io' ranges (at most 64)")]
-    [InlineData("isa mem", 21, "too many 'isa mem' ranges (at most 20)")]
     [InlineData("isa irq", 17, "too many 'isa irq' lines (at most 16)")]
     [InlineData("ipc targets", 65, "too many ipc targets (at most 64)")]
     public void Parse_TooMany_Reports(string key, int count, string reason)
@@ -266,21 +274,18 @@ public sealed class PolicyParserTests
     }
 
     [Fact]
-    public void Conflicts_OverlappingIo_SameMem_SamePci_AreNamed()
+    public void Conflicts_OverlappingIo_SamePci_AreNamed()
     {
         var set = PolicySet.Parse("""
-            driver ne0 { isa io 300:20; isa irq 9; isa mem d0000:4000; };
+            driver ne0 { isa io 300:20; isa irq 9; };
             driver ne1 { isa io 310:8; isa irq 10; };
             driver ne2 { isa io 320:20; isa irq 9; };
-            driver vga { isa mem d0000:4000; };
             driver rtl0 { pci device 10ec/8139; pci class 02/00; };
             driver rtl1 { pci device 10ec/8129 10ec/8139; };
             driver net { pci class 02/00; };
             """);
         Assert.True(PolicySet.Conflicts(set["ne1"], set["ne0"], out string why));
         Assert.Equal("driver 'ne1': isa io 310:8 overlaps isa io 300:20 claimed by running driver 'ne0'", why);
-        Assert.True(PolicySet.Conflicts(set["vga"], set["ne0"], out why));
-        Assert.Equal("driver 'vga': isa mem d0000:4000 overlaps isa mem d0000:4000 claimed by running driver 'ne0'", why);
         Assert.True(PolicySet.Conflicts(set["rtl1"], set["rtl0"], out why));
         Assert.Equal("driver 'rtl1': pci device 10ec/8139 is claimed by running driver 'rtl0'", why);
         Assert.False(PolicySet.Conflicts(set["ne2"], set["ne0"], out why)); // adjacent ports, shared IRQ 9

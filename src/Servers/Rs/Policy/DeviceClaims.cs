@@ -1,8 +1,8 @@
 // The devices claimed by running drivers, so RS can refuse a driver whose device is already
 // in use (thesis §2.3.1: "if the new driver's device is already in use, the launch process is
-// aborted"). Two policies conflict when their `isa io` ranges overlap, their `isa mem` ranges
-// overlap, or they share a `pci device` id. IRQ lines may be shared (ISA drivers chained on
-// one line, as MINIX allows), and `pci class` grants no single device, so neither conflicts.
+// aborted"). Two policies conflict when their `isa io` ranges overlap or they share a
+// `pci device` id. IRQ lines may be shared (ISA drivers chained on one line, as MINIX
+// allows), and `pci class` grants no single device, so neither conflicts.
 // A driver never conflicts with itself: a restart reuses its label's claim. Not thread-safe;
 // RS owns one instance.
 namespace Bulkhead.Servers.Rs.Policy;
@@ -47,13 +47,6 @@ public sealed class DeviceClaims
                 if (r.Overlaps(o))
                 {
                     reason = $"driver '{a.Label}': isa io {r} overlaps isa io {o} claimed by running driver '{b.Label}'";
-                    return true;
-                }
-        foreach (var r in a.IsaMem)
-            foreach (var o in b.IsaMem)
-                if (r.Overlaps(o))
-                {
-                    reason = $"driver '{a.Label}': isa mem {r} overlaps isa mem {o} claimed by running driver '{b.Label}'";
                     return true;
                 }
         foreach (var d in a.PciDevices)

@@ -11,7 +11,6 @@ public sealed record Policy
 {
     public const int MaxIsaIo = 64;
     public const int MaxIsaIrqs = 16;
-    public const int MaxIsaMem = 20;
     public const int MaxIrq = 15;
 
     /// <summary>The driver's label (`driver LABEL { ... };`).</summary>
@@ -34,8 +33,6 @@ public sealed record Policy
     public IReadOnlyList<AddressRange> IsaIo { get; init; } = [];
     /// <summary>`isa irq`: IRQ lines 0..15, at most MaxIsaIrqs, distinct.</summary>
     public IReadOnlyList<int> IsaIrqs { get; init; } = [];
-    /// <summary>`isa mem`: physical memory ranges, at most MaxIsaMem, pairwise disjoint.</summary>
-    public IReadOnlyList<AddressRange> IsaMem { get; init; } = [];
     /// <summary>`pci device`: PCI vendor/device ids, distinct.</summary>
     public IReadOnlyList<PciDevice> PciDevices { get; init; } = [];
     /// <summary>`pci class`: PCI classes, distinct.</summary>
@@ -46,7 +43,7 @@ public sealed record Policy
 
     public bool MayControl(string label) => Drivers.Contains(label, StringComparer.Ordinal);
 
-    public bool HasDevices => IsaIo.Count + IsaIrqs.Count + IsaMem.Count + PciDevices.Count + PciClasses.Count > 0;
+    public bool HasDevices => IsaIo.Count + IsaIrqs.Count + PciDevices.Count + PciClasses.Count > 0;
 
     /// <summary>The kernel's view of this policy: trap mask, kernel-call mask, targets and
     /// <paramref name="flags"/> (RS adds SysProc/Mutable as it sees fit; ALL adds AllTargets).

@@ -16,7 +16,6 @@ internal sealed class PolicyBuilder(string label, string file, int line)
     public List<string> Drivers { get; } = [];
     public List<AddressRange> IsaIo { get; } = [];
     public List<int> IsaIrqs { get; } = [];
-    public List<AddressRange> IsaMem { get; } = [];
     public List<PciDevice> PciDevices { get; } = [];
     public List<PciClass> PciClasses { get; } = [];
 
@@ -34,7 +33,6 @@ internal sealed class PolicyBuilder(string label, string file, int line)
         Drivers = Drivers.ToArray(),
         IsaIo = IsaIo.ToArray(),
         IsaIrqs = IsaIrqs.ToArray(),
-        IsaMem = IsaMem.ToArray(),
         PciDevices = PciDevices.ToArray(),
         PciClasses = PciClasses.ToArray(),
     };

@@ -1,8 +1,10 @@
 // The keys of a driver section (thesis Fig. 2.6). `ipc calls`, `ipc targets`, `ipc kernel`
-// and `driver` may appear once per driver; `isa io`, `isa irq`, `isa mem`, `pci device` and
-// `pci class` may repeat, their values accumulate up to the limits in Policy. Trap names go
-// through Trap.Parse and kernel-call names through KernelCall.TryParse, so a policy accepts
-// exactly what the kernel knows. The count limit is checked before each value is read.
+// and `driver` may appear once per driver; `isa io`, `isa irq`, `pci device` and `pci class`
+// may repeat, their values accumulate up to the limits in Policy. Trap names go through
+// Trap.Parse and kernel-call names through KernelCall.TryParse, so a policy accepts exactly
+// what the kernel knows. The count limit is checked before each value is read. A key of
+// Fig. 2.6 that nothing in Bulkhead could enforce (`isa mem`) is refused with the reason,
+// never accepted and ignored.
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
@@ -15,8 +17,17 @@ internal sealed partial class PolicyParser
     private static readonly Dictionary<string, string[]> SecondWords = new()
     {
         ["ipc"] = ["calls", "targets", "kernel"],
-        ["isa"] = ["io", "irq", "mem"],
+        ["isa"] = ["io", "irq"],
         ["pci"] = ["device", "class"],
+    };
+
+    /// <summary>Keys of Fig. 2.6 that Bulkhead refuses, and why: a policy that grants what
+    /// nobody enforces would read as least authority and be nothing of the kind.</summary>
+    private static readonly Dictionary<string, string> Unsupported = new()
+    {
+        ["isa mem"] = "'isa mem' is not supported: Bulkhead has no memory-mapped device I/O; no kernel call maps " +
+                      "device memory into a driver, so the grant could not be enforced (devices are reached through " +
+                      "'isa io' ports or a 'pci device'); remove the line",
     };
 
     private static readonly HashSet<string> OnceOnly = ["ipc calls", "ipc targets", "ipc kernel", "driver"];
@@ -33,6 +44,8 @@ internal sealed partial class PolicyParser
         }
         else if (SecondWords.TryGetValue(first.Text, out var seconds))
         {
+            if (stmt.Count >= 2 && Unsupported.TryGetValue($"{first.Text} {stmt[1].Text}", out string? why))
+                throw Error(first.Line, why);
             string expected = string.Join(", ", seconds.Select(s => $"'{first.Text} {s}'"));
             if (stmt.Count < 2 || !seconds.Contains(stmt[1].Text))
                 throw Error(first.Line, $"unknown key '{string.Join(' ', stmt.Take(2).Select(t => t.Text))}' in {b.What} (expected {expected})");
@@ -60,7 +73,6 @@ internal sealed partial class PolicyParser
                 case "ipc kernel": IpcKernel(b, v); break;
                 case "driver": Driver(b, v); break;
                 case "isa io": IsaRange(b.IsaIo, v, key, Policy.MaxIsaIo, 0xFFFF); break;
-                case "isa mem": IsaRange(b.IsaMem, v, key, Policy.MaxIsaMem, 0xFFFF_FFFF); break;
                 case "isa irq": IsaIrq(b, v); break;
                 case "pci device": PciDeviceValue(b, v); break;
                 case "pci class": PciClassValue(b, v); break;
