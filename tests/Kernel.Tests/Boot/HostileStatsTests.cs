@@ -178,7 +178,7 @@ public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
     private sealed record Proc(string Endpoint, string Pid, string Service, string Restarts);
 
     /// <summary>`ps` rows by name, each column found by its header (SLOT ENDPOINT NAME PID UID
-    /// JAIL STATE LEVEL TRAPS [SERVICE RESTARTS REASON]; the last three only on rows of services).</summary>
+    /// JAIL STATE LEVEL TRAPS [SVC_STATE RESTARTS REASON]; the last three only on rows of services).</summary>
     private Dictionary<string, Proc> Processes()
     {
         string ps = Ok("ps");
@@ -190,7 +190,7 @@ public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
             Assert.True(i >= 0, $"`ps` has no {name} column:\n{ps}");
             return i;
         }
-        int endpoint = Column("ENDPOINT"), name = Column("NAME"), pid = Column("PID"), service = Column("SERVICE"), restarts = Column("RESTARTS");
+        int endpoint = Column("ENDPOINT"), name = Column("NAME"), pid = Column("PID"), service = Column("SVC_STATE"), restarts = Column("RESTARTS");
         var rows = new Dictionary<string, Proc>(StringComparer.Ordinal);
         foreach (var line in lines.Skip(1))
         {

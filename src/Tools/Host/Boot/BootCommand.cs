@@ -6,6 +6,7 @@
 // socket and pid file. It also writes <run>/bin/service (ServiceWrapper) and runs the
 // service component for `service` requests (ServiceRunner).
 // --detach re-executes this in a new session (Detacher) and returns once the instance answers.
+// Before either, the configuration must parse (BootConfig.Load) and boot a system (BootCheck).
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Bulkhead.Host.Control;
@@ -38,7 +39,11 @@ internal static class BootCommand
         config = config is null ? Path.Combine(ctx.Root, "etc", "boot.conf") : Path.GetFullPath(config);
 
         BootConfig conf;
-        try { conf = BootConfig.Load(config); }
+        try
+        {
+            conf = BootConfig.Load(config);
+            BootCheck.Check(conf, HostContext.ImageDir);
+        }
         catch (BootConfigException e)
         {
             Console.Error.WriteLine($"boot: {e.Message}");

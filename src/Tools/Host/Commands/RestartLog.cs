@@ -1,6 +1,6 @@
 // `bulkhead log --restarts`: the restart events of the system log as a table. RS logs each
-// completed restart with one SYSCTL line, which the kernel writes as
-//   [  uptime] rs: restart label=L incarnation=N cause=C backoff_ms=B failed_at=F restarted_at=R endpoint=E
+// completed restart with one SYSCTL line, which the kernel writes with its uptime in seconds as
+//   [    12.500] rs: restart label=L incarnation=N cause=C backoff_ms=B failed_at=F restarted_at=R endpoint=E
 // Lines without "rs: restart " are skipped; unknown keys are ignored and missing ones shown as
 // "-", so the table survives RS adding fields. Pure text in, text out (Format) for the tests.
 using System.Text;
@@ -10,6 +10,9 @@ namespace Bulkhead.Host.Commands;
 internal static class RestartLog
 {
     public const string Marker = "rs: restart ";
+    /// <summary>The log's time stamp: the kernel's uptime in seconds (FAILED_AT_MS and
+    /// RESTARTED_AT_MS count the same clock in milliseconds).</summary>
+    public const string TimeHeader = "TIME_S";
 
     private static readonly (string Key, string Header)[] Columns =
     [
@@ -49,7 +52,7 @@ internal static class RestartLog
     public static string Format(IEnumerable<string> lines)
     {
         var rows = Rows(lines);
-        rows.Insert(0, ["TIME", .. Columns.Select(c => c.Header)]);
+        rows.Insert(0, [TimeHeader, .. Columns.Select(c => c.Header)]);
         var widths = new int[rows[0].Length];
         foreach (var r in rows)
             for (int i = 0; i < r.Length; i++) widths[i] = Math.Max(widths[i], r[i].Length);

@@ -1,5 +1,8 @@
 // The host side of the control protocol: connect to <run>/control.sock, send one request
-// line, read the text response until the instance closes the connection.
+// line, read the text response until the instance closes the connection. A request longer
+// than the server takes (ControlServer.MaxRequestBytes) is not sent: it is answered here with
+// the server's own "error: request too large …", so its sender learns the limit instead of
+// reading a reset connection as "no instance".
 using System.Net.Sockets;
 using System.Text;
 
@@ -7,9 +10,12 @@ namespace Bulkhead.Host.Control;
 
 internal static class ControlClient
 {
-    /// <summary>Sends <paramref name="request"/>; returns the response, or null when nobody answers.</summary>
+    /// <summary>Sends <paramref name="request"/>; returns the response, or null when nobody
+    /// answers. An oversized request gets the "error: request too large" response.</summary>
     public static string? Ask(string socketPath, string request, int timeoutMs = 10_000)
     {
+        byte[] line = Encoding.UTF8.GetBytes(request + "\n");
+        if (line.Length > ControlServer.MaxRequestBytes) return ControlServer.TooLarge(line.Length);
         if (!File.Exists(socketPath)) return null;
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         s.ReceiveTimeout = timeoutMs;
@@ -17,7 +23,7 @@ internal static class ControlClient
         try
         {
             s.Connect(new UnixDomainSocketEndPoint(socketPath));
-            s.Send(Encoding.UTF8.GetBytes(request + "\n"));
+            s.Send(line);
             using var stream = new NetworkStream(s, ownsSocket: false);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             return reader.ReadToEnd();

@@ -2,7 +2,9 @@
 // <run>/control.sock; one background thread accepts, and each connection is served on its own
 // thread (a `service` request may wait up to a minute for its component, and must not hold up
 // `ps` or `shutdown`, nor a recovery script's own `service restart`). Each connection carries
-// one request line (at most MaxRequest bytes) and gets one text response, then is closed.
+// one request line (at most MaxRequestBytes bytes with its '\n') and gets one text response,
+// then is closed; a longer line is answered "error: request too large …" (ControlClient never
+// sends one, so a user sees the limit, not a broken connection).
 // Requests: ping, ps, denials, info, devices, shutdown, service "ARG"… (ControlArgs). Requests are
 // answered from kernel snapshots and public entry points (Kernel.Invoke), so these threads
 // never touch kernel tables themselves. Nothing here trusts the request beyond its first line.
@@ -16,7 +18,11 @@ namespace Bulkhead.Host.Control;
 
 internal sealed class ControlServer : IDisposable
 {
-    private const int MaxRequest = 16384;
+    /// <summary>The longest request line, its '\n' included.</summary>
+    public const int MaxRequestBytes = 16384;
+    /// <summary>How much of an overlong request is read and dropped before the answer, so the
+    /// client is not reset while it still writes.</summary>
+    private const int MaxDrainBytes = 1 << 20;
 
     private readonly Socket _listener;
     private readonly Thread _thread;
@@ -64,7 +70,8 @@ internal sealed class ControlServer : IDisposable
                 conn.ReceiveTimeout = 5000;
                 conn.SendTimeout = 5000;
                 if (_peerAllowed is not null && !_peerAllowed(PeerUid(conn))) return;
-                string response = _handle(ReadLine(conn));
+                string? line = ReadLine(conn);
+                string response = line is null ? TooLarge() : _handle(line);
                 conn.Send(Encoding.UTF8.GetBytes(response));
                 conn.Shutdown(SocketShutdown.Both);
             }
@@ -80,16 +87,38 @@ internal sealed class ControlServer : IDisposable
         return n == 12 ? BitConverter.ToUInt32(cred, 4) : uint.MaxValue;
     }
 
-    private static string ReadLine(Socket conn)
+    /// <summary>The answer to a request line longer than MaxRequestBytes.</summary>
+    public static string TooLarge(long bytes = 0) =>
+        "error: request too large" + (bytes > 0 ? $" ({bytes} bytes)" : "") +
+        $": the control socket takes at most {MaxRequestBytes} bytes per request\n";
+
+    /// <summary>The request's first line, trimmed; null when MaxRequestBytes hold no '\n'
+    /// (the rest of the line is then read and dropped, up to MaxDrainBytes).</summary>
+    private static string? ReadLine(Socket conn)
     {
-        var buf = new byte[MaxRequest];
+        var buf = new byte[MaxRequestBytes];
         int n = 0;
+        bool ended = false;
         while (n < buf.Length)
         {
             int r = conn.Receive(buf, n, buf.Length - n, SocketFlags.None);
-            if (r <= 0) break;
+            if (r <= 0)
+            {
+                ended = true;
+                break;
+            }
             n += r;
-            if (Array.IndexOf(buf, (byte)'\n', 0, n) >= 0) break;
+            if (Array.IndexOf(buf, (byte)'\n', 0, n) >= 0)
+            {
+                ended = true;
+                break;
+            }
+        }
+        if (!ended)
+        {
+            for (int drained = 0, r; drained < MaxDrainBytes && (r = conn.Receive(buf)) > 0; drained += r)
+                if (Array.IndexOf(buf, (byte)'\n', 0, r) >= 0) break;
+            return null;
         }
         string text = Encoding.UTF8.GetString(buf, 0, n);
         int nl = text.IndexOf('\n');

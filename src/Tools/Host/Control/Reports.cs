@@ -12,14 +12,15 @@ namespace Bulkhead.Host.Control;
 internal static class Reports
 {
     /// <summary>The process table; rows whose name is a service label get RS's columns
-    /// (service state, restarts, last failure reason), and services with no process now
-    /// (restarting, failed) get a row of their own.</summary>
+    /// (SVC_STATE: RS's state of the service, next to the kernel's STATE of the process;
+    /// RESTARTS; REASON: the last failure), and services with no process now (restarting,
+    /// failed) get a row of their own.</summary>
     /// <param name="services">label → `service list` fields: label endpoint state restarts reason incarnation.</param>
     public static string ProcessTable(IReadOnlyList<ProcInfo> rows, IReadOnlyDictionary<string, string[]>? services = null)
     {
         services ??= new Dictionary<string, string[]>();
         var sb = new StringBuilder();
-        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "UID", "JAIL", "STATE", "LEVEL", "TRAPS") + Svc("SERVICE", "RESTARTS", "REASON"));
+        sb.AppendLine(Row("SLOT", "ENDPOINT", "NAME", "PID", "UID", "JAIL", "STATE", "LEVEL", "TRAPS") + Svc("SVC_STATE", "RESTARTS", "REASON"));
         var shown = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in rows)
         {

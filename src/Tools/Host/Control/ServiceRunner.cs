@@ -71,7 +71,7 @@ internal static unsafe class ServiceRunner
             if (ep < 0)
             {
                 Native.close(readFd);
-                return $"error: cannot start the service component ({imagePath}): {Err.Name(ep)}\n";
+                return SpawnFailed(kernel, imagePath, ep);
             }
             var output = Task.Run(() => Drain(readFd));
 
@@ -112,8 +112,21 @@ internal static unsafe class ServiceRunner
         }
     }
 
+    /// <summary>Why the service component could not start. EAGAIN from the kernel's spawn
+    /// means no free slot in its process table (nothing about the binary), and says so.</summary>
+    private static string SpawnFailed(Kernel.Kernel kernel, string imagePath, int error)
+    {
+        if (error == Err.EAGAIN && kernel.IsRunning)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"error: cannot start the service component: the kernel's process table is full (no free slot for a new process " +
+                $"among its {kernel.Info().ProcSlots}; 'procs' in boot.conf's system section sets the size)\n");
+        }
+        return $"error: cannot start the service component ({imagePath}): {Err.Name(error)}\n";
+    }
+
     /// <summary>Reads the pipe to EOF (then closes it), keeping at most MaxOutput bytes.</summary>
-    private static string Drain(int fd)
+    public static string Drain(int fd)
     {
         using var stream = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1, isAsync: false);
         using var kept = new MemoryStream();
