@@ -15,29 +15,47 @@ public sealed partial class Kernel
 
     private KernelCallHandler?[] Calls => _calls ??= BuildCallTable();
 
+    /// <summary>The kernel-call table: each call of KernelCall's table (number and name) paired with
+    /// its handler, the only place a handler is declared. A call named there without a handler
+    /// here, or a handler for a number it does not name, is a broken invariant: building the
+    /// table (at the first kernel call) throws.</summary>
     private KernelCallHandler?[] BuildCallTable()
     {
+        (int Call, KernelCallHandler Handler)[] rows =
+        [
+            (KernelCall.PrivCtl, DoPrivCtl),
+            (KernelCall.Kill, DoKill),
+            (KernelCall.GetKsig, DoGetKsig),
+            (KernelCall.Umap, DoUmap),
+            (KernelCall.IrqCtl, DoIrqCtl),
+            (KernelCall.DevIo, DoDevIo),
+            (KernelCall.VDevIo, DoVDevIo),
+            (KernelCall.SetAlarm, DoSetAlarm),
+            (KernelCall.Times, DoTimes),
+            (KernelCall.GetInfo, DoGetInfo),
+            (KernelCall.SafeCopyFrom, DoSafeCopyFrom),
+            (KernelCall.SafeCopyTo, DoSafeCopyTo),
+            (KernelCall.VSafeCopy, DoVSafeCopy),
+            (KernelCall.SetGrant, DoSetGrant),
+            (KernelCall.SysCtl, DoSysCtl),
+            (KernelCall.Spawn, DoSpawn),
+            (KernelCall.MapDma, DoMapDma),
+            (KernelCall.Image, DoImage),
+        ];
         var t = new KernelCallHandler?[KernelCall.Count];
-        t[KernelCall.Spawn] = DoSpawn;
-        t[KernelCall.PrivCtl] = DoPrivCtl;
-        t[KernelCall.Kill] = DoKill;
-        t[KernelCall.GetKsig] = DoGetKsig;
-        t[KernelCall.SysCtl] = DoSysCtl;
-        t[KernelCall.Times] = DoTimes;
-        t[KernelCall.SetAlarm] = DoSetAlarm;
-        t[KernelCall.GetInfo] = DoGetInfo;
-        t[KernelCall.DevIo] = DoDevIo;
-        t[KernelCall.VDevIo] = DoVDevIo;
-        t[KernelCall.IrqCtl] = DoIrqCtl;
-        t[KernelCall.SetGrant] = DoSetGrant;
-        t[KernelCall.SafeCopyFrom] = DoSafeCopyFrom;
-        t[KernelCall.SafeCopyTo] = DoSafeCopyTo;
-        t[KernelCall.VSafeCopy] = DoVSafeCopy;
-        t[KernelCall.MapDma] = DoMapDma;
-        t[KernelCall.Umap] = DoUmap;
-        t[KernelCall.Image] = DoImage;
+        foreach (var (call, handler) in rows)
+        {
+            if (!KernelCall.IsDefined(call) || t[call] is not null)
+                throw new InvalidOperationException($"kernel-call table: a handler for {KernelCall.Name(call)} that KernelCall does not name, or a second one");
+            t[call] = handler;
+        }
+        foreach (int call in KernelCall.All)
+            if (t[call] is null) throw new InvalidOperationException($"kernel-call table: {KernelCall.Name(call)} has no handler");
         return t;
     }
+
+    /// <summary>Whether the system task performs <paramref name="call"/> (builds and checks the table).</summary>
+    internal bool HandlesKernelCall(int call) => call is >= 0 and < KernelCall.Count && Calls[call] is not null;
 
     private void DoKernelCall(Proc caller, Message m)
     {

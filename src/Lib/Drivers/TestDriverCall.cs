@@ -9,7 +9,7 @@ namespace Bulkhead.Lib.Drivers;
 
 public static class TestDriverCall
 {
-    public const int Base = 0x900;
+    public const int Base = Protocols.TestDriver;
     /// <summary>Read: the reply payload carries the instance's request counter and its endpoint.</summary>
     public const int Read = Base + 1;
     /// <summary>Write: stores the first 8 payload bytes; Read returns them.</summary>

@@ -1,11 +1,13 @@
 // Request numbers of the data store (MINIX DS_RQ_BASE 0x800, thesis §4.2.3). The value type
 // travels in the request flags (DsFlags.Type*), as in MINIX, so one PUBLISH serves every type.
 // Numbers are wire constants: explicit and append-only, never renumbered.
+using Bulkhead.Lib.Ipc;
+
 namespace Bulkhead.Lib.Ds;
 
 public static class DsCall
 {
-    public const int Base = 0x800;
+    public const int Base = Protocols.Ds;
 
     /// <summary>Store a value under a key (type in flags).</summary>
     public const int Publish = Base + 0;

@@ -15,7 +15,7 @@ namespace Bulkhead.Lib.Iommu;
 
 public static class IommuCall
 {
-    public const int Base = 0xC00;
+    public const int Base = Protocols.Iommu;
     public const int Map = Base + 0;
     public const int Unmap = Base + 1;
     public const int Reset = Base + 2;

@@ -111,7 +111,7 @@ public struct AsyncEntry
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
 public struct NotifyPayload
 {
-    public const int MessageType = 0x1000;
+    public const int MessageType = Protocols.Notify;
 
     /// <summary>Kernel monotonic time in nanoseconds when the notification was delivered.</summary>
     public long Timestamp;

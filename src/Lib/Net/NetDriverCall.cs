@@ -19,7 +19,7 @@ namespace Bulkhead.Lib.Net;
 
 public static class NetDriverCall
 {
-    public const int Base = 0xA00;
+    public const int Base = Protocols.NetDriver;
     public const int Conf = Base + 1;
     public const int Write = Base + 2;
     public const int Read = Base + 3;

@@ -24,7 +24,7 @@ namespace Bulkhead.Lib.Pci;
 
 public static class PciCall
 {
-    public const int Base = 0xB00;
+    public const int Base = Protocols.Pci;
     public const int SetAcl = Base + 0;
     public const int DelAcl = Base + 1;
     public const int FirstDev = Base + 2;

@@ -2,6 +2,7 @@
 // a service with given privileges; PM starts it with the SPAWN kernel call, keeps the caller as
 // the parent of record, and when the kernel reports an exit PM queues a report for that parent
 // and NOTIFYs it; the parent collects reports one at a time with Wait.
+// Request numbers are wire constants: Protocols.Pm plus a number, explicit and append-only.
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -10,7 +11,7 @@ namespace Bulkhead.Lib.Pm;
 
 public static class PmCall
 {
-    public const int Base = 0x800;
+    public const int Base = Protocols.Pm;
     /// <summary>Start a process. Payload: Rs.BufferRequest naming a StartHeader + text + image.</summary>
     public const int Start = Base + 1;
     /// <summary>Signal a child of record. Payload: KillRequest.</summary>

@@ -3,11 +3,13 @@
 // memory grant. Requests come from the service utility (up/down/refresh/restart/update/
 // list), from services themselves (init done, heartbeat answers, crash reports) and from
 // components allowed by their policy's `driver` key to complain about another service.
+using Bulkhead.Lib.Ipc;
+
 namespace Bulkhead.Lib.Rs;
 
 public static class RsCall
 {
-    public const int Base = 0x700;
+    public const int Base = Protocols.Rs;
 
     /// <summary>Start a service. Payload: BufferRequest naming a ServiceSpec text.</summary>
     public const int Up = Base + 1;

@@ -1,12 +1,15 @@
 // Kernel call numbers (system task, thesis Fig. 3.3). A kernel call is a SENDREC to SYSTEM
-// whose m_type is KernelCallBase + number; each number is one bit of a process's kernel-call
+// whose m_type is KernelCall.Base + number; each number is one bit of a process's kernel-call
 // mask. Numbers follow MINIX where MINIX has the call; Bulkhead's own calls start at 60.
-// Append-only.
+// Append-only. A call is declared here once, as a number and a row of the table below (its
+// name); the kernel's SystemTask pairs each row with its handler.
+using Bulkhead.Lib.Ipc;
+
 namespace Bulkhead.Lib.Sys;
 
 public static class KernelCall
 {
-    public const int Base = 0x600;
+    public const int Base = Protocols.Kernel;
     public const int Count = 128;
 
     public const int Kill = 6;
@@ -28,28 +31,54 @@ public static class KernelCall
     public const int Image = 62;
     public const int Umap = 14;
 
-    public static string Name(int call) => call switch
+    /// <summary>Every kernel call, with its name in policies and logs: the one table of the calls
+    /// the kernel has. The kernel's dispatch table (src/Kernel/System/SystemTask.cs) pairs each
+    /// of these numbers with a handler and throws when building if it has one more or one less,
+    /// so a call cannot be named without being performed or performed without a name (a test
+    /// builds it). Append a row with each new call.</summary>
+    private static readonly (int Call, string Name)[] s_table =
+    [
+        (PrivCtl, "PRIVCTL"),
+        (Kill, "KILL"),
+        (GetKsig, "GETKSIG"),
+        (Umap, "UMAP"),
+        (IrqCtl, "IRQCTL"),
+        (DevIo, "DEVIO"),
+        (VDevIo, "VDEVIO"),
+        (SetAlarm, "SETALARM"),
+        (Times, "TIMES"),
+        (GetInfo, "GETINFO"),
+        (SafeCopyFrom, "SAFECOPYFROM"),
+        (SafeCopyTo, "SAFECOPYTO"),
+        (VSafeCopy, "VSAFECOPY"),
+        (SetGrant, "SETGRANT"),
+        (SysCtl, "SYSCTL"),
+        (Spawn, "SPAWN"),
+        (MapDma, "MAPDMA"),
+        (Image, "IMAGE"),
+    ];
+
+    /// <summary>s_table indexed by number; null where no call has the number.</summary>
+    private static readonly string?[] s_names = IndexByNumber();
+
+    /// <summary>The numbers of every kernel call, in ascending order.</summary>
+    public static IEnumerable<int> All => Enumerable.Range(0, Count).Where(IsDefined);
+
+    public static bool IsDefined(int call) => call is >= 0 and < Count && s_names[call] is not null;
+
+    public static string Name(int call) => IsDefined(call) ? s_names[call]! : $"call{call}";
+
+    private static string?[] IndexByNumber()
     {
-        Kill => "KILL",
-        GetKsig => "GETKSIG",
-        PrivCtl => "PRIVCTL",
-        IrqCtl => "IRQCTL",
-        DevIo => "DEVIO",
-        VDevIo => "VDEVIO",
-        SetAlarm => "SETALARM",
-        Times => "TIMES",
-        GetInfo => "GETINFO",
-        SafeCopyFrom => "SAFECOPYFROM",
-        SafeCopyTo => "SAFECOPYTO",
-        VSafeCopy => "VSAFECOPY",
-        SetGrant => "SETGRANT",
-        SysCtl => "SYSCTL",
-        Spawn => "SPAWN",
-        MapDma => "MAPDMA",
-        Image => "IMAGE",
-        Umap => "UMAP",
-        _ => $"call{call}",
-    };
+        var names = new string?[Count];
+        foreach (var (call, name) in s_table)
+        {
+            if (call is < 0 or >= Count || names[call] is not null || Array.IndexOf(names, name) >= 0)
+                throw new InvalidOperationException($"kernel-call table: {name} ({call}) is out of range or not unique");
+            names[call] = name;
+        }
+        return names;
+    }
 
     /// <summary>Parses a policy name; SAFECOPY means both directions and the vector form.
     /// Returns false for a name the kernel does not know.</summary>
@@ -63,10 +92,10 @@ public static class KernelCall
             _ => [],
         };
         if (calls.Length > 0) return true;
-        for (int c = 0; c < Count; c++)
-            if (string.Equals(Name(c), name, StringComparison.OrdinalIgnoreCase) && !Name(c).StartsWith("call", StringComparison.Ordinal))
+        foreach (var (call, known) in s_table)
+            if (string.Equals(known, name, StringComparison.OrdinalIgnoreCase))
             {
-                calls = [c];
+                calls = [call];
                 return true;
             }
         return false;
