@@ -43,9 +43,11 @@ public sealed class ServiceCommandLine
                service update <label> <binary> [-args "<args>"] [-period ...] ...   dynamic update
                service list                RS's service table
         <binary> is a path, or image:NAME for component NAME of bulkhead-image. The label defaults
-        to the binary's file name; -period is the heartbeat period (default none); -recovery runs
-        /bin/sh <script> <label> <reason> <count> instead of a direct restart; -isolation names a
-        drivers.conf-style policy file (default RS's), -policy its entry (default the label).
+        to the binary's file name; -period is the heartbeat period in seconds (default 5, 0 for
+        none); -recovery "<script> [params]" runs /bin/sh <script> <label> <reason> <count> [params]
+        instead of a direct restart, and the script decides what repeated failures mean;
+        -isolation names a drivers.conf-style policy file (default RS's), -policy its entry
+        (default the label).
         """;
 
     private static readonly string[] OptionNames =
@@ -148,9 +150,9 @@ public sealed class ServiceCommandLine
         if (values.TryGetValue("period", out string? period))
         {
             if (!double.TryParse(period, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double secs) ||
-                secs <= 0 || secs > MaxPeriodSeconds || (int)Math.Round(secs * 1000) <= 0)
-                return Fail($"bad period '{period}' (seconds, more than 0, at most {MaxPeriodSeconds})");
-            spec.PeriodMs = (int)Math.Round(secs * 1000);
+                secs < 0 || secs > MaxPeriodSeconds || (secs > 0 && (int)Math.Round(secs * 1000) <= 0))
+                return Fail($"bad period '{period}' (seconds, 0 for no heartbeats, at most {MaxPeriodSeconds})");
+            spec.PeriodMs = secs == 0 ? ServiceSpec.NoHeartbeats : (int)Math.Round(secs * 1000);
         }
         if (values.TryGetValue("mirror", out string? mirror))
         {
@@ -159,8 +161,11 @@ public sealed class ServiceCommandLine
         }
         if (values.TryGetValue("recovery", out string? recovery))
         {
-            if (recovery.Length == 0) return Fail("empty -recovery script");
-            spec.Recovery = Path.GetFullPath(recovery, cwd);
+            // "-recovery 'SCRIPT -a x'": the words after the script are its parameters, passed
+            // after label, reason and count (thesis §4.2.1).
+            var words = recovery.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length == 0) return Fail("empty -recovery script");
+            spec.Recovery = string.Join(' ', [Path.GetFullPath(words[0], cwd), .. words.Skip(1)]);
         }
         if (values.TryGetValue("isolation", out string? isolation))
         {

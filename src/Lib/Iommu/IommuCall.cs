@@ -49,6 +49,9 @@ public static class IommuClient
     /// <summary>RS: reset every domain <paramref name="endpoint"/> programmed.</summary>
     public static int Reset(int endpoint) => Call(IommuCall.Reset, new IommuRequest { Endpoint = endpoint }, out _);
 
+    /// <summary>The Reset request, for a caller that sends it without waiting (RS, with SENDA).</summary>
+    public static Message ResetMessage(int endpoint) => Message.Of(IommuCall.Reset, new IommuRequest { Endpoint = endpoint });
+
     public static int Status(int bdf, out IommuReply reply) => Call(IommuCall.Status, new IommuRequest { Bdf = bdf }, out reply);
 
     private static int Call(int type, IommuRequest req, out IommuReply reply)

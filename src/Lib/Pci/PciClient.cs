@@ -40,22 +40,37 @@ public static class PciClient
     /// <summary>RS: the PCI grants of a driver's policy (may be called again to add more).</summary>
     public static int SetAcl(int endpoint, ReadOnlySpan<PciAclEntry> entries)
     {
+        foreach (var request in SetAclMessages(endpoint, entries))
+        {
+            var m = request;
+            int r = IpcCall.SendRec(Endpoint.Pci, ref m);
+            if (r == Err.Ok) r = m.Type;
+            if (r != Err.Ok) return r;
+        }
+        return Err.Ok;
+    }
+
+    /// <summary>The SetAcl requests for <paramref name="entries"/> (PciAclRequest.MaxEntries
+    /// each), for a caller that sends them without waiting (RS, with SENDA).</summary>
+    public static List<Message> SetAclMessages(int endpoint, ReadOnlySpan<PciAclEntry> entries)
+    {
+        var messages = new List<Message>();
         do
         {
             var req = new PciAclRequest { Endpoint = endpoint, Count = Math.Min(entries.Length, PciAclRequest.MaxEntries) };
             for (int i = 0; i < req.Count; i++) req.Entries[i] = entries[i];
-            var m = Message.Of(PciCall.SetAcl, req);
-            int r = IpcCall.SendRec(Endpoint.Pci, ref m);
-            if (r == Err.Ok) r = m.Type;
-            if (r != Err.Ok) return r;
+            messages.Add(Message.Of(PciCall.SetAcl, req));
             entries = entries[req.Count..];
         }
         while (!entries.IsEmpty);
-        return Err.Ok;
+        return messages;
     }
 
     /// <summary>RS: the driver is gone; release its devices.</summary>
     public static int DelAcl(int endpoint) => Call(PciCall.DelAcl, new PciRequest { Endpoint = endpoint }, out _);
+
+    /// <summary>The DelAcl request, for a caller that sends it without waiting (RS).</summary>
+    public static Message DelAclMessage(int endpoint) => Message.Of(PciCall.DelAcl, new PciRequest { Endpoint = endpoint });
 
     /// <summary>IOMMU driver: does <paramref name="endpoint"/> hold device <paramref name="bdf"/>?</summary>
     public static int CheckOwner(int bdf, int endpoint) => Call(PciCall.CheckOwner, new PciRequest { Bdf = bdf, Endpoint = endpoint }, out _);

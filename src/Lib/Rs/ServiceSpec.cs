@@ -15,8 +15,10 @@ public sealed class ServiceSpec
     public string Binary { get; set; } = "";
     /// <summary>Arguments after argv[0], space separated (no quoting).</summary>
     public string Args { get; set; } = "";
-    /// <summary>Heartbeat period in ms; 0 = no heartbeats.</summary>
+    /// <summary>Heartbeat period in ms; 0 = RS's default (5 s, thesis Fig. 2.4); NoHeartbeats = none.</summary>
     public int PeriodMs { get; set; }
+    /// <summary>PeriodMs for "no heartbeats" (`-period 0`); travels as "period 0".</summary>
+    public const int NoHeartbeats = -1;
     public string Recovery { get; set; } = "";
     public bool Mirror { get; set; }
     /// <summary>Policy file (drivers.conf syntax); empty = RS's default policy file.</summary>
@@ -35,7 +37,7 @@ public sealed class ServiceSpec
         Put("label", Label);
         Put("binary", Binary);
         Put("args", Args);
-        Put("period", PeriodMs > 0 ? PeriodMs.ToString(CultureInfo.InvariantCulture) : "");
+        Put("period", PeriodMs > 0 ? PeriodMs.ToString(CultureInfo.InvariantCulture) : PeriodMs == NoHeartbeats ? "0" : "");
         Put("recovery", Recovery);
         Put("mirror", Mirror ? "1" : "");
         Put("isolation", Isolation);
@@ -68,12 +70,12 @@ public sealed class ServiceSpec
                 case "mirror": spec.Mirror = val == "1"; break;
                 case "nobackoff": spec.NoBackoff = val == "1"; break;
                 case "period":
-                    if (!int.TryParse(val, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p <= 0 || p > 3_600_000)
+                    if (!int.TryParse(val, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p < 0 || p > 3_600_000)
                     {
                         error = $"bad period '{val}'";
                         return false;
                     }
-                    spec.PeriodMs = p;
+                    spec.PeriodMs = p == 0 ? NoHeartbeats : p;
                     break;
                 default:
                     error = $"unknown key '{key}'";

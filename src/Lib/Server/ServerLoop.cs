@@ -19,6 +19,12 @@ public sealed class ServerLoop
     public RequestHandler? OnUnknown { get; set; }
     /// <summary>Reply with SENDNB (never block on the client).</summary>
     public bool NonBlockingReplies { get; set; }
+    /// <summary>With NonBlockingReplies, the one client answered with a blocking SEND all the
+    /// same: RS, which sends its requests with SENDNB so as never to wait for a server it
+    /// watches, and would lose an answer that found it busy.</summary>
+    public int BlockingRepliesTo { get; set; } = Endpoint.None;
+
+    private bool NonBlockingTo(int client) => NonBlockingReplies && client != BlockingRepliesTo;
     public bool Running { get; private set; }
 
     public ServerLoop On(int type, RequestHandler handler)
@@ -63,7 +69,7 @@ public sealed class ServerLoop
                 continue;
             }
             m.Type = result;
-            r = IpcCall.ReplyAndReceive(source, ref m, NonBlockingReplies, Endpoint.Any, out int replyResult);
+            r = IpcCall.ReplyAndReceive(source, ref m, NonBlockingTo(source), Endpoint.Any, out int replyResult);
             if (replyResult != Err.Ok)
             {
                 OnReplyFailed?.Invoke(source, replyResult);
@@ -75,6 +81,6 @@ public sealed class ServerLoop
     public int Reply(int to, int result, ref Message m)
     {
         m.Type = result;
-        return NonBlockingReplies ? IpcCall.SendNb(to, ref m) : IpcCall.Send(to, ref m);
+        return NonBlockingTo(to) ? IpcCall.SendNb(to, ref m) : IpcCall.Send(to, ref m);
     }
 }

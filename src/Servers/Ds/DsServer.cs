@@ -1,7 +1,8 @@
 // ds: the data store (thesis §4.2.3, MINIX servers/ds), component `ds` of bulkhead-image at
 // fixed slot 6. Wiring only: the shared ServerLoop receives, dispatches the DS_* calls to
 // DsService's Do<Call> handlers and replies. Replies go out with SENDNB: DS is trusted and its
-// clients include untrusted drivers, which must never be able to block it (thesis §3.3.4).
+// clients include untrusted drivers, which must never be able to block it (thesis §3.3.4) —
+// except to RS, which never waits for DS (its requests come with SENDNB) and must get every answer.
 // Notifications addressed to DS carry nothing it needs and are ignored.
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
@@ -17,7 +18,7 @@ public static class DsServer
         _ = args;
         ServiceRuntime.Start(); // RS's heartbeats and last words (DS is a boot process RS adopts)
         var ds = new DsService();
-        var loop = new ServerLoop { NonBlockingReplies = true }
+        var loop = new ServerLoop { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs }
             .On(DsCall.Publish, ds.DoPublish)
             .On(DsCall.Retrieve, ds.DoRetrieve)
             .On(DsCall.Subscribe, ds.DoSubscribe)

@@ -48,7 +48,7 @@ public sealed partial class DriverManager
                 Log($"cannot adopt boot process {label} (endpoint {p.Endpoint})");
                 continue;
             }
-            var spec = new ServiceSpec { Label = label, Binary = "boot:" + label, PeriodMs = _opt.BootPeriodMs };
+            var spec = new ServiceSpec { Label = label, Binary = "boot:" + label };
             _services[label] = new Service(spec, new PolicyEntry { Label = label, File = "boot.conf" }, null)
             {
                 BootSlot = p.Slot,
@@ -67,8 +67,7 @@ public sealed partial class DriverManager
 
     private void Publish(Service s)
     {
-        int d = CallServer(Endpoint.Ds, () => DsClient.PublishLabel(s.Label, s.Endpoint, DsFlags.Overwrite));
-        if (d != Err.Ok) Log($"cannot publish label {s.Label} in DS: {Err.Name(d)}");
+        _ds.PublishLabel(s.Label, s.Endpoint, Now);
     }
 
     private int StartInstance(Service s)
@@ -129,6 +128,7 @@ public sealed partial class DriverManager
         OnInitDone(s);
         if (ep == Endpoint.Ds)
         {
+            _ds.OnDsRestarted(now);
             // A new DS knows nothing (docs/rs.md, "When DS dies"): RS's table is the authority
             // for every label, and RS keeps its restart events.
             foreach (var other in _services.Values)
@@ -156,6 +156,10 @@ public sealed partial class DriverManager
     /// <summary>Tells the PCI-bus driver which devices the new instance's policy grants (thesis
     /// §3.4: "the PCI device ID is sent to the PCI-bus driver"). The driver's first PCI request
     /// may arrive before this; the PCI-bus driver holds it until the ACL is here.</summary>
+    /// <remarks>RS tells the bus drivers with SENDA and does not wait (it never waits for a
+    /// server it watches): the kernel delivers in order, so a release reaches a bus driver
+    /// before the next instance's ACL, and the PCI-bus driver holds the new instance's requests
+    /// until its ACL arrives.</remarks>
     private void GrantPciDevices(Service s)
     {
         if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
@@ -168,19 +172,18 @@ public sealed partial class DriverManager
                 Kind = c.Interface is null ? PciAclEntry.KindClass : PciAclEntry.KindClassInterface,
                 Class = c.Class, Subclass = c.Subclass, Interface = c.Interface ?? 0,
             });
-        int r = CallServer(Endpoint.Pci, () => PciClient.SetAcl(s.Endpoint, acl.ToArray()));
-        if (r != Err.Ok) Log($"cannot give {s.Label} its PCI devices: {Err.Name(r)}");
+        foreach (var m in PciClient.SetAclMessages(s.Endpoint, acl.ToArray())) Tell(Endpoint.Pci, m, $"the PCI devices of {s.Label}");
     }
 
-    /// <summary>The instance is gone: its device's DMA domain is reset first (nothing in flight
-    /// may reach memory any more), then its PCI devices are released (thesis §3.4, last part).</summary>
+    /// <summary>The instance is gone: its device's DMA domain is reset (nothing in flight may
+    /// reach memory any more) and its PCI devices are released (thesis §3.4, last part). Should
+    /// the next instance map DMA before the reset arrives, the IOMMU driver resets the old
+    /// domain itself, since the PCI-bus driver says the device has a new holder.</summary>
     private void ReleaseDevices(Service s)
     {
         if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
-        int r = CallServer(Endpoint.Iommu, () => IommuClient.Reset(s.Endpoint));
-        if (r != Err.Ok) Log($"cannot reset the DMA domains of {s.Label}: {Err.Name(r)}");
-        r = CallServer(Endpoint.Pci, () => PciClient.DelAcl(s.Endpoint));
-        if (r != Err.Ok) Log($"cannot release the PCI devices of {s.Label}: {Err.Name(r)}");
+        Tell(Endpoint.Iommu, IommuClient.ResetMessage(s.Endpoint), $"the reset of the DMA domains of {s.Label}");
+        Tell(Endpoint.Pci, PciClient.DelAclMessage(s.Endpoint), $"the release of the PCI devices of {s.Label}");
     }
 
     private void OnInitDone(Service s)
@@ -211,8 +214,7 @@ public sealed partial class DriverManager
     {
         var text = new StringBuilder();
         foreach (var e in s.RestartEvents) text.Append(e).Append('\n');
-        int r = CallServer(Endpoint.Ds, () => DsClient.PublishMem("rs.restart." + s.Label, Encoding.UTF8.GetBytes(text.ToString()), DsFlags.Overwrite));
-        if (r != Err.Ok) Log($"cannot publish restart events of {s.Label}: {Err.Name(r)}");
+        _ds.PublishMem("rs.restart." + s.Label, Encoding.UTF8.GetBytes(text.ToString()), Now);
     }
 
     private void RepublishRestartEvents()
@@ -300,14 +302,16 @@ public sealed partial class DriverManager
         }
         s.RecentFailures.Enqueue(now);
         while (s.RecentFailures.Count > 0 && now - s.RecentFailures.Peek() > _opt.FailureWindowMs) s.RecentFailures.Dequeue();
+        if (s.Spec.Recovery.Length > 0)
+        {
+            // The script decides what repeated failures mean (thesis §4.2.1: back off, alert,
+            // give up); RS's own failure limit is for services without one.
+            RunScript(s, reason);
+            return;
+        }
         if (s.RecentFailures.Count >= _opt.MaxFailures)
         {
             Fail(s, string.Create(CultureInfo.InvariantCulture, $"{s.RecentFailures.Count} failures within {_opt.FailureWindowMs} ms (last: {reason})"));
-            return;
-        }
-        if (s.Spec.Recovery.Length > 0)
-        {
-            RunScript(s, reason);
             return;
         }
         long delay = s.Spec.NoBackoff ? 0 : _opt.BackoffMs(s.BackoffLevel);
@@ -349,7 +353,7 @@ public sealed partial class DriverManager
         _services.Remove(s.Label);
         _claims.Release(s.Policy.Label);
         DropImage(s);
-        CallServer(Endpoint.Ds, () => DsClient.Delete(s.Label, DsFlags.TypeLabel));
+        _ds.DeleteLabel(s.Label, Now);
     }
 
     private static void DropImage(Service s)
@@ -388,28 +392,33 @@ public sealed partial class DriverManager
     }
 
     /// <summary>Runs the service's recovery script (thesis Fig. 4.2) as `/bin/sh SCRIPT label
-    /// reason count`: a host program the kernel starts confined (docs/confinement.md), with RS
-    /// as its parent of record, so its exit reaches RS like a service's.</summary>
+    /// reason count [PARAMETERS]`, the parameters being the words the administrator wrote after
+    /// the script in -recovery (§4.2.1, item 4): a host program the kernel starts confined
+    /// (docs/confinement.md), with RS as its parent of record, so its exit reaches RS like a
+    /// service's.</summary>
     private void RunScript(Service s, string reason)
     {
         StopScript(s);
         s.State = ServiceState.Recovering;
         s.ScriptDeadline = Now + _opt.ScriptTimeoutMs;
         string count = s.RecentFailures.Count.ToString(CultureInfo.InvariantCulture);
-        int r = PmClient.StartScript("script:" + s.Label, s.Spec.Recovery, [s.Label, reason, count], out int ep);
+        var words = s.Spec.Recovery.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string[] args = [s.Label, reason, count, .. words.Skip(1)];
+        int r = PmClient.StartScript("script:" + s.Label, words[0], args, out int ep);
         if (r != Err.Ok)
         {
-            Fail(s, $"recovery script {s.Spec.Recovery} cannot run: {Err.Name(r)}");
+            Fail(s, $"recovery script {words[0]} cannot run: {Err.Name(r)}");
             return;
         }
         s.Script = ep;
-        Log($"{s.Label}: recovery script {s.Spec.Recovery} {s.Label} {reason} {count}");
+        Log($"{s.Label}: recovery script {words[0]} {string.Join(' ', args)}");
     }
 
     /// <summary>The clock: heartbeats, deadlines, scheduled restarts, script watchdog.</summary>
     private void Tick()
     {
         long now = Now;
+        _ds.Pump(now);
         foreach (var s in _services.Values.ToList())
         {
             WatchScript(s, now);
@@ -418,12 +427,12 @@ public sealed partial class DriverManager
                 case ServiceState.Starting when now > s.Deadline && s.HasInstance && s.PendingReason is null:
                     Kill(s, "init-timeout");
                     break;
-                case ServiceState.Running when s.Spec.PeriodMs > 0 && s.HasInstance && s.PendingReason is null:
-                    if (now - s.LastAlive > 2L * s.Spec.PeriodMs)
+                case ServiceState.Running when PeriodMs(s) > 0 && s.HasInstance && s.PendingReason is null:
+                    if (now - s.LastAlive > 2L * PeriodMs(s))
                     {
                         Kill(s, "no-heartbeat");
                     }
-                    else if (now - s.LastPing >= s.Spec.PeriodMs)
+                    else if (now - s.LastPing >= PeriodMs(s))
                     {
                         s.LastPing = now;
                         IpcCall.Notify(s.Endpoint);
@@ -439,6 +448,14 @@ public sealed partial class DriverManager
             }
         }
     }
+
+    /// <summary>The heartbeat period: the service's -period, RS's default without one, or none.</summary>
+    private long PeriodMs(Service s) => s.Spec.PeriodMs switch
+    {
+        0 => _opt.DefaultPeriodMs,
+        > 0 => s.Spec.PeriodMs,
+        _ => 0,
+    };
 
     /// <summary>Ends a running recovery script (the service was restarted or removed otherwise);
     /// the kernel kills the script's whole process group.</summary>

@@ -59,7 +59,7 @@ public sealed partial class DriverManager
         {
             _services.Remove(spec.Label);
             _claims.Release(policy.Label);
-            return Refuse(out why, r, $"cannot start {spec.Binary}");
+            return Refuse(out why, r, CannotStart(r, spec.Binary));
         }
         Log($"up {s.Label}: endpoint {s.Endpoint}, policy {policy.Origin}{(image is null ? "" : ", mirrored in memory")}");
         endpoint = s.Endpoint;
@@ -108,7 +108,7 @@ public sealed partial class DriverManager
         s.RecentFailures.Clear();
         s.BackoffLevel = 0;
         r = StartDead(s);
-        return r == Err.Ok ? r : Refuse(out why, r, "cannot start it");
+        return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "it"));
     }
 
     private int DoRestart(int caller, BufferRequest req, out int endpoint, out string why)
@@ -124,7 +124,7 @@ public sealed partial class DriverManager
         }
         r = StartDead(s);
         endpoint = s.Endpoint;
-        return r == Err.Ok ? r : Refuse(out why, r, "cannot start it");
+        return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "it"));
     }
 
     /// <summary>Refresh or restart of a service with no instance (backoff pending, script
@@ -151,7 +151,7 @@ public sealed partial class DriverManager
         if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return Refuse(out why, Err.ENOENT, $"no binary '{spec.Binary}'");
         if (s.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         // Keep what the update does not name.
-        spec.PeriodMs = spec.PeriodMs > 0 ? spec.PeriodMs : s.Spec.PeriodMs;
+        spec.PeriodMs = spec.PeriodMs != 0 ? spec.PeriodMs : s.Spec.PeriodMs;
         if (spec.Args.Length == 0) spec.Args = s.Spec.Args;
         if (spec.Recovery.Length == 0) spec.Recovery = s.Spec.Recovery;
         if (spec.Isolation.Length == 0) spec.Isolation = s.Spec.Isolation;
@@ -163,7 +163,7 @@ public sealed partial class DriverManager
             ApplyUpdate(s);
             r = StartDead(s);
             s.LastReason = "update";
-            return r == Err.Ok ? r : Refuse(out why, r, "cannot start the new binary");
+            return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "the new binary"));
         }
         s.State = ServiceState.Updating;
         Stop(s, "update");
@@ -197,6 +197,12 @@ public sealed partial class DriverManager
         why = "";
         return Err.Ok;
     }
+
+    /// <summary>Why a start failed, in words: EAGAIN from SPAWN is a full process table, not a
+    /// problem of the binary.</summary>
+    private static string CannotStart(int error, string what) => error == Err.EAGAIN
+        ? $"cannot start {what}: the kernel's process table is full (no free slot; boot.conf's 'procs' sets its size)"
+        : $"cannot start {what}";
 
     private static string BootOnly(Service s) =>
         $"{s.Label} is a boot process (boot.conf): it can be restarted or refreshed, not stopped or replaced";

@@ -9,7 +9,8 @@
 // life; NOTIFY from PM means exits to collect, NOTIFY from CLOCK is the tick that drives
 // heartbeats, deadlines and scheduled restarts; requests go to Do<Call> handlers. Requests
 // from the service utility and complaints are answered with SENDNB (RS never blocks on a
-// client); reports from services (InitDone, Alive, CrashReport) need no answer.
+// client); reports from services (InitDone, Alive, CrashReport) need no answer. RS's own
+// requests to DS never wait for DS (DsOutbox): their answers arrive here like any message.
 // Files: DriverManager.cs (loop), DriverManager.Requests.cs, DriverManager.Lifecycle.cs.
 using System.Diagnostics;
 using Bulkhead.Lib.Ipc;
@@ -28,11 +29,13 @@ public sealed partial class DriverManager
     private readonly DeviceClaims _claims = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly PolicySet _policies;
+    private readonly DsOutbox _ds;
 
     public DriverManager(RsOptions options)
     {
         _opt = options;
         _policies = LoadPolicies(options.PolicyFile);
+        _ds = new DsOutbox(Log);
     }
 
     private long Now => _clock.ElapsedMilliseconds;
@@ -83,6 +86,14 @@ public sealed partial class DriverManager
     {
         var from = ServiceAt(m.Source);
         if (from is not null) from.LastAlive = Now;
+        if (!IpcCall.IsNotify(m) && m.Type <= Err.Ok)
+        {
+            // An answer to one of RS's own requests (requests have positive types): never answered.
+            if (m.Source == Endpoint.Ds) _ds.OnAnswer(m, Now);
+            else if (m.Type != Err.Ok && m.Source is Endpoint.Pci or Endpoint.Iommu)
+                Log($"{(m.Source == Endpoint.Pci ? "the PCI-bus" : "the IOMMU")} driver refused a request: {Err.Name(m.Type)}");
+            return;
+        }
         if (IpcCall.IsNotify(m))
         {
             if (m.Source == Endpoint.Pm) CollectExits();
@@ -96,18 +107,13 @@ public sealed partial class DriverManager
         Dispatch(ref m, from);
     }
 
-    /// <summary>A call to a server that is also RS's service (DS, the bus drivers). Such a
-    /// server reports to RS with SEND when RS is busy (ServiceRuntime), so its report and RS's
-    /// call can meet; the kernel then refuses RS's call with ELOCKED instead of deadlocking.
-    /// RS takes the report (the server is blocked sending it) and calls again.</summary>
-    private int CallServer(int server, Func<int> call)
+    /// <summary>A request to a bus driver, sent with SENDA: RS never waits for a server it
+    /// watches (a stopped PCI-bus driver must not stop RS). The answer arrives as a message and
+    /// is only logged when it is a refusal.</summary>
+    private void Tell(int server, in Message m, string what)
     {
-        for (int attempt = 0; ; attempt++)
-        {
-            int r = call();
-            if (r != Err.ELOCKED || attempt >= 8) return r;
-            if (IpcCall.Receive(server, out var m) == Err.Ok) Handle(ref m);
-        }
+        int r = AsyncSender.Send(server, m);
+        if (r != Err.Ok) Log($"cannot send {what}: {Err.Name(r)}");
     }
 
     private void Dispatch(ref Message m, Service? from)

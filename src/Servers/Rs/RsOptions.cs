@@ -1,7 +1,8 @@
 // Tunables of the driver manager, from its arguments ("key=value" after the policy file).
 // Defaults follow MINIX where MINIX has a number (REFERENCE.md): first restart at once, then
 // 2^n seconds capped at 30 s; a heartbeat missed for two periods kills the service; 10 s to
-// finish initialization; 2 s between SIGTERM and SIGKILL. Bulkhead's additions: the backoff
+// finish initialization; 2 s between SIGTERM and SIGKILL; heartbeats every 5 s unless a service
+// asks otherwise (thesis Fig. 2.4). Bulkhead's additions: the backoff
 // resets after a healthy period of 60 s, and a service that fails 5 times within 60 s is
 // marked failed and left down until `service refresh`.
 using System.Globalization;
@@ -20,8 +21,9 @@ public sealed class RsOptions
     public long StopTimeoutMs { get; set; } = 2_000;
     public long ScriptTimeoutMs { get; set; } = 60_000;
     public long TickMs { get; set; } = 50;
-    /// <summary>Heartbeat period of the boot processes RS adopts (thesis Fig. 2.4's default).</summary>
-    public int BootPeriodMs { get; set; } = 5000;
+    /// <summary>Heartbeat period of a service started without -period and of the boot
+    /// processes RS adopts (thesis Fig. 2.4's default, 5 s).</summary>
+    public int DefaultPeriodMs { get; set; } = 5000;
 
     public static RsOptions Parse(string[] args)
     {
@@ -45,7 +47,7 @@ public sealed class RsOptions
                 case "init_timeout_ms": o.InitTimeoutMs = v; break;
                 case "stop_timeout_ms": o.StopTimeoutMs = v; break;
                 case "script_timeout_ms": o.ScriptTimeoutMs = v; break;
-                case "boot_period_ms": o.BootPeriodMs = checked((int)v); break;
+                case "default_period_ms": o.DefaultPeriodMs = checked((int)v); break;
                 default: throw new ArgumentException($"rs: unknown option '{a[..eq]}'");
             }
         }

@@ -70,6 +70,19 @@ public sealed class ServiceCommandTests
                      (back.Label, back.Binary, back.Args, back.PeriodMs, back.Mirror, back.NoBackoff));
     }
 
+    /// <summary>Issue 9: no -period means RS's default (Fig. 2.4, 5 s); `-period 0` means none
+    /// and survives the trip to RS; -recovery's words after the script are its parameters.</summary>
+    [Fact]
+    public void Up_PeriodDefaultAndZero_AndRecoveryParameters()
+    {
+        Assert.Equal(0, Up("up", "/bin/drv").PeriodMs);
+        var s = Up("up", "/bin/drv", "-period", "0", "-recovery", "/etc/rs/generic.sh -a root -b 2");
+        Assert.Equal(ServiceSpec.NoHeartbeats, s.PeriodMs);
+        Assert.Equal("/etc/rs/generic.sh -a root -b 2", s.Recovery);
+        Assert.True(ServiceSpec.TryParse(s.Format(), out var back, out string error), error);
+        Assert.Equal((ServiceSpec.NoHeartbeats, s.Recovery), (back.PeriodMs, back.Recovery));
+    }
+
     [Fact]
     public void Up_OptionsInAnyOrderAndDoubleDash_AreAccepted()
     {
@@ -143,7 +156,6 @@ public sealed class ServiceCommandTests
     [InlineData("option '-label' given twice", "up", "/bin/x", "-label", "a", "--label", "b")]
     [InlineData("bad label 'a/b'", "up", "/bin/x", "-label", "a/b")]
     [InlineData("bad label 'toolongbinaryname'", "up", "/bin/toolongbinaryname")]
-    [InlineData("bad period '0'", "up", "/bin/x", "-period", "0")]
     [InlineData("bad period '-1'", "up", "/bin/x", "-period", "-1")]
     [InlineData("bad period 'soon'", "up", "/bin/x", "-period", "soon")]
     [InlineData("bad period '3601'", "up", "/bin/x", "-period", "3601")]

@@ -35,4 +35,23 @@ public sealed class HeartbeatTests(ITestOutputHelper output)
             && r[2] == "running" && r[3] == "0" && r[5] == "1", 6 * 300, "testdrv stays up through six heartbeat periods");
         Assert.StartsWith($"r OK OK 1 0 {ep} well-formed", rs.Client.Ask($"td {ep} read"));
     }
+
+    /// <summary>Issue 9: a driver started without -period gets RS's default period (Fig. 2.4:
+    /// 5 s; here default_period_ms=400), so a hung one is found; `-period 0` opts out.</summary>
+    [Fact]
+    public void WithoutPeriod_TheDefaultPeriodApplies_AndPeriodZeroMeansNone()
+    {
+        using var rs = new RsSystem(output, "default_period_ms=400");
+        int ep = rs.Up("testdrv");
+        var stuck = rs.Client.AskAsync($"td {ep} fail {TestDriverCall.BlockInIpc}");
+        Assert.Equal("no-heartbeat", rs.WaitRestarts("testdrv", 1)[4]);
+        Puppet.Await(stuck);
+
+        int quiet = rs.Up("testdrv2", "label=testdrv2;period=0");
+        var blocked = rs.Client.AskAsync($"td {quiet} fail {TestDriverCall.BlockInIpc}");
+        RsKit.Holds(() => rs.Row("testdrv2") is { Length: > 5 } r && r[2] == "running" && r[3] == "0", 6 * 400,
+                    "testdrv2 (no heartbeats) is left alone although it does not answer");
+        Assert.Equal(0, rs.Sys.Kernel.Kill(quiet, 9));
+        Puppet.Await(blocked);
+    }
 }

@@ -80,6 +80,34 @@ public sealed class RecoveryScriptTests(ITestOutputHelper output) : IDisposable
         Assert.False(rs.Sys.Console.Has("marked failed"), rs.Console());
     }
 
+    /// <summary>Issue 9 (§4.2.1): the administrator's parameters reach the script after label,
+    /// reason and count; and the script, not RS's failure limit, decides what repeated failures
+    /// mean — here it restarts the service every time, far past max_failures.</summary>
+    [Fact]
+    public void Script_GetsTheAdministratorsParameters_AndDecidesRepeatedFailures()
+    {
+        // The script sees the host read-only: it says what it got by how it ends. Wrong
+        // arguments: status 9 at once (the service is marked failed); a wrong count: it waits
+        // for a file that never comes (killed at the time-out, marked failed).
+        string script = Script("params.sh",
+            $"[ \"$*\" = \"testdrv exit $3 -a root@example -b 0\" ] || exit 9\nwhile [ ! -e {_dir}/go.$3 ]; do sleep 0.05; done\n");
+        using var rs = new RsSystem(output, "max_failures=2", "script_timeout_ms=10000");
+        rs.Up("testdrv", $"recovery={script} -a root@example -b 0");
+        for (int failure = 1; failure <= 4; failure++)
+        {
+            Crash(rs, "testdrv");
+            ScriptRow(rs, "testdrv");
+            Assert.Equal("recovering", rs.Row("testdrv")[2]);
+            // What the script's `service restart testdrv` would do (scripts here cannot reach RS).
+            Assert.StartsWith("r OK OK", rs.Manager.Ask("rs restart testdrv"));
+            File.WriteAllText(Path.Combine(_dir, $"go.{failure}"), "");
+            rs.WaitRestarts("testdrv", failure);
+            TestSystem.WaitUntil(() => !rs.Sys.Kernel.ProcessTable().Any(p => p.Name.ToString() == "script:testdrv"), "the script ended");
+        }
+        Assert.False(rs.Sys.Console.Has("marked failed"), rs.Console());
+        Assert.True(rs.Sys.Console.Has("recovery script " + script + " testdrv exit 4 -a root@example -b 0"), rs.Console());
+    }
+
     [Fact]
     public void Script_ExitsNonZeroWithoutRestart_ServiceFailed_AndCouldNotWriteTheHost()
     {

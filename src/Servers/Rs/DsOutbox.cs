@@ -1,0 +1,116 @@
+// RS's requests to DS — labels to publish or delete, restart events — sent without waiting.
+// RS must never block on a server it watches: DS is one, and an RS waiting in SENDREC on a
+// stopped or hung DS could neither notice the missed heartbeats nor restart it. Requests go
+// out in order with SENDA (AsyncSender: the kernel delivers them when DS next receives, in
+// order, and never blocks RS), at most MaxInFlight unanswered; DS answers RS with a blocking
+// SEND, so answers arrive in the same order and none is lost while RS is busy. A newer request
+// for the same key replaces one not yet sent; when the oldest answer is overdue (ResendMs),
+// or DS was restarted, everything unanswered is sent again (every request here is
+// idempotent). Bounded: MaxPending queued keys, MaxInFlight sent.
+using Bulkhead.Lib.Ds;
+using Bulkhead.Lib.Ipc;
+
+namespace Bulkhead.Servers.Rs;
+
+internal sealed class DsOutbox(Action<string> log)
+{
+    public const int MaxPending = 4 * DriverManager.MaxServices;
+    public const int MaxInFlight = 16;
+    private const long ResendMs = 2000;
+
+    private delegate int Builder(out DsAsyncRequest? request);
+
+    private sealed record Op(string Key, string What, Builder Build);
+
+    private readonly LinkedList<Op> _queue = new();
+    private readonly Queue<(Op Op, DsAsyncRequest Request, long SentAt)> _inFlight = new();
+
+    /// <summary>Requests not yet answered, the ones in flight included.</summary>
+    public int Pending => _queue.Count + _inFlight.Count;
+
+    public void PublishLabel(string label, int endpoint, long now) =>
+        Enqueue("label " + label, $"label {label}",
+                (out DsAsyncRequest? r) => DsAsyncRequest.Publish(label, DsFlags.Overwrite | DsFlags.TypeLabel, endpoint, default, out r), now);
+
+    public void DeleteLabel(string label, long now) =>
+        Enqueue("label " + label, $"deletion of label {label}",
+                (out DsAsyncRequest? r) => DsAsyncRequest.Delete(label, DsFlags.TypeLabel, out r), now);
+
+    public void PublishMem(string key, byte[] value, long now) =>
+        Enqueue("mem " + key, key,
+                (out DsAsyncRequest? r) => DsAsyncRequest.Publish(key, DsFlags.Overwrite | DsFlags.TypeMem, Endpoint.None, value, out r), now);
+
+    private void Enqueue(string key, string what, Builder build, long now)
+    {
+        for (var n = _queue.First; n is not null; n = n.Next)
+        {
+            if (n.Value.Key != key) continue;
+            _queue.Remove(n);
+            break;
+        }
+        if (_queue.Count >= MaxPending)
+        {
+            log($"DS requests pile up ({MaxPending}); dropped the oldest: {_queue.First!.Value.What}");
+            _queue.RemoveFirst();
+        }
+        _queue.AddLast(new Op(key, what, build));
+        Pump(now);
+    }
+
+    /// <summary>Sends what waits, up to MaxInFlight unanswered; sends everything unanswered
+    /// again when the oldest answer is overdue. Called after every change and at every tick.</summary>
+    public void Pump(long now)
+    {
+        if (_inFlight.TryPeek(out var oldest) && now - oldest.SentAt >= ResendMs) Requeue();
+        while (_inFlight.Count < MaxInFlight && _queue.First is { } first)
+        {
+            int r = first.Value.Build(out var request);
+            if (r != Err.Ok)
+            {
+                log($"cannot make the DS request for {first.Value.What}: {Err.Name(r)}");
+                _queue.RemoveFirst();
+                continue;
+            }
+            r = AsyncSender.Send(Endpoint.Ds, request!.Request);
+            if (r != Err.Ok)
+            {
+                request.Dispose(); // DS dead or the table full: the next tick tries again
+                return;
+            }
+            _queue.RemoveFirst();
+            _inFlight.Enqueue((first.Value, request, now));
+        }
+    }
+
+    /// <summary>DS's answer to the oldest request in flight (a message from DS with m_type ≤ 0).</summary>
+    public void OnAnswer(in Message m, long now)
+    {
+        if (!_inFlight.TryDequeue(out var done)) return; // an answer to a request sent again meanwhile
+        if (m.Type != Err.Ok) log($"DS refused {done.Op.What}: {Err.Name(m.Type)}");
+        done.Request.Dispose();
+        Pump(now);
+    }
+
+    /// <summary>DS was restarted: what was unanswered goes to the new DS first.</summary>
+    public void OnDsRestarted(long now)
+    {
+        Requeue();
+        Pump(now);
+    }
+
+    /// <summary>Everything in flight back to the front of the queue, in order, unless a newer
+    /// request for the same key waits there already.</summary>
+    private void Requeue()
+    {
+        var node = _queue.First;
+        while (_inFlight.TryDequeue(out var f))
+        {
+            f.Request.Dispose();
+            bool newer = false;
+            for (var n = _queue.First; n is not null; n = n.Next) newer |= n.Value.Key == f.Op.Key;
+            if (newer) continue;
+            if (node is null) _queue.AddLast(f.Op);
+            else _queue.AddBefore(node, f.Op);
+        }
+    }
+}
