@@ -5,6 +5,7 @@
 //   hostile  — floods the kernel with seeded random traps and kernel calls.
 //   hostile-driver — a driver started by RS that tries each Fig. 3.1 attack once (HostileDriver.cs).
 //   pingpong — server or client of a SENDREC ping-pong (benchmarks, starvation tests).
+//   denied-io, alarm-sleeper — CPU-time policy loads (CpuLoad.cs).
 using Bulkhead.TestComponents;
 
 return args.Length > 0 ? args[0] switch
@@ -14,11 +15,13 @@ return args.Length > 0 ? args[0] switch
     "hostile-driver" => HostileDriver.Run(args[1..]),
     "pingpong-server" => PingPong.Server(),
     "pingpong-client" => PingPong.Client(args[1..]),
+    "denied-io" => CpuLoad.DeniedIo(args[1..]),
+    "alarm-sleeper" => CpuLoad.AlarmSleeper(args[1..]),
     _ => Usage(),
 } : Usage();
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|hostile-driver KEY=VALUE...|pingpong-server|pingpong-client DST N");
+    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|hostile-driver KEY=VALUE...|pingpong-server|pingpong-client DST N|denied-io PORT|alarm-sleeper PERIOD_US");
     return 2;
 }
