@@ -1,6 +1,7 @@
 // Bindings to the Linux host: the few system calls Bulkhead's kernel and component library
 // need. This is the only place besides the arena mappings where the project talks to libc.
-// libc's syscall() is variadic, so it is declared with fixed nint arguments (REFERENCE.md).
+// libc's syscall() is variadic, so it is declared with fixed nint arguments
+// (docs/reference.md, "The host and .NET").
 using System.Runtime.InteropServices;
 
 namespace Bulkhead.Lib.Host;

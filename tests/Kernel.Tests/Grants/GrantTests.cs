@@ -1,4 +1,4 @@
-// Memory grants (thesis §3.3.2, Figs. 3.4–3.5; REFERENCE "Memory grants"): SETGRANT,
+// Memory grants (thesis §3.3.2, Figs. 3.4–3.5; docs/reference.md "Memory grants"): SETGRANT,
 // SAFECOPYFROM/SAFECOPYTO/VSAFECOPY through direct and indirect grants. Every validation rule
 // has a test that checks the MINIX error and the Fig. 5.5 denial category it is counted in;
 // data is checked byte for byte, including the bytes around a copy that must not change.

@@ -21,7 +21,7 @@ using System.Globalization;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Net;
 using Bulkhead.Lib.Sys;
-using static Bulkhead.Drivers.Net.Dp8390.Ne2000Regs;
+using static Bulkhead.Drivers.Net.Dp8390.Dp8390Registers;
 
 namespace Bulkhead.Drivers.Net.Dp8390;
 

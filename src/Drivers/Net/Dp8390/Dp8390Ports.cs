@@ -108,7 +108,7 @@ internal sealed class Dp8390Ports
         while (done < words)
         {
             int n = Math.Min(words - done, Entries);
-            for (int i = 0; i < n; i++) ch.At<PortValue>(_vector + i * EntrySize) = new PortValue { Port = _base + Ne2000Regs.DataPort };
+            for (int i = 0; i < n; i++) ch.At<PortValue>(_vector + i * EntrySize) = new PortValue { Port = _base + Dp8390Registers.DataPort };
             int r = SysCall.VDevIo(_vector, n, 2, DevIoRequest.Read);
             if (r != Err.Ok)
             {
@@ -139,7 +139,7 @@ internal sealed class Dp8390Ports
             {
                 int at = 2 * (done + i);
                 uint w = data[at] | (at + 1 < data.Length ? (uint)data[at + 1] << 8 : 0);
-                ch.At<PortValue>(_vector + i * EntrySize) = new PortValue { Port = _base + Ne2000Regs.DataPort, Value = w };
+                ch.At<PortValue>(_vector + i * EntrySize) = new PortValue { Port = _base + Dp8390Registers.DataPort, Value = w };
             }
             int r = SysCall.VDevIo(_vector, n, 2, DevIoRequest.Write);
             if (r != Err.Ok)

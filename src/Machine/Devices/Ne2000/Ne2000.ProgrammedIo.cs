@@ -13,33 +13,33 @@ public sealed partial class Ne2000
 {
     private byte ReadMemoryUnsynchronized(int address)
     {
-        if (address < Dp8390.PromSize) return _prom[address];
-        int ram = address - Dp8390.RamStart;
-        return ram >= 0 && ram < Dp8390.RamSize ? _ram[ram] : (byte)0xFF;
+        if (address < Ne2000Registers.PromSize) return _prom[address];
+        int ram = address - Ne2000Registers.RamStart;
+        return ram >= 0 && ram < Ne2000Registers.RamSize ? _ram[ram] : (byte)0xFF;
     }
 
     private void WriteMemoryUnsynchronized(int address, byte value)
     {
-        int ram = address - Dp8390.RamStart;
-        if (ram >= 0 && ram < Dp8390.RamSize) _ram[ram] = value;
+        int ram = address - Ne2000Registers.RamStart;
+        if (ram >= 0 && ram < Ne2000Registers.RamSize) _ram[ram] = value;
     }
 
     private void StartRemoteDmaUnsynchronized(int command)
     {
-        if (command != Dp8390.CrSendPacket) return;
+        if (command != Ne2000Registers.CrSendPacket) return;
         int header = _bnry << 8;
         _rsar = (ushort)header;
         _rbcr = (ushort)(ReadMemoryUnsynchronized(header + 2) | (ReadMemoryUnsynchronized(header + 3) << 8));
     }
 
-    private bool WordModeUnsynchronized => (_dcr & Dp8390.DcrWordTransfer) != 0;
+    private bool WordModeUnsynchronized => (_dcr & Ne2000Registers.DcrWordTransfer) != 0;
 
-    private int RemoteCommandUnsynchronized => _cr & Dp8390.CrRemoteDmaMask;
+    private int RemoteCommandUnsynchronized => _cr & Ne2000Registers.CrRemoteDmaMask;
 
     private uint ReadDataPortUnsynchronized(int size)
     {
         int command = RemoteCommandUnsynchronized;
-        bool reading = command is Dp8390.CrRemoteRead or Dp8390.CrSendPacket;
+        bool reading = command is Ne2000Registers.CrRemoteRead or Ne2000Registers.CrSendPacket;
         int unit = WordModeUnsynchronized ? 2 : 1;
         int transfers = Math.Max(1, size / unit);
         uint result = 0;
@@ -72,7 +72,7 @@ public sealed partial class Ne2000
         int transfers = Math.Max(1, size / unit);
         for (int i = 0; i < transfers; i++)
         {
-            if (RemoteCommandUnsynchronized != Dp8390.CrRemoteWrite || _rbcr == 0) return;
+            if (RemoteCommandUnsynchronized != Ne2000Registers.CrRemoteWrite || _rbcr == 0) return;
             uint part = value >> (8 * unit * i);
             if (unit == 2)
             {
@@ -94,6 +94,6 @@ public sealed partial class Ne2000
         _rsar = (ushort)(from + count);
         if (_pstart < _pstop && _rsar == _pstop << 8) _rsar = (ushort)(_pstart << 8);
         _rbcr = _rbcr <= count ? (ushort)0 : (ushort)(_rbcr - count);
-        if (_rbcr == 0) SetIsrUnsynchronized(Dp8390.IsrRdc);
+        if (_rbcr == 0) SetIsrUnsynchronized(Ne2000Registers.IsrRdc);
     }
 }

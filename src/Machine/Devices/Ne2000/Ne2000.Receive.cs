@@ -22,7 +22,7 @@ public sealed partial class Ne2000
     {
         lock (_lock)
         {
-            if ((_tcr & Dp8390.TcrLoopbackMask) != 0) return;
+            if ((_tcr & Ne2000Registers.TcrLoopbackMask) != 0) return;
             ReceiveUnsynchronized(frame);
         }
     }
@@ -30,36 +30,36 @@ public sealed partial class Ne2000
     private void ReceiveUnsynchronized(ReadOnlySpan<byte> frame)
     {
         if (StoppedUnsynchronized || frame.Length < 6) return;
-        int length = frame.Length + Dp8390.FcsLength;
-        if (length < Dp8390.MinFrameWithFcs && (_rcr & Dp8390.RcrAr) == 0) return;
+        int length = frame.Length + Ne2000Registers.FcsLength;
+        if (length < Ne2000Registers.MinFrameWithFcs && (_rcr & Ne2000Registers.RcrAr) == 0) return;
 
         var destination = frame[..6];
         bool multicast = (destination[0] & 1) != 0;
         if (!AcceptsUnsynchronized(destination, multicast)) return;
 
-        if ((_rcr & Dp8390.RcrMon) != 0)
+        if ((_rcr & Ne2000Registers.RcrMon) != 0)
         {
-            _rsr = Dp8390.RsrMpa | Dp8390.RsrDis;
+            _rsr = Ne2000Registers.RsrMpa | Ne2000Registers.RsrDis;
             CountUnsynchronized(ref _cntr2);
             return;
         }
 
         if (!TryFindRoomUnsynchronized(length, out byte next))
         {
-            _rsr = Dp8390.RsrMpa;
+            _rsr = Ne2000Registers.RsrMpa;
             CountUnsynchronized(ref _cntr2);
-            SetIsrUnsynchronized(Dp8390.IsrOvw);
+            SetIsrUnsynchronized(Ne2000Registers.IsrOvw);
             return;
         }
 
-        byte status = (byte)(Dp8390.RsrPrx | (multicast ? Dp8390.RsrPhy : 0));
+        byte status = (byte)(Ne2000Registers.RsrPrx | (multicast ? Ne2000Registers.RsrPhy : 0));
         int page = _curr, offset = 0;
         void Put(byte value)
         {
             WriteMemoryUnsynchronized((page << 8) + offset, value);
             _clda = (ushort)((page << 8) + offset);
             _fifo = value;
-            if (++offset == Dp8390.PageSize)
+            if (++offset == Ne2000Registers.PageSize)
             {
                 offset = 0;
                 page = NextPageUnsynchronized(page);
@@ -68,28 +68,28 @@ public sealed partial class Ne2000
 
         Put(status);
         Put(next);
-        int count = Dp8390.HeaderLength + length;
+        int count = Ne2000Registers.HeaderLength + length;
         Put((byte)count);
         Put((byte)(count >> 8));
         foreach (byte b in frame) Put(b);
         uint fcs = EthernetCrc.Fcs(frame);
-        for (int i = 0; i < Dp8390.FcsLength; i++) Put((byte)(fcs >> (8 * i)));
+        for (int i = 0; i < Ne2000Registers.FcsLength; i++) Put((byte)(fcs >> (8 * i)));
 
         _curr = next;
         _rsr = status;
-        SetIsrUnsynchronized(Dp8390.IsrPrx);
+        SetIsrUnsynchronized(Ne2000Registers.IsrPrx);
     }
 
     private bool AcceptsUnsynchronized(ReadOnlySpan<byte> destination, bool multicast)
     {
-        if (destination.SequenceEqual(Broadcast)) return (_rcr & Dp8390.RcrAb) != 0;
+        if (destination.SequenceEqual(Broadcast)) return (_rcr & Ne2000Registers.RcrAb) != 0;
         if (multicast)
         {
-            if ((_rcr & Dp8390.RcrAm) == 0) return false;
+            if ((_rcr & Ne2000Registers.RcrAm) == 0) return false;
             int index = EthernetCrc.MulticastIndex(destination);
             return (_mar[index >> 3] & (1 << (index & 7))) != 0;
         }
-        return (_rcr & Dp8390.RcrPro) != 0 || destination.SequenceEqual(_par);
+        return (_rcr & Ne2000Registers.RcrPro) != 0 || destination.SequenceEqual(_par);
     }
 
     /// <summary>Whether a frame of <paramref name="length"/> bytes fits at CURR; <paramref name="next"/> is the page after it.</summary>
@@ -97,7 +97,7 @@ public sealed partial class Ne2000
     {
         next = _curr;
         if (_pstart >= _pstop || length > 0xFFFF) return false;
-        int pages = (Dp8390.HeaderLength + length + Dp8390.PageSize - 1) / Dp8390.PageSize;
+        int pages = (Ne2000Registers.HeaderLength + length + Ne2000Registers.PageSize - 1) / Ne2000Registers.PageSize;
         int page = _curr;
         for (int i = 0; i < pages; i++)
         {
@@ -116,7 +116,7 @@ public sealed partial class Ne2000
 
     private void CountUnsynchronized(ref byte counter)
     {
-        if (counter < Dp8390.CounterMax) counter++;
-        if ((counter & 0x80) != 0) SetIsrUnsynchronized(Dp8390.IsrCnt);
+        if (counter < Ne2000Registers.CounterMax) counter++;
+        if ((counter & 0x80) != 0) SetIsrUnsynchronized(Ne2000Registers.IsrCnt);
     }
 }

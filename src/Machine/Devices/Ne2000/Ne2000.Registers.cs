@@ -7,7 +7,7 @@ namespace Bulkhead.Machine.Devices.Ne2000;
 
 public sealed partial class Ne2000
 {
-    private int PageUnsynchronized => _cr >> Dp8390.CrPageShift;
+    private int PageUnsynchronized => _cr >> Ne2000Registers.CrPageShift;
 
     private byte ReadRegisterUnsynchronized(int offset)
     {
@@ -25,20 +25,20 @@ public sealed partial class Ne2000
     {
         switch (offset)
         {
-            case Dp8390.Clda0: return (byte)_clda;
-            case Dp8390.Clda1: return (byte)(_clda >> 8);
-            case Dp8390.Bnry: return _bnry;
-            case Dp8390.Tsr: return _tsr;
-            case Dp8390.Ncr: return 0; // no collisions on a modelled wire
-            case Dp8390.Fifo: return _fifo;
-            case Dp8390.Isr: return _isr;
-            case Dp8390.Crda0: return (byte)_rsar;
-            case Dp8390.Crda1: return (byte)(_rsar >> 8);
-            case Dp8390.Rsr: return _rsr;
+            case Ne2000Registers.Clda0: return (byte)_clda;
+            case Ne2000Registers.Clda1: return (byte)(_clda >> 8);
+            case Ne2000Registers.Bnry: return _bnry;
+            case Ne2000Registers.Tsr: return _tsr;
+            case Ne2000Registers.Ncr: return 0; // no collisions on a modelled wire
+            case Ne2000Registers.Fifo: return _fifo;
+            case Ne2000Registers.Isr: return _isr;
+            case Ne2000Registers.Crda0: return (byte)_rsar;
+            case Ne2000Registers.Crda1: return (byte)(_rsar >> 8);
+            case Ne2000Registers.Rsr: return _rsr;
             // The tally counters clear when read.
-            case Dp8390.Cntr0: return TakeCounter(ref _cntr0);
-            case Dp8390.Cntr1: return TakeCounter(ref _cntr1);
-            case Dp8390.Cntr2: return TakeCounter(ref _cntr2);
+            case Ne2000Registers.Cntr0: return TakeCounter(ref _cntr0);
+            case Ne2000Registers.Cntr1: return TakeCounter(ref _cntr1);
+            case Ne2000Registers.Cntr2: return TakeCounter(ref _cntr2);
             default: return 0xFF; // 0x0A, 0x0B: reserved on the DP8390
         }
     }
@@ -52,24 +52,24 @@ public sealed partial class Ne2000
 
     private byte ReadPage1Unsynchronized(int offset) => offset switch
     {
-        >= Dp8390.Par0 and < Dp8390.Par0 + 6 => _par[offset - Dp8390.Par0],
-        Dp8390.Curr => _curr,
-        _ => _mar[offset - Dp8390.Mar0],
+        >= Ne2000Registers.Par0 and < Ne2000Registers.Par0 + 6 => _par[offset - Ne2000Registers.Par0],
+        Ne2000Registers.Curr => _curr,
+        _ => _mar[offset - Ne2000Registers.Mar0],
     };
 
     private byte ReadPage2Unsynchronized(int offset) => offset switch
     {
-        Dp8390.Pstart => _pstart,
-        Dp8390.Pstop => _pstop,
-        Dp8390.Rnpp => _bnry,
-        Dp8390.Tpsr => _tpsr,
-        Dp8390.Lnpp => _curr,
-        Dp8390.AddressUpper => (byte)(_clda >> 8),
-        Dp8390.AddressLower => (byte)_clda,
-        Dp8390.Rcr => _rcr,
-        Dp8390.Tcr => _tcr,
-        Dp8390.Dcr => _dcr,
-        Dp8390.Imr => _imr,
+        Ne2000Registers.Pstart => _pstart,
+        Ne2000Registers.Pstop => _pstop,
+        Ne2000Registers.Rnpp => _bnry,
+        Ne2000Registers.Tpsr => _tpsr,
+        Ne2000Registers.Lnpp => _curr,
+        Ne2000Registers.AddressUpper => (byte)(_clda >> 8),
+        Ne2000Registers.AddressLower => (byte)_clda,
+        Ne2000Registers.Rcr => _rcr,
+        Ne2000Registers.Tcr => _tcr,
+        Ne2000Registers.Dcr => _dcr,
+        Ne2000Registers.Imr => _imr,
         _ => 0xFF,
     };
 
@@ -91,24 +91,24 @@ public sealed partial class Ne2000
         // STOP wins over START; the TXP bit stays set while a transmission is in progress,
         // which here is never observable because transmission completes at once.
         byte previous = _cr;
-        _cr = (byte)(value & ~Dp8390.CrTransmit);
-        if ((value & Dp8390.CrStop) != 0)
+        _cr = (byte)(value & ~Ne2000Registers.CrTransmit);
+        if ((value & Ne2000Registers.CrStop) != 0)
         {
-            _cr &= unchecked((byte)~Dp8390.CrStart);
-            _isr |= Dp8390.IsrRst;
+            _cr &= unchecked((byte)~Ne2000Registers.CrStart);
+            _isr |= Ne2000Registers.IsrRst;
         }
-        else if ((value & Dp8390.CrStart) != 0)
+        else if ((value & Ne2000Registers.CrStart) != 0)
         {
-            _isr &= unchecked((byte)~Dp8390.IsrRst);
+            _isr &= unchecked((byte)~Ne2000Registers.IsrRst);
         }
         else
         {
             // Neither bit: the chip keeps its running state.
-            _cr |= (byte)(previous & (Dp8390.CrStop | Dp8390.CrStart));
+            _cr |= (byte)(previous & (Ne2000Registers.CrStop | Ne2000Registers.CrStart));
         }
 
-        StartRemoteDmaUnsynchronized(value & Dp8390.CrRemoteDmaMask);
-        byte[]? frame = (value & Dp8390.CrTransmit) != 0 ? TransmitUnsynchronized() : null;
+        StartRemoteDmaUnsynchronized(value & Ne2000Registers.CrRemoteDmaMask);
+        byte[]? frame = (value & Ne2000Registers.CrTransmit) != 0 ? TransmitUnsynchronized() : null;
         UpdateIrqUnsynchronized();
         return frame;
     }
@@ -117,26 +117,26 @@ public sealed partial class Ne2000
     {
         switch (offset)
         {
-            case Dp8390.Pstart: _pstart = value; break;
-            case Dp8390.Pstop: _pstop = value; break;
-            case Dp8390.Bnry: _bnry = value; break;
-            case Dp8390.Tpsr: _tpsr = value; break;
-            case Dp8390.Tbcr0: _tbcr = (ushort)((_tbcr & 0xFF00) | value); break;
-            case Dp8390.Tbcr1: _tbcr = (ushort)((_tbcr & 0x00FF) | (value << 8)); break;
-            case Dp8390.Isr:
+            case Ne2000Registers.Pstart: _pstart = value; break;
+            case Ne2000Registers.Pstop: _pstop = value; break;
+            case Ne2000Registers.Bnry: _bnry = value; break;
+            case Ne2000Registers.Tpsr: _tpsr = value; break;
+            case Ne2000Registers.Tbcr0: _tbcr = (ushort)((_tbcr & 0xFF00) | value); break;
+            case Ne2000Registers.Tbcr1: _tbcr = (ushort)((_tbcr & 0x00FF) | (value << 8)); break;
+            case Ne2000Registers.Isr:
                 // Write 1 to clear; RST reflects the chip's state and is not cleared this way.
-                _isr &= (byte)~(value & Dp8390.IsrInterruptMask);
+                _isr &= (byte)~(value & Ne2000Registers.IsrInterruptMask);
                 UpdateIrqUnsynchronized();
                 break;
-            case Dp8390.Rsar0: _rsar = (ushort)((_rsar & 0xFF00) | value); break;
-            case Dp8390.Rsar1: _rsar = (ushort)((_rsar & 0x00FF) | (value << 8)); break;
-            case Dp8390.Rbcr0: _rbcr = (ushort)((_rbcr & 0xFF00) | value); break;
-            case Dp8390.Rbcr1: _rbcr = (ushort)((_rbcr & 0x00FF) | (value << 8)); break;
-            case Dp8390.Rcr: _rcr = (byte)(value & 0x3F); break;
-            case Dp8390.Tcr: _tcr = (byte)(value & 0x1F); break;
-            case Dp8390.Dcr: _dcr = (byte)(value & 0x7F); break;
-            case Dp8390.Imr:
-                _imr = (byte)(value & Dp8390.IsrInterruptMask);
+            case Ne2000Registers.Rsar0: _rsar = (ushort)((_rsar & 0xFF00) | value); break;
+            case Ne2000Registers.Rsar1: _rsar = (ushort)((_rsar & 0x00FF) | (value << 8)); break;
+            case Ne2000Registers.Rbcr0: _rbcr = (ushort)((_rbcr & 0xFF00) | value); break;
+            case Ne2000Registers.Rbcr1: _rbcr = (ushort)((_rbcr & 0x00FF) | (value << 8)); break;
+            case Ne2000Registers.Rcr: _rcr = (byte)(value & 0x3F); break;
+            case Ne2000Registers.Tcr: _tcr = (byte)(value & 0x1F); break;
+            case Ne2000Registers.Dcr: _dcr = (byte)(value & 0x7F); break;
+            case Ne2000Registers.Imr:
+                _imr = (byte)(value & Ne2000Registers.IsrInterruptMask);
                 UpdateIrqUnsynchronized();
                 break;
             default: break;
@@ -145,8 +145,8 @@ public sealed partial class Ne2000
 
     private void WritePage1Unsynchronized(int offset, byte value)
     {
-        if (offset < Dp8390.Par0 + 6) _par[offset - Dp8390.Par0] = value;
-        else if (offset == Dp8390.Curr) _curr = value;
-        else _mar[offset - Dp8390.Mar0] = value;
+        if (offset < Ne2000Registers.Par0 + 6) _par[offset - Ne2000Registers.Par0] = value;
+        else if (offset == Ne2000Registers.Curr) _curr = value;
+        else _mar[offset - Ne2000Registers.Mar0] = value;
     }
 }

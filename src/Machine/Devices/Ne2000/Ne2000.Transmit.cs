@@ -12,11 +12,13 @@ public sealed partial class Ne2000
     /// <summary>Runs CR.TXP; returns the frame for the wire, or null if nothing goes out.</summary>
     private byte[]? TransmitUnsynchronized()
     {
-        int max = (_tcr & Dp8390.TcrCrcInhibit) != 0 ? Dp8390.MaxFrameWithoutFcs + Dp8390.FcsLength : Dp8390.MaxFrameWithoutFcs;
+        int max = (_tcr & Ne2000Registers.TcrCrcInhibit) != 0
+            ? Ne2000Registers.MaxFrameWithoutFcs + Ne2000Registers.FcsLength
+            : Ne2000Registers.MaxFrameWithoutFcs;
         if (StoppedUnsynchronized || _tbcr > max)
         {
-            _tsr = Dp8390.TsrAbt;
-            SetIsrUnsynchronized(Dp8390.IsrTxe);
+            _tsr = Ne2000Registers.TsrAbt;
+            SetIsrUnsynchronized(Ne2000Registers.IsrTxe);
             return null;
         }
 
@@ -28,11 +30,11 @@ public sealed partial class Ne2000
             _clda = (ushort)(start + frame.Length);
             _fifo = frame[^1];
         }
-        _tsr = Dp8390.TsrPtx;
-        SetIsrUnsynchronized(Dp8390.IsrPtx);
+        _tsr = Ne2000Registers.TsrPtx;
+        SetIsrUnsynchronized(Ne2000Registers.IsrPtx);
 
         if (frame.Length == 0) return null;
-        if ((_tcr & Dp8390.TcrLoopbackMask) != 0)
+        if ((_tcr & Ne2000Registers.TcrLoopbackMask) != 0)
         {
             ReceiveUnsynchronized(frame);
             return null;

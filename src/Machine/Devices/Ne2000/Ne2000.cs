@@ -24,8 +24,8 @@ public sealed partial class Ne2000 : IPortDevice
     private readonly INicBackend _backend;
 
     // All fields below are guarded by _lock.
-    private readonly byte[] _prom = new byte[Dp8390.PromSize];
-    private readonly byte[] _ram = new byte[Dp8390.RamSize];
+    private readonly byte[] _prom = new byte[Ne2000Registers.PromSize];
+    private readonly byte[] _ram = new byte[Ne2000Registers.RamSize];
     private readonly byte[] _par = new byte[6];
     private readonly byte[] _mar = new byte[8];
     private byte _cr, _isr, _imr, _rcr, _tcr, _dcr, _tsr, _rsr, _fifo;
@@ -62,7 +62,7 @@ public sealed partial class Ne2000 : IPortDevice
         {
             // Only the data port is 16 bits wide; the ISA bus splits a wider access to any
             // other port into byte accesses at consecutive ports.
-            if (offset == Dp8390.DataPort) return ReadDataPortUnsynchronized(size);
+            if (offset == Ne2000Registers.DataPort) return ReadDataPortUnsynchronized(size);
             uint value = 0;
             for (int i = 0; i < Math.Max(1, size); i++) value |= ReadByteUnsynchronized(offset + i) << (8 * i);
             return value;
@@ -74,7 +74,7 @@ public sealed partial class Ne2000 : IPortDevice
         byte[]? toSend = null;
         lock (_lock)
         {
-            if (offset == Dp8390.DataPort)
+            if (offset == Ne2000Registers.DataPort)
             {
                 WriteDataPortUnsynchronized(size, value);
                 return;
@@ -89,13 +89,13 @@ public sealed partial class Ne2000 : IPortDevice
     {
         switch (offset)
         {
-            case Dp8390.DataPort:
+            case Ne2000Registers.DataPort:
                 return ReadDataPortUnsynchronized(1);
-            case Dp8390.ResetPort:
+            case Ne2000Registers.ResetPort:
                 ResetUnsynchronized();
                 UpdateIrqUnsynchronized();
                 return 0;
-            case >= 0 and < Dp8390.DataPort:
+            case >= 0 and < Ne2000Registers.DataPort:
                 return ReadRegisterUnsynchronized(offset);
             default:
                 return 0xFF;
@@ -107,10 +107,10 @@ public sealed partial class Ne2000 : IPortDevice
     {
         switch (offset)
         {
-            case Dp8390.DataPort:
+            case Ne2000Registers.DataPort:
                 WriteDataPortUnsynchronized(1, value);
                 return null;
-            case >= 0 and < Dp8390.DataPort:
+            case >= 0 and < Ne2000Registers.DataPort:
                 return WriteRegisterUnsynchronized(offset, value);
             default:
                 // Writing the reset port ends the reset pulse on a real card: nothing to do.
@@ -121,15 +121,15 @@ public sealed partial class Ne2000 : IPortDevice
     /// <summary>The chip's reset state: stopped, no remote DMA, interrupts masked, ISR.RST.</summary>
     private void ResetUnsynchronized()
     {
-        _cr = Dp8390.CrStop | 0x20;
-        _isr = Dp8390.IsrRst;
+        _cr = Ne2000Registers.CrStop | 0x20;
+        _isr = Ne2000Registers.IsrRst;
         _imr = 0;
         _tsr = 0;
         _rsr = 0;
         _rbcr = 0;
     }
 
-    private bool StoppedUnsynchronized => (_cr & Dp8390.CrStop) != 0 || (_cr & Dp8390.CrStart) == 0;
+    private bool StoppedUnsynchronized => (_cr & Ne2000Registers.CrStop) != 0 || (_cr & Ne2000Registers.CrStart) == 0;
 
     private void SetIsrUnsynchronized(byte bits)
     {
@@ -139,7 +139,7 @@ public sealed partial class Ne2000 : IPortDevice
 
     private void UpdateIrqUnsynchronized()
     {
-        bool level = (_isr & _imr & Dp8390.IsrInterruptMask) != 0;
+        bool level = (_isr & _imr & Ne2000Registers.IsrInterruptMask) != 0;
         if (level == _irqAsserted) return;
         _irqAsserted = level;
         _irq.Set(level);

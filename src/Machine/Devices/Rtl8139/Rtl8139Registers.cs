@@ -1,6 +1,6 @@
 // Offsets and bits of the RTL8139's 256-byte I/O register window (Realtek RTL8139C
-// datasheet; the facts also listed in REFERENCE.md "Devices"). The one place that knows the
-// numbers: the model and its tests use these names.
+// datasheet; the facts also listed in docs/machine.md "RTL8139 registers"). The one place that
+// knows the numbers: the model and its tests use these names.
 namespace Bulkhead.Machine.Devices.Rtl8139;
 
 public static class Rtl8139Registers

@@ -1,8 +1,12 @@
-// DP8390 / NE2000 register offsets and bits, as the driver uses them (National Semiconductor
-// DP8390 datasheet names). Offsets are relative to the card's I/O base. No behaviour here.
+// The dp8390 driver's view of the DP8390 on an NE2000: register offsets and bits (National
+// Semiconductor DP8390 datasheet names; docs/machine.md "NE2000 registers"), the card's data and
+// reset ports, and the buffer layout this driver chooses. Offsets are relative to the card's I/O
+// base; where a page-0 offset is one register when written and another when read, both names
+// are here with the same value. The device model's own table is the machine's Ne2000Registers.
+// No behaviour here.
 namespace Bulkhead.Drivers.Net.Dp8390;
 
-internal static class Ne2000Regs
+internal static class Dp8390Registers
 {
     public const int PortCount = 0x20;
     public const int DataPort = 0x10;

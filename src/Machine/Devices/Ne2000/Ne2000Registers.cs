@@ -1,10 +1,13 @@
-// The DP8390's register numbers and bit values, as the National Semiconductor datasheet names
-// them. Register offsets are relative to the NE2000's base port; which register an offset
-// reaches depends on the page selected by CR bits 6–7 and on the direction (several page-0
-// offsets are one register when written and another when read). Nothing here has behaviour.
+// The NE2000 card as the device model builds it: its DP8390's register numbers and bit values,
+// as the National Semiconductor datasheet names them, the card's ports around the chip, its
+// address space (PROM, buffer memory) and the Ethernet sizes the chip enforces
+// (docs/machine.md "NE2000 registers"). Register offsets are relative to the NE2000's base port;
+// which register an offset reaches depends on the page selected by CR bits 6–7 and on the
+// direction (several page-0 offsets are one register when written and another when read). The
+// dp8390 driver keeps its own table (Dp8390Registers). Nothing here has behaviour.
 namespace Bulkhead.Machine.Devices.Ne2000;
 
-internal static class Dp8390
+internal static class Ne2000Registers
 {
     // Port layout of the NE2000 card around the chip.
     public const int DataPort = 0x10;
