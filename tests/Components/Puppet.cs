@@ -302,6 +302,12 @@ internal static unsafe class Puppet
                     r = IpcCall.SendRec(Ep(w[1]), ref m);
                     return $"r {Err.Name(r)} {Err.Name(m.Type)}";
                 }
+            case "td-restart": // td-restart <ep> <target>: make test driver <ep> have RS restart <target>
+                {
+                    m = Message.Of(Bulkhead.Lib.Drivers.TestDriverCall.RestartOf, new Bulkhead.Lib.Drivers.TestDriverRequest { Value = Ep(w[2]) });
+                    r = IpcCall.SendRec(Ep(w[1]), ref m);
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)}";
+                }
             case "td-check": // td-check <ep>: the test driver's next DS change → r OK RESULT key TYPE owner
                 {
                     m = new Message(Bulkhead.Lib.Drivers.TestDriverCall.Check);

@@ -49,7 +49,7 @@ public static unsafe class TestDriver
         ServiceRuntime.InitDone();
         var loop = new ServerLoop { NonBlockingReplies = true };
         loop.On(TestDriverCall.Read, DoRead).On(TestDriverCall.Write, DoWrite).On(TestDriverCall.Fail, DoFail)
-            .On(TestDriverCall.ComplainAbout, DoComplainAbout).On(TestDriverCall.Check, DoCheck)
+            .On(TestDriverCall.ComplainAbout, DoComplainAbout).On(TestDriverCall.RestartOf, DoRestartOf).On(TestDriverCall.Check, DoCheck)
             .On(TestDriverCall.AskRs, DoAskRs);
         return loop.Run() == Err.Ok ? 0 : 1;
     }
@@ -92,6 +92,17 @@ public static unsafe class TestDriver
         int r = IpcCall.SendRec(Endpoint.Rs, ref request);
         m = default;
         return r != Err.Ok ? r : request.Type;
+    }
+
+    private static int DoRestartOf(ref Message m)
+    {
+        int target = (int)m.As<TestDriverRequest>().Value;
+        m = default;
+        int r = DsClient.RetrieveLabelByEndpoint(target, out string label);
+        if (r != Err.Ok) return r;
+        r = RsClient.Restart(label, out string why);
+        if (r != Err.Ok) SysCall.Diag($"restart of {label} refused: {why}");
+        return r;
     }
 
     private static int DoComplainAbout(ref Message m)

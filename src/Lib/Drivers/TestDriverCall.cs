@@ -27,6 +27,10 @@ public static class TestDriverCall
     /// <summary>SENDREC to RS a request of type TestDriverRequest.Mode with an empty payload, as
     /// a (misbehaving) service would; the reply's type is RS's answer.</summary>
     public const int AskRs = Base + 6;
+    /// <summary>Have RS restart the service at endpoint TestDriverRequest.Value (its label from
+    /// DS), as a server whose policy's `driver` key names it may (Fig. 2.6); the reply's type
+    /// is RS's answer.</summary>
+    public const int RestartOf = Base + 7;
 
     public const int BadPointer = 1;
     public const int DivideByZero = 2;

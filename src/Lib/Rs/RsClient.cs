@@ -1,5 +1,6 @@
 // Client side of RS for programs that start services themselves (benchmarks, tests): `service
-// up` of a ServiceSpec through a memory grant, with RS's explanation of a refusal. The service
+// up` of a ServiceSpec through a memory grant, with RS's explanation of a refusal; and
+// `service restart` for a service that may control another (its policy's `driver` key). The service
 // utility (src/Commands/Service) speaks the same protocol with its own error texts.
 using System.Text;
 using Bulkhead.Lib.Grants;
@@ -10,14 +11,25 @@ namespace Bulkhead.Lib.Rs;
 public static class RsClient
 {
     private const int BufferBytes = 4096;
+    /// <summary>What RS reads of a label request (its limit for the label and the explanation).</summary>
+    private const int LabelBytes = 64;
 
     /// <summary>Asks RS to start <paramref name="spec"/>: OK, or the error; on a refusal
     /// <paramref name="why"/> is RS's reason.</summary>
-    public static int Up(ServiceSpec spec, out string why)
+    public static int Up(ServiceSpec spec, out string why) => Request(RsCall.Up, spec.Format(), BufferBytes, out why);
+
+    /// <summary>Asks RS to restart service <paramref name="label"/> now (`service restart`). A
+    /// service may ask only for the drivers its policy names in its `driver` key (Fig. 2.6).</summary>
+    public static int Restart(string label, out string why) => Request(RsCall.Restart, label, LabelBytes, out why);
+
+    /// <summary>One RS request whose text travels in a granted buffer of which
+    /// <paramref name="announced"/> bytes are offered to RS (RS reads the text up to a NUL and
+    /// writes its explanation of a refusal back into them).</summary>
+    private static int Request(int call, string request, int announced, out string why)
     {
         why = "";
-        byte[] text = Encoding.UTF8.GetBytes(spec.Format());
-        if (text.Length >= BufferBytes) return Err.E2BIG;
+        byte[] text = Encoding.UTF8.GetBytes(request);
+        if (text.Length >= announced) return Err.E2BIG;
         long buf = ArenaHeap.Allocate(BufferBytes);
         if (buf < 0) return (int)buf;
         try
@@ -29,7 +41,7 @@ public static class RsClient
             if (grant < 0) return grant;
             try
             {
-                var m = Message.Of(RsCall.Up, new BufferRequest { GrantId = grant, Length = text.Length });
+                var m = Message.Of(call, new BufferRequest { GrantId = grant, Length = announced });
                 int r = IpcCall.SendRec(Endpoint.Rs, ref m);
                 if (r != Err.Ok) return r;
                 int length = m.As<RsReply>().Length;

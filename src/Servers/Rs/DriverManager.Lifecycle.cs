@@ -157,9 +157,9 @@ public sealed partial class DriverManager
     /// §3.4: "the PCI device ID is sent to the PCI-bus driver"). The driver's first PCI request
     /// may arrive before this; the PCI-bus driver holds it until the ACL is here.</summary>
     /// <remarks>RS tells the bus drivers with SENDA and does not wait (it never waits for a
-    /// server it watches): the kernel delivers in order, so a release reaches a bus driver
-    /// before the next instance's ACL, and the PCI-bus driver holds the new instance's requests
-    /// until its ACL arrives.</remarks>
+    /// server it watches). The order in which they arrive does not matter: the release of the
+    /// old instance and the ACL of the new one name different endpoints, and the PCI-bus driver
+    /// holds the new instance's requests until its ACL arrives.</remarks>
     private void GrantPciDevices(Service s)
     {
         if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
@@ -340,10 +340,11 @@ public sealed partial class DriverManager
         s.Deadline = Now + delay;
     }
 
+    /// <summary>Left down until `service refresh`; LastReason keeps the cause of the last
+    /// failure, which is what `ps` and `service list` show next to the state "failed".</summary>
     private void Fail(Service s, string why)
     {
         s.State = ServiceState.Failed;
-        s.LastReason = "failed";
         Log($"{s.Label} marked failed: {why}; left down until 'service refresh {s.Label}'");
     }
 
@@ -351,7 +352,7 @@ public sealed partial class DriverManager
     {
         StopScript(s);
         _services.Remove(s.Label);
-        _claims.Release(s.Policy.Label);
+        _claims.Release(s.Label);
         DropImage(s);
         _ds.DeleteLabel(s.Label, Now);
     }
@@ -418,6 +419,9 @@ public sealed partial class DriverManager
     private void Tick()
     {
         long now = Now;
+        long gap = _lastTick == 0 ? 0 : now - _lastTick;
+        _lastTick = now;
+        if (gap > Math.Max(StalledMs, 10 * _opt.TickMs)) Stalled(gap, now);
         _ds.Pump(now);
         foreach (var s in _services.Values.ToList())
         {
@@ -446,6 +450,23 @@ public sealed partial class DriverManager
                     s.Deadline = long.MaxValue;
                     break;
             }
+        }
+    }
+
+    private const long StalledMs = 1000;
+    private long _lastTick;
+
+    /// <summary>RS itself did not run for <paramref name="gap"/> ms (stopped, or starved of CPU):
+    /// that time is no service's fault. The heartbeat and initialization clocks of every
+    /// service start again now; exits that happened meanwhile are still reported by PM with
+    /// their own causes.</summary>
+    private void Stalled(long gap, long now)
+    {
+        Log(string.Create(CultureInfo.InvariantCulture, $"RS did not run for {gap} ms; heartbeat and initialization deadlines start again"));
+        foreach (var s in _services.Values)
+        {
+            s.LastAlive = s.LastPing = now;
+            if (s.State == ServiceState.Starting) s.Deadline = Math.Max(s.Deadline, now + _opt.InitTimeoutMs);
         }
     }
 

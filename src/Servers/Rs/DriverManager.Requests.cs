@@ -34,12 +34,7 @@ public sealed partial class DriverManager
         if (policies is null) return Refuse(out why, Err.EINVAL, error);
         string entry = spec.Policy.Length > 0 ? spec.Policy : spec.Label;
         if (!policies.TryGet(entry, out var policy)) return Refuse(out why, Err.ESRCH, $"no policy '{entry}' in {policies.File}");
-        if (_claims.FindConflict(policy) is { } conflict) return Refuse(out why, Err.EBUSY, conflict);
-        // Claims are kept per policy entry: a second service under the same entry would get the
-        // same devices without a conflict being seen.
-        foreach (var other in _services.Values)
-            if (other.Policy.Label == policy.Label && Policy.DeviceClaims.Conflicts(policy, other.Policy, out _))
-                return Refuse(out why, Err.EBUSY, $"the devices of policy '{policy.Label}' are claimed by running service '{other.Label}'");
+        if (_claims.FindConflict(spec.Label, policy) is { } conflict) return Refuse(out why, Err.EBUSY, conflict);
         byte[]? image = null;
         if (spec.Mirror)
         {
@@ -52,13 +47,13 @@ public sealed partial class DriverManager
             if (image.Length > MaxImageBytes) return Refuse(out why, Err.E2BIG, "binary too large to mirror");
         }
         var s = new Service(spec, policy, image);
-        _claims.TryClaim(policy, out _);
+        _claims.TryClaim(spec.Label, policy, out _);
         _services[spec.Label] = s;
         r = StartInstance(s);
         if (r != Err.Ok)
         {
             _services.Remove(spec.Label);
-            _claims.Release(policy.Label);
+            _claims.Release(spec.Label);
             return Refuse(out why, r, CannotStart(r, spec.Binary));
         }
         Log($"up {s.Label}: endpoint {s.Endpoint}, policy {policy.Origin}{(image is null ? "" : ", mirrored in memory")}");
@@ -96,7 +91,7 @@ public sealed partial class DriverManager
 
     private int DoRefresh(int caller, BufferRequest req, out string why)
     {
-        int r = Lookup(caller, req, out var s, out why);
+        int r = Lookup(caller, req, out var s, out why, controllable: true);
         if (r != Err.Ok) return r;
         if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         if (s.HasInstance)
@@ -114,7 +109,7 @@ public sealed partial class DriverManager
     private int DoRestart(int caller, BufferRequest req, out int endpoint, out string why)
     {
         endpoint = Endpoint.None;
-        int r = Lookup(caller, req, out var s, out why);
+        int r = Lookup(caller, req, out var s, out why, controllable: true);
         if (r != Err.Ok) return r;
         if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         if (s.HasInstance)
@@ -207,13 +202,17 @@ public sealed partial class DriverManager
     private static string BootOnly(Service s) =>
         $"{s.Label} is a boot process (boot.conf): it can be restarted or refreshed, not stopped or replaced";
 
-    private int Lookup(int caller, BufferRequest req, out Service? s, out string why)
+    private int Lookup(int caller, BufferRequest req, out Service? s, out string why, bool controllable = false)
     {
         s = null;
-        if (!IsManager(caller)) return Refuse(out why, Err.EPERM, "services may not manage services");
+        var service = IsManager(caller) ? null : ServiceAt(caller);
+        if (service is not null && !controllable) return Refuse(out why, Err.EPERM, "services may not manage services");
         int r = ReadText(caller, req, 64, out string label);
         if (r != Err.Ok) return Refuse(out why, r, "cannot read the label");
         label = label.Trim();
+        // Fig. 2.6's `driver` key: a service may have the drivers its policy names restarted.
+        if (service is not null && !service.Policy.MayControl(label))
+            return Refuse(out why, Err.EPERM, $"{service.Label} may not control {label}");
         if (!_services.TryGetValue(label, out s)) return Refuse(out why, Err.ESRCH, $"no service '{label}'");
         why = "";
         return Err.Ok;

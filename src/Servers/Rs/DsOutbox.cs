@@ -1,12 +1,11 @@
 // RS's requests to DS — labels to publish or delete, restart events — sent without waiting.
 // RS must never block on a server it watches: DS is one, and an RS waiting in SENDREC on a
 // stopped or hung DS could neither notice the missed heartbeats nor restart it. Requests go
-// out in order with SENDA (AsyncSender: the kernel delivers them when DS next receives, in
-// order, and never blocks RS), at most MaxInFlight unanswered; DS answers RS with a blocking
-// SEND, so answers arrive in the same order and none is lost while RS is busy. A newer request
-// for the same key replaces one not yet sent; when the oldest answer is overdue (ResendMs),
-// or DS was restarted, everything unanswered is sent again (every request here is
-// idempotent). Bounded: MaxPending queued keys, MaxInFlight sent.
+// out in order with SENDA (AsyncSender: the kernel delivers one when DS next receives, and RS
+// never blocks), one at a time (MaxInFlight); DS answers RS with a blocking SEND, so no answer
+// is lost while RS is busy. A newer request for the same key replaces one not yet sent; when
+// the answer is overdue (ResendMs), or DS was restarted, the request is sent again (every
+// request here is idempotent). Bounded: MaxPending queued keys.
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 
@@ -15,7 +14,10 @@ namespace Bulkhead.Servers.Rs;
 internal sealed class DsOutbox(Action<string> log)
 {
     public const int MaxPending = 4 * DriverManager.MaxServices;
-    public const int MaxInFlight = 16;
+    /// <summary>One: the kernel delivers a SENDA table in table order, not in the order the
+    /// entries were filled, and DS's answers say nothing of which request they answer, so with
+    /// more than one unanswered an answer could be taken for another request's.</summary>
+    public const int MaxInFlight = 1;
     private const long ResendMs = 2000;
 
     private delegate int Builder(out DsAsyncRequest? request);

@@ -50,6 +50,26 @@ public sealed class HostInstance : IDisposable
     public Dictionary<string, Dictionary<string, string>> Processes()
     {
         string ps = Ok("ps");
+        return ParsePs(ps);
+    }
+
+    /// <summary>Processes(), or none when `ps` fails this time (a loaded machine can make the
+    /// instance slow to answer); for polling.</summary>
+    public Dictionary<string, Dictionary<string, string>> TryProcesses()
+    {
+        var (status, ps) = Run("ps");
+        return status == 0 ? ParsePs(ps) : [];
+    }
+
+    /// <summary>The last <paramref name="lines"/> lines of the instance's system log, for failure messages.</summary>
+    public string LogTail(int lines = 40)
+    {
+        var (_, log) = Run("log");
+        return string.Join('\n', log.Split('\n').TakeLast(lines));
+    }
+
+    private static Dictionary<string, Dictionary<string, string>> ParsePs(string ps)
+    {
         var lines = ps.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var rows = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);

@@ -93,6 +93,7 @@ public sealed class NumberTests
         "TestDriverCall.ComplainAbout = 0x904",
         "TestDriverCall.Check = 0x905",
         "TestDriverCall.AskRs = 0x906",
+        "TestDriverCall.RestartOf = 0x907",
     ];
 
     /// <summary>The other constants of the *Call classes: limits, mode bits and fault modes that

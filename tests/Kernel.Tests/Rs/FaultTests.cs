@@ -40,6 +40,24 @@ public sealed class FaultTests(ITestOutputHelper output)
         Assert.Equal(drv2, RsKit.Ep(rs.Row("testdrv2")));
     }
 
+    /// <summary>Issue 9, Fig. 2.6's `driver` key: testdrv's policy names testdrv2, so testdrv may
+    /// have it restarted (RsCall.Restart, not only a complaint); testdrv2 may not return the favour,
+    /// and no service may stop or start others.</summary>
+    [Fact]
+    public void DriverKey_LetsAServiceHaveTheDriversItNamesRestarted_AndNoOthers()
+    {
+        using var rs = new RsSystem(output);
+        int drv = rs.Up("testdrv");
+        int drv2 = rs.Up("testdrv2", "label=testdrv2");
+        Assert.Equal("r OK OK", rs.Client.Ask($"td-restart {drv} {drv2}"));
+        var row = rs.WaitRestarts("testdrv2", 1);
+        Assert.Equal("restart", row[4]);
+        Assert.NotEqual(drv2, RsKit.Ep(row));
+        Assert.Equal("r OK EPERM", rs.Client.Ask($"td-restart {RsKit.Ep(row)} {drv}"));
+        Assert.True(rs.Sys.Console.Has("restart of testdrv refused: testdrv2 may not control testdrv"), rs.Console());
+        Assert.Equal("0", rs.Row("testdrv")[3]);
+    }
+
     [Fact]
     public void ProtocolViolation_ComplaintFromAuthorizedDriver_Restarts()
     {

@@ -54,4 +54,31 @@ public sealed class HeartbeatTests(ITestOutputHelper output)
         Assert.Equal(0, rs.Sys.Kernel.Kill(quiet, 9));
         Puppet.Await(blocked);
     }
+
+    /// <summary>Issue 9: time during which RS itself did not run is no driver's fault. RS is
+    /// stopped for ten heartbeat periods; a healthy driver is not killed when RS continues, and
+    /// a driver killed meanwhile is recorded as terminated, not as silent.</summary>
+    [Fact]
+    public void RsStopped_NoDriverIsBlamed_AndAnExitMeanwhileKeepsItsCause()
+    {
+        using var rs = new RsSystem(output);
+        int healthy = rs.Up("testdrv", "period=300");
+        int victim = rs.Up("testdrv2", "label=testdrv2;period=300");
+        int rsPid = rs.Sys.Find(Bulkhead.Lib.Ipc.Endpoint.Rs)!.Value.HostPid;
+        Assert.Equal(0, Bulkhead.Lib.Host.Native.kill(rsPid, 19)); // SIGSTOP
+        try
+        {
+            Thread.Sleep(3000);
+            Assert.Equal(0, rs.Sys.Kernel.Kill(victim, 9));
+            Thread.Sleep(300);
+        }
+        finally
+        {
+            Assert.Equal(0, Bulkhead.Lib.Host.Native.kill(rsPid, 18)); // SIGCONT
+        }
+        Assert.Equal("terminated", rs.WaitRestarts("testdrv2", 1)[4]);
+        RsKit.Holds(() => rs.Row("testdrv") is { Length: > 5 } r && r[1] == healthy.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            && r[2] == "running" && r[3] == "0", 6 * 300, "testdrv stays up after RS continues");
+        Assert.True(rs.Sys.Console.Has("rs: RS did not run for"), rs.Console());
+    }
 }

@@ -285,34 +285,35 @@ public sealed class PolicyParserTests
             driver net { pci class 02/00; };
             """);
         Assert.True(PolicySet.Conflicts(set["ne1"], set["ne0"], out string why));
-        Assert.Equal("driver 'ne1': isa io 310:8 overlaps isa io 300:20 claimed by running driver 'ne0'", why);
+        Assert.Equal("policy 'ne1': isa io 310:8 overlaps isa io 300:20 of policy 'ne0'", why);
         Assert.True(PolicySet.Conflicts(set["rtl1"], set["rtl0"], out why));
-        Assert.Equal("driver 'rtl1': pci device 10ec/8139 is claimed by running driver 'rtl0'", why);
+        Assert.Equal("policy 'rtl1': pci device 10ec/8139 is also in policy 'rtl0'", why);
         Assert.False(PolicySet.Conflicts(set["ne2"], set["ne0"], out why)); // adjacent ports, shared IRQ 9
         Assert.Equal("", why);
         Assert.False(PolicySet.Conflicts(set["net"], set["rtl0"], out _)); // a class is no single device
     }
 
     [Fact]
-    public void DeviceClaims_RefusesClaimedDevice_UntilReleased()
+    public void DeviceClaims_RefusesClaimedDevice_UntilReleased_NamingTheRunningService()
     {
         var set = PolicySet.Load(RepoFile("etc/drivers.conf"));
         var second = PolicySet.Parse("driver ne2k { isa io 318:8; isa irq 9; };")["ne2k"];
         var claims = new DeviceClaims();
-        Assert.True(claims.TryClaim(set["dp8390"], out _));
-        Assert.True(claims.TryClaim(set["rtl8139"], out _));
-        Assert.True(claims.TryClaim(set["testdrv"], out _));
-        Assert.Null(claims.FindConflict(set["dp8390"])); // a restart of the same driver
-        Assert.True(claims.TryClaim(set["dp8390"], out _));
+        Assert.True(claims.TryClaim("eth0", set["dp8390"], out _));
+        Assert.True(claims.TryClaim("eth1", set["rtl8139"], out _));
+        Assert.True(claims.TryClaim("testdrv", set["testdrv"], out _));
+        Assert.Null(claims.FindConflict("eth0", set["dp8390"])); // a restart of the same service
+        Assert.True(claims.TryClaim("eth0", set["dp8390"], out _));
         Assert.Equal(3, claims.Running.Count);
 
-        Assert.False(claims.TryClaim(second, out string why));
-        Assert.Equal("driver 'ne2k': isa io 318:8 overlaps isa io 300:20 claimed by running driver 'dp8390'", why);
-        var otherRtl = set["rtl8139"] with { Label = "rtl8139b" };
-        Assert.Equal("driver 'rtl8139b': pci device 10ec/8139 is claimed by running driver 'rtl8139'", claims.FindConflict(otherRtl));
+        Assert.False(claims.TryClaim("eth2", second, out string why));
+        Assert.Equal("policy 'ne2k': isa io 318:8 overlaps isa io 300:20 of policy 'dp8390' (running service 'eth0')", why);
+        // A second service under the same policy wants the same device.
+        Assert.Equal("policy 'rtl8139': pci device 10ec/8139 is also in policy 'rtl8139' (running service 'eth1')",
+                     claims.FindConflict("eth3", set["rtl8139"]));
 
-        Assert.True(claims.Release("dp8390"));
-        Assert.False(claims.Release("dp8390"));
-        Assert.True(claims.TryClaim(second, out _));
+        Assert.True(claims.Release("eth0"));
+        Assert.False(claims.Release("eth0"));
+        Assert.True(claims.TryClaim("eth2", second, out _));
     }
 }
