@@ -24,21 +24,9 @@ public sealed partial class Kernel
 
     private void CountCpuDenial(Proc p, int signal)
     {
-        Denial? why = signal switch
-        {
-            11 => Denial.CpuSegv,
-            7 => Denial.CpuBus,
-            8 => Denial.CpuFpe,
-            4 => Denial.CpuIll,
-            6 => Denial.CpuAbort,
-            5 or 31 => Denial.CpuOther,
-            _ => null,
-        };
-        if (why is { } w)
-        {
-            _denials[(int)w]++;
-            p.DenialCount++;
-        }
+        if (CpuFault.Of(signal) is not { } why) return;
+        _denials[(int)why]++;
+        p.DenialCount++;
     }
 
     /// <summary>A copy of the denial counters, indexed by <see cref="Denial"/>.</summary>

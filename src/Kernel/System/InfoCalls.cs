@@ -28,11 +28,13 @@ public sealed partial class Kernel
         return Err.Ok;
     }
 
-    /// <summary>A trusted driver (PCI-bus, IOMMU) counts a denial it made, in the same table as
-    /// the kernel's own; the offender must be a live process.</summary>
+    /// <summary>A trusted driver (PCI-bus, IOMMU) or a core server (PM, RS, DS at their fixed
+    /// endpoints) counts a denial it made, in the same table as the kernel's own; the offender
+    /// must be a live process. Nobody else may, or a driver could charge others.</summary>
     private int ReportDenial(Proc caller, in SysCtlRequest req, ref Message m)
     {
-        if ((caller.Priv.Flags & PrivilegeBlock.DeviceAuthority) == 0) return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        bool core = caller.Endpoint is Endpoint.Pm or Endpoint.Rs or Endpoint.Ds;
+        if (!core && (caller.Priv.Flags & PrivilegeBlock.DeviceAuthority) == 0) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         if (req.Category is < 0 or >= DenialText.Count) return Err.EINVAL;
         var offender = ProcOf(req.Offender);
         if (offender is null) return Err.ESRCH;

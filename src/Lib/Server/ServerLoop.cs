@@ -23,6 +23,10 @@ public sealed class ServerLoop
     /// same: RS, which sends its requests with SENDNB so as never to wait for a server it
     /// watches, and would lose an answer that found it busy.</summary>
     public int BlockingRepliesTo { get; set; } = Endpoint.None;
+    /// <summary>Count every request a handler refuses with EPERM in the kernel's denial table
+    /// as "request rejected by target" (thesis Fig. 5.5), against its sender. For the core
+    /// servers (PM, DS), which the kernel lets report denials.</summary>
+    public bool CountRefusals { get; set; }
 
     private bool NonBlockingTo(int client) => NonBlockingReplies && client != BlockingRepliesTo;
     public bool Running { get; private set; }
@@ -58,6 +62,7 @@ public sealed class ServerLoop
             int source = m.Source;
             int result = _handlers.TryGetValue(m.Type, out var h) ? h(ref m)
                 : OnUnknown is { } u ? u(ref m) : Err.ENOSYS;
+            if (result == Err.EPERM && CountRefusals) Sys.SysCall.ReportDenial(Sys.Denial.RequestRejected, source);
             if (!Running)
             {
                 if (result != Err.EDONTREPLY) Reply(source, result, ref m);

@@ -74,3 +74,39 @@ public static class DenialText
         _ => d.ToString(),
     };
 }
+
+/// <summary>The host signals that mean a component's own code faulted (thesis Fig. 5.5's
+/// "unauthorized CPU access", Fig. 4.1's "CPU or MMU exception"), in one place for the
+/// kernel's denial table and RS's classification of an exit.</summary>
+public static class CpuFault
+{
+    /// <summary>The denial a death by <paramref name="signal"/> counts as, or null when the
+    /// signal came from outside (SIGKILL, SIGTERM, …).</summary>
+    public static Denial? Of(int signal) => signal switch
+    {
+        11 => Denial.CpuSegv,
+        7 => Denial.CpuBus,
+        8 => Denial.CpuFpe,
+        4 => Denial.CpuIll,
+        6 => Denial.CpuAbort,
+        5 or 31 => Denial.CpuOther, // SIGTRAP; SIGSYS (a seccomp kill)
+        _ => null,
+    };
+
+    public static bool Is(int signal) => Of(signal) is not null;
+
+    /// <summary>The signal's name for messages ("SIGSEGV", or "signal N").</summary>
+    public static string Name(int signal) => signal switch
+    {
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        31 => "SIGSYS",
+        _ => "signal " + signal.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

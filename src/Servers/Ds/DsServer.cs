@@ -18,7 +18,7 @@ public static class DsServer
         _ = args;
         ServiceRuntime.Start(); // RS's heartbeats and last words (DS is a boot process RS adopts)
         var ds = new DsService();
-        var loop = new ServerLoop { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs }
+        var loop = new ServerLoop { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs, CountRefusals = true }
             .On(DsCall.Publish, ds.DoPublish)
             .On(DsCall.Retrieve, ds.DoRetrieve)
             .On(DsCall.Subscribe, ds.DoSubscribe)

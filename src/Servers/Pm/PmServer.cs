@@ -33,7 +33,7 @@ public static class PmServer
     public static int Run(string[] args)
     {
         _ = args;
-        var loop = new ServerLoop { NonBlockingReplies = true, OnNotify = OnNotify };
+        var loop = new ServerLoop { NonBlockingReplies = true, OnNotify = OnNotify, CountRefusals = true };
         loop.On(PmCall.Start, DoStart).On(PmCall.Kill, DoKill).On(PmCall.Wait, DoWait).On(PmCall.StartBoot, DoStartBoot);
         SysCall.Diag("process manager up");
         return loop.Run() == Err.Ok ? 0 : 1;

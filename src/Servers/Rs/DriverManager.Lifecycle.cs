@@ -248,18 +248,8 @@ public sealed partial class DriverManager
             detail = report is null ? $"exit status {exit.Status}" : $"exception{said}, exit status {exit.Status}";
             return report is null ? "exit" : "exception";
         }
-        string sig = exit.Status switch
-        {
-            4 => "SIGILL",
-            6 => "SIGABRT",
-            7 => "SIGBUS",
-            8 => "SIGFPE",
-            9 => "SIGKILL",
-            11 => "SIGSEGV",
-            15 => "SIGTERM",
-            _ => "signal " + exit.Status.ToString(CultureInfo.InvariantCulture),
-        };
-        bool cpu = exit.Status is 4 or 5 or 6 or 7 or 8 or 11 or 31;
+        string sig = CpuFault.Name(exit.Status);
+        bool cpu = CpuFault.Is(exit.Status);
         detail = cpu ? $"exception{said}, {sig}" : $"terminated by {sig}";
         return cpu ? "exception" : "terminated";
     }

@@ -147,6 +147,8 @@ public sealed partial class DriverManager
             RsCall.Complain => DoComplain(caller, m.As<ComplainRequest>(), out explanation),
             _ => Err.ENOSYS,
         };
+        // A refusal counts in the kernel's denial table, as the kernel's and the bus drivers' do.
+        if (result == Err.EPERM) SysCall.ReportDenial(Denial.RequestRejected, caller);
         int length = 0;
         if (explanation.Length > 0 && m.Type is not (RsCall.List or RsCall.Complain))
             length = WriteBack(caller, m.As<BufferRequest>(), explanation);

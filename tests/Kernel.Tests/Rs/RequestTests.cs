@@ -38,6 +38,24 @@ public sealed class RequestTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(drv, RsKit.Ep(rs.Row("testdrv")));
     }
 
+    /// <summary>Issue 9: DS, RS and PM count what they refuse in the kernel's denial table as
+    /// "request rejected by target" (thesis Fig. 5.5), as the kernel and the bus drivers do.</summary>
+    [Fact]
+    public void RefusalsOfDsRsAndPm_AreCountedAsRequestsRejectedByTarget()
+    {
+        using var rs = new RsSystem(output);
+        int drv = rs.Up("testdrv");
+        long before = rs.Sys.Kernel.Denials()[(int)Lib.Sys.Denial.RequestRejected];
+        long clientBefore = rs.Sys.Find(rs.Client.Endpoint)!.Value.Denials;
+        Assert.Equal("r EPERM", rs.Client.Ask($"ds pub label fake {rs.Client.Endpoint}"));     // DS: LABEL only from RS
+        Assert.Equal("r OK EPERM", rs.Client.Ask($"td-askrs {drv} {RsCall.Up}"));                  // RS: services start no services
+        var pm = rs.Client.Ask($"sendrec3 {Lib.Ipc.Endpoint.Pm} {Lib.Pm.PmCall.Start} 0 0 0");      // PM: only RS starts processes
+        Assert.Equal("EPERM", Lib.Ipc.Err.Name(int.Parse(Puppet.Field(pm, 3), System.Globalization.CultureInfo.InvariantCulture)));
+        TestSystem.WaitUntil(() => rs.Sys.Kernel.Denials()[(int)Lib.Sys.Denial.RequestRejected] >= before + 3, "three refusals counted");
+        Assert.True(rs.Sys.Find(rs.Client.Endpoint)!.Value.Denials >= clientBefore + 2, "the client's own count");
+        Assert.Equal("running", rs.Row("testdrv")[2]);
+    }
+
     [Fact]
     public void BadRequests_AreRefusedWithExplanation()
     {
