@@ -413,6 +413,7 @@ public sealed partial class DriverManager
         _lastTick = now;
         if (gap > Math.Max(StalledMs, 10 * _opt.TickMs)) Stalled(gap, now);
         _ds.Pump(now);
+        if (now - _lastVerified >= VerifyMs) VerifyInstances(now);
         foreach (var s in _services.Values.ToList())
         {
             WatchScript(s, now);
@@ -440,6 +441,31 @@ public sealed partial class DriverManager
                     s.Deadline = long.MaxValue;
                     break;
             }
+        }
+    }
+
+    private const long VerifyMs = 500;
+    private long _lastVerified;
+
+    /// <summary>RS never reports a state it has not verified: every VerifyMs it checks its
+    /// services' processes against the kernel's table. One that is gone is normally reported by
+    /// PM within milliseconds; with PM itself gone nobody will report it (and nothing can be
+    /// started), so the service is marked lost instead of being shown running.</summary>
+    private void VerifyInstances(long now)
+    {
+        _lastVerified = now;
+        if (SysCall.ProcessTable(out var rows) != Err.Ok) return;
+        var alive = new HashSet<int>();
+        foreach (var p in rows)
+            if (p.State != ProcState.Zombie) alive.Add(p.Endpoint);
+        if (alive.Contains(Endpoint.Pm)) return;
+        foreach (var s in _services.Values)
+        {
+            if (!s.HasInstance || alive.Contains(s.Endpoint)) continue;
+            Log($"{s.Label} (endpoint {s.Endpoint}) is gone and PM, which reports exits and starts processes, is not running: marked lost");
+            s.Endpoint = Endpoint.None;
+            s.State = ServiceState.Lost;
+            s.LastReason = "unreported-exit";
         }
     }
 

@@ -194,10 +194,13 @@ public sealed partial class DriverManager
     }
 
     /// <summary>Why a start failed, in words: EAGAIN from SPAWN is a full process table, not a
-    /// problem of the binary.</summary>
-    private static string CannotStart(int error, string what) => error == Err.EAGAIN
-        ? $"cannot start {what}: the kernel's process table is full (no free slot; boot.conf's 'procs' sets its size)"
-        : $"cannot start {what}";
+    /// problem of the binary; EDEADSRCDST is PM gone.</summary>
+    private static string CannotStart(int error, string what) => error switch
+    {
+        Err.EAGAIN => $"cannot start {what}: the kernel's process table is full (no free slot; boot.conf's 'procs' sets its size)",
+        Err.EDEADSRCDST => $"PM (endpoint {Endpoint.Pm}), which starts every process, is not running: cannot start {what}",
+        _ => $"cannot start {what}",
+    };
 
     private static string BootOnly(Service s) =>
         $"{s.Label} is a boot process (boot.conf): it can be restarted or refreshed, not stopped or replaced";

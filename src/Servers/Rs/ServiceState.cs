@@ -16,4 +16,7 @@ public enum ServiceState
     Updating,
     /// <summary>Too many failures (or no way to start it): left down until `service refresh`.</summary>
     Failed,
+    /// <summary>Its process is gone from the kernel's table but no exit was reported, because PM
+    /// — which reports exits and starts processes — is not running: RS cannot restart it.</summary>
+    Lost,
 }

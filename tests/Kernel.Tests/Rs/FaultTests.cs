@@ -58,6 +58,25 @@ public sealed class FaultTests(ITestOutputHelper output)
         Assert.Equal("0", rs.Row("testdrv")[3]);
     }
 
+    /// <summary>Issue 9: RS never reports a state it has not verified. With PM gone nobody
+    /// reports exits: a driver killed then is shown lost (no endpoint), not running, and a new
+    /// `service up` says that PM is not running instead of a bare EDEADSRCDST.</summary>
+    [Fact]
+    public void PmGone_ADriverThatDies_IsShownLost_AndStartsSayWhy()
+    {
+        using var rs = new RsSystem(output);
+        int drv = rs.Up("testdrv");
+        Assert.Equal(0, rs.Sys.Kernel.Kill(Bulkhead.Lib.Ipc.Endpoint.Pm, 9));
+        TestSystem.WaitUntil(() => rs.Sys.Find(Bulkhead.Lib.Ipc.Endpoint.Pm) is null, "PM gone");
+        Assert.Equal(0, rs.Sys.Kernel.Kill(drv, 9));
+        rs.WaitState("testdrv", "lost");
+        var row = rs.Row("testdrv");
+        Assert.Equal(("-", "unreported-exit"), (row[1], row[4]));
+        var a = rs.Manager.Ask($"rs up label=testdrv2;binary={RsSystem.Image};args=testdrv");
+        Assert.Equal("EDEADSRCDST", Puppet.Field(a, 2));
+        Assert.Contains("PM (endpoint 0), which starts every process, is not running", a);
+    }
+
     [Fact]
     public void ProtocolViolation_ComplaintFromAuthorizedDriver_Restarts()
     {
