@@ -26,6 +26,7 @@ public static unsafe class TestDriver
     private static long s_requests;
     private static long s_value;
     private static bool s_violate;
+    private static bool s_memoryOnly;
     private static string s_stateKey = "";
 
     public static int Run(string[] args)
@@ -39,6 +40,10 @@ public static unsafe class TestDriver
         Span<byte> saved = stackalloc byte[8];
         int r = DsClient.RetrieveMem(s_stateKey, saved, out int length);
         if (r == Err.Ok && length == 8) s_value = BitConverter.ToInt64(saved);
+        // "memory-state": the value lives only in memory until RS asks for it before an
+        // update (thesis §4.1.3); otherwise it is written to DS at every Write.
+        s_memoryOnly = args.Contains("memory-state");
+        ServiceRuntime.OnSaveState = SaveValue;
         if (args.Contains("watch"))
         {
             r = DsClient.Subscribe(@"drv\.chr\..*|rs\.restart\..*", 0);
@@ -72,9 +77,14 @@ public static unsafe class TestDriver
     {
         s_requests++;
         s_value = m.As<TestDriverRequest>().Value;
+        if (!s_memoryOnly) SaveValue();
+        return Err.Ok;
+    }
+
+    private static void SaveValue()
+    {
         int r = DsClient.PublishMem(s_stateKey, BitConverter.GetBytes(s_value), DsFlags.Private | DsFlags.Overwrite);
         if (r != Err.Ok) SysCall.Diag($"cannot save {s_stateKey}: {Err.Name(r)}");
-        return Err.Ok;
     }
 
     private static int DoCheck(ref Message m)

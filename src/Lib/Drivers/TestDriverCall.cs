@@ -1,7 +1,8 @@
 // Protocol of the test driver (src/Drivers/Test): a small character-style service that reads
 // and writes a buffer, and can be told to fail in each way the thesis lists (§4.1, Fig. 4.1).
 // Its arguments (after "testdrv") select faults in initialization: "die-in-init" exits before
-// InitDone, "hang-in-init" never reports InitDone; "watch" subscribes to driver and restart events.
+// InitDone, "hang-in-init" never reports InitDone; "watch" subscribes to driver and restart events;
+// "memory-state" keeps the written value only in memory until RS asks for it before an update.
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 

@@ -32,4 +32,10 @@ public static class RsCall
     public const int InitDone = Base + 9;
     /// <summary>Answer to a heartbeat NOTIFY from RS.</summary>
     public const int Alive = Base + 10;
+    /// <summary>RS to a service before a dynamic update (thesis §4.1.3): save your state now
+    /// (ServiceRuntime.OnSaveState), then answer StateSaved; the old instance is stopped then,
+    /// or when RS's stop time-out passes without the answer.</summary>
+    public const int SaveState = Base + 11;
+    /// <summary>A service's answer to SaveState: its state is saved (in DS), it may be stopped.</summary>
+    public const int StateSaved = Base + 12;
 }

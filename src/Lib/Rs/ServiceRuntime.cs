@@ -4,7 +4,11 @@
 //     RS can tell an exception from a panic (Fig. 4.1) although both end in SIGABRT;
 //   * Panic() reports a panic and exits;
 //   * InitDone() tells RS that initialization finished (the restart only counts from then on);
-//   * heartbeat NOTIFYs from RS are answered by ServerLoop with an Alive message.
+//   * heartbeat NOTIFYs from RS are answered by ServerLoop with an Alive message;
+//   * before a dynamic update RS asks the service to save its state (SaveState, thesis §4.1.3):
+//     ServerLoop runs OnSaveState — on the main thread, so it may use IPC, e.g. write the
+//     state to DS — and answers StateSaved; RS stops the old instance then, or after its stop
+//     time-out if the answer does not come.
 // Reports go out with SENDNB first and SEND if RS is busy: RS always comes back to RECEIVE.
 using Bulkhead.Lib.Ipc;
 
@@ -43,6 +47,21 @@ public static class ServiceRuntime
             if (Ds.DsClient.RetrieveLabelByEndpoint(IpcCall.Self, out string label) == Err.Ok && label.Length > 0) return label;
             if (Environment.TickCount64 > until) return "";
             Thread.Sleep(2);
+        }
+    }
+
+    /// <summary>Saves the component's state before a dynamic update (a component that keeps
+    /// state only in memory writes it to DS here; a restarted instance reads it back).</summary>
+    public static Action? OnSaveState { get; set; }
+
+    /// <summary>RS asked for the state (ServerLoop calls this): run the hook, then say so.</summary>
+    public static void SaveState()
+    {
+        try { OnSaveState?.Invoke(); }
+        finally
+        {
+            var m = new Message(RsCall.StateSaved);
+            Deliver(ref m);
         }
     }
 

@@ -60,6 +60,12 @@ public sealed class ServerLoop
                 continue;
             }
             int source = m.Source;
+            if (source == Endpoint.Rs && m.Type == Rs.RsCall.SaveState && Rs.ServiceRuntime.Started)
+            {
+                Rs.ServiceRuntime.SaveState(); // answered with StateSaved, not with a reply
+                r = IpcCall.Receive(Endpoint.Any, out m);
+                continue;
+            }
             int result = _handlers.TryGetValue(m.Type, out var h) ? h(ref m)
                 : OnUnknown is { } u ? u(ref m) : Err.ENOSYS;
             if (result == Err.EPERM && CountRefusals) Sys.SysCall.ReportDenial(Sys.Denial.RequestRejected, source);

@@ -271,6 +271,7 @@ public sealed partial class DriverManager
                 Remove(s);
                 return;
             case ServiceState.Updating:
+                s.SavingState = false;
                 ApplyUpdate(s);
                 s.LastReason = "update";
                 s.LastFailureAt = now;
@@ -374,6 +375,13 @@ public sealed partial class DriverManager
         if (r != Err.Ok) Log($"cannot kill {s.Label}: {Err.Name(r)}");
     }
 
+    /// <summary>The old instance saved its state (or ran out of time): stop it for the update.</summary>
+    private void StopForUpdate(Service s)
+    {
+        s.SavingState = false;
+        Stop(s, "update");
+    }
+
     /// <summary>SIGTERM now, SIGKILL when the stop time-out passes (Tick).</summary>
     private void Stop(Service s, string reason)
     {
@@ -435,6 +443,10 @@ public sealed partial class DriverManager
                     break;
                 case ServiceState.Restarting when now >= s.Deadline:
                     RestartNow(s);
+                    break;
+                case ServiceState.Updating when s.SavingState && now > s.Deadline && s.HasInstance:
+                    Log($"{s.Label} did not save its state within {_opt.StopTimeoutMs} ms; updating it anyway");
+                    StopForUpdate(s);
                     break;
                 case ServiceState.Stopping or ServiceState.Updating when now > s.Deadline && s.HasInstance:
                     PmClient.Kill(s.Endpoint, SigKill);

@@ -160,8 +160,13 @@ public sealed partial class DriverManager
             s.LastReason = "update";
             return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "the new binary"));
         }
+        // Thesis §4.1.3: the old instance saves its state first (SaveState → StateSaved), then
+        // it is stopped; without an answer within the stop time-out it is stopped anyway.
         s.State = ServiceState.Updating;
-        Stop(s, "update");
+        s.PendingReason = "update";
+        s.SavingState = true;
+        s.Deadline = Now + _opt.StopTimeoutMs;
+        Tell(s.Endpoint, new Message(RsCall.SaveState), $"the state-save request to {s.Label}");
         return Err.Ok;
     }
 

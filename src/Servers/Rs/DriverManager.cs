@@ -126,6 +126,9 @@ public sealed partial class DriverManager
                 return;
             case RsCall.Alive:
                 return;
+            case RsCall.StateSaved:
+                if (from is { State: ServiceState.Updating, SavingState: true }) StopForUpdate(from);
+                return;
             case RsCall.CrashReport:
                 if (from is not null)
                 {

@@ -39,6 +39,9 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     /// <summary>What the dying instance said about itself (exception type or panic text).</summary>
     public (int Kind, string Text)? CrashReport { get; set; }
     public ServiceSpec? UpdateTo { get; set; }
+    /// <summary>`service update`: RS asked the old instance to save its state and waits for
+    /// StateSaved (until Deadline) before stopping it.</summary>
+    public bool SavingState { get; set; }
     /// <summary>The running recovery script (a confined host program RS is the parent of), or NONE.</summary>
     public int Script { get; set; } = Lib.Ipc.Endpoint.None;
     /// <summary>When RS kills a recovery script that has not finished.</summary>

@@ -87,6 +87,8 @@ public sealed class NumberTests
         "RsCall.CrashReport = 0x708",
         "RsCall.InitDone = 0x709",
         "RsCall.Alive = 0x70A",
+        "RsCall.SaveState = 0x70B",
+        "RsCall.StateSaved = 0x70C",
         "TestDriverCall.Read = 0x901",
         "TestDriverCall.Write = 0x902",
         "TestDriverCall.Fail = 0x903",

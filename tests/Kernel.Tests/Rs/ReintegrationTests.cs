@@ -108,6 +108,28 @@ public sealed class ReintegrationTests(ITestOutputHelper output)
         Assert.StartsWith($"r OK OK 1 77 {RsKit.Ep(row)} well-formed", rs.Client.Ask($"td {RsKit.Ep(row)} read"));
     }
 
+    /// <summary>Issue 9, thesis §4.1.3: before a dynamic update RS asks the service to save its
+    /// state (SaveState); a driver that keeps its state only in memory writes it to DS then, and
+    /// the new binary starts with it. A crash, which asks nothing, loses what was not saved.</summary>
+    [Fact]
+    public void Update_AsksTheServiceToSaveItsState_AMemoryOnlyDriverKeepsIt()
+    {
+        using var rs = new RsSystem(output);
+        int ep = rs.Up("testdrv", "args=testdrv memory-state");
+        Assert.StartsWith("r OK OK", rs.Client.Ask($"td {ep} write 4242"));
+        Assert.StartsWith("r OK OK", rs.Manager.Ask($"rs update label=testdrv;binary={RsSystem.Image};args=testdrv memory-state"));
+        var row = rs.WaitRestarts("testdrv", 1);
+        Assert.Equal("update", row[4]);
+        int ep2 = RsKit.Ep(row);
+        Assert.StartsWith($"r OK OK 1 4242 {ep2} well-formed", rs.Client.Ask($"td {ep2} read"));
+        Assert.False(rs.Sys.Console.Has("did not save its state"), rs.Console());
+
+        Assert.StartsWith("r OK OK", rs.Client.Ask($"td {ep2} write 77"));
+        Assert.Equal(0, rs.Sys.Kernel.Kill(ep2, 9));
+        row = rs.WaitRestarts("testdrv", 2);
+        Assert.StartsWith($"r OK OK 1 4242 {RsKit.Ep(row)} well-formed", rs.Client.Ask($"td {RsKit.Ep(row)} read"));
+    }
+
     [Fact]
     public void Down_StopsIt_RemovesRowAndLabel()
     {
