@@ -34,34 +34,20 @@ public static class PmClient
         int headerSize = Unsafe.SizeOf<StartHeader>();
         long total = headerSize + textBytes.Length + image.Length;
         if (total > int.MaxValue) return Err.E2BIG;
-        long buf = ArenaHeap.Allocate(total);
-        if (buf < 0) return Err.ENOMEM;
-        try
-        {
-            var ch = Channel.Current;
-            ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length, ImageId = imageId };
-            textBytes.CopyTo(ch.Arena.Slice((int)(buf + headerSize), textBytes.Length));
-            image.CopyTo(ch.Arena.Slice((int)(buf + headerSize + textBytes.Length), image.Length));
-            int grant = GrantTable.Current.Direct(Endpoint.Pm, buf, total, Grant.Read);
-            if (grant < 0) return grant;
-            try
-            {
-                var m = Message.Of(PmCall.Start, new BufferRequest { GrantId = grant, Length = (int)total });
-                int r = IpcCall.SendRec(Endpoint.Pm, ref m);
-                if (r != Err.Ok) return r;
-                if (m.Type != Err.Ok) return m.Type;
-                endpoint = m.As<EndpointReply>().Endpoint;
-                return Err.Ok;
-            }
-            finally
-            {
-                GrantTable.Current.Revoke(grant);
-            }
-        }
-        finally
-        {
-            ArenaHeap.Free(buf);
-        }
+        int r = GrantedBuffer.Create(Endpoint.Pm, total, Grant.Read, out var created);
+        if (r != Err.Ok) return r;
+        using var buffer = created!;
+        var ch = Channel.Current;
+        long buf = buffer.Offset;
+        ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length, ImageId = imageId };
+        textBytes.CopyTo(ch.Arena.Slice((int)(buf + headerSize), textBytes.Length));
+        image.CopyTo(ch.Arena.Slice((int)(buf + headerSize + textBytes.Length), image.Length));
+        var m = Message.Of(PmCall.Start, new BufferRequest { GrantId = buffer.Grant, Length = (int)total });
+        r = IpcCall.SendRec(Endpoint.Pm, ref m);
+        if (r != Err.Ok) return r;
+        if (m.Type != Err.Ok) return m.Type;
+        endpoint = m.As<EndpointReply>().Endpoint;
+        return Err.Ok;
     }
 
     /// <summary>Starts the restartable boot process of <paramref name="slot"/> again (RS only);

@@ -30,32 +30,15 @@ public static class RsClient
         why = "";
         byte[] text = Encoding.UTF8.GetBytes(request);
         if (text.Length >= announced) return Err.E2BIG;
-        long buf = ArenaHeap.Allocate(BufferBytes);
-        if (buf < 0) return (int)buf;
-        try
-        {
-            var span = Channel.Current.Arena.Slice((int)buf, BufferBytes);
-            span.Clear();
-            text.CopyTo(span);
-            int grant = GrantTable.Current.Direct(Endpoint.Rs, buf, BufferBytes, Grant.ReadWrite);
-            if (grant < 0) return grant;
-            try
-            {
-                var m = Message.Of(call, new BufferRequest { GrantId = grant, Length = announced });
-                int r = IpcCall.SendRec(Endpoint.Rs, ref m);
-                if (r != Err.Ok) return r;
-                int length = m.As<RsReply>().Length;
-                if (m.Type != Err.Ok && length > 0) why = Encoding.UTF8.GetString(span[..Math.Min(length, BufferBytes)]).TrimEnd('\0');
-                return m.Type;
-            }
-            finally
-            {
-                GrantTable.Current.Revoke(grant);
-            }
-        }
-        finally
-        {
-            ArenaHeap.Free(buf);
-        }
+        int r = GrantedBuffer.Create(Endpoint.Rs, BufferBytes, Grant.ReadWrite, out var created);
+        if (r != Err.Ok) return r;
+        using var buffer = created!;
+        text.CopyTo(buffer.Span);
+        var m = Message.Of(call, new BufferRequest { GrantId = buffer.Grant, Length = announced });
+        r = IpcCall.SendRec(Endpoint.Rs, ref m);
+        if (r != Err.Ok) return r;
+        int length = m.As<RsReply>().Length;
+        if (m.Type != Err.Ok && length > 0) why = Encoding.UTF8.GetString(buffer.Span[..Math.Min(length, BufferBytes)]).TrimEnd('\0');
+        return m.Type;
     }
 }

@@ -201,7 +201,7 @@ public sealed partial class DriverManager
     private void PublishRestart(Service s)
     {
         string ev = string.Create(CultureInfo.InvariantCulture,
-            $"label={s.Label} incarnation={s.Incarnation} cause={s.LastReason} backoff_ms={s.LastBackoffMs} failed_at={s.LastFailureAt} restarted_at={Now} endpoint={s.Endpoint}");
+            $"label={s.Label} incarnation={s.Incarnation} cause={s.LastReason.Text()} backoff_ms={s.LastBackoffMs} failed_at={s.LastFailureAt} restarted_at={Now} endpoint={s.Endpoint}");
         Log("restart " + ev);
         if (s.RestartEvents.Count >= Service.MaxRestartEvents) s.RestartEvents.Dequeue();
         s.RestartEvents.Enqueue(ev);
@@ -235,31 +235,31 @@ public sealed partial class DriverManager
 
     /// <summary>Fig. 4.1's defect classes in words: exit, panic, exception, terminated, plus the
     /// ones RS causes itself (no-heartbeat, complaint, restart, update, down).</summary>
-    private static string Classify(in ExitInfo exit, (int Kind, string Text)? report, out string detail)
+    private static FailureCause Classify(in ExitInfo exit, (int Kind, string Text)? report, out string detail)
     {
         string said = report is { } r ? $" ({r.Text})" : "";
         if (report is { Kind: CrashReportPayload.Panic })
         {
             detail = $"panic{said}";
-            return "panic";
+            return FailureCause.Panic;
         }
         if (exit.How == ExitInfo.Exited)
         {
             detail = report is null ? $"exit status {exit.Status}" : $"exception{said}, exit status {exit.Status}";
-            return report is null ? "exit" : "exception";
+            return report is null ? FailureCause.Exit : FailureCause.Exception;
         }
         string sig = CpuFault.Name(exit.Status);
         bool cpu = CpuFault.Is(exit.Status);
         detail = cpu ? $"exception{said}, {sig}" : $"terminated by {sig}";
-        return cpu ? "exception" : "terminated";
+        return cpu ? FailureCause.Exception : FailureCause.Terminated;
     }
 
     private void OnExit(Service s, in ExitInfo exit)
     {
-        string cause = Classify(exit, s.CrashReport, out string detail);
-        string reason = s.PendingReason ?? cause;
+        var cause = Classify(exit, s.CrashReport, out string detail);
+        var reason = s.PendingReason ?? cause;
         ReleaseDevices(s);
-        if (s.PendingReason is not null) detail = $"{s.PendingReason} ({detail})";
+        if (s.PendingReason is { } pending) detail = $"{pending.Text()} ({detail})";
         s.Endpoint = Endpoint.None;
         s.CrashReport = null;
         s.PendingReason = null;
@@ -273,7 +273,7 @@ public sealed partial class DriverManager
             case ServiceState.Updating:
                 s.SavingState = false;
                 ApplyUpdate(s);
-                s.LastReason = "update";
+                s.LastReason = FailureCause.Update;
                 s.LastFailureAt = now;
                 s.LastBackoffMs = 0;
                 if (StartInstance(s) != Err.Ok) Fail(s, "update: cannot start the new binary");
@@ -284,7 +284,7 @@ public sealed partial class DriverManager
         s.LastReason = reason;
         s.LastFailureAt = now;
         Log($"{s.Label} failed: {detail}");
-        if (reason == "restart")
+        if (reason == FailureCause.Restart)
         {
             // Explicit refresh or restart: at once, not counted as a failure.
             s.LastBackoffMs = 0;
@@ -302,7 +302,7 @@ public sealed partial class DriverManager
         }
         if (s.RecentFailures.Count >= _opt.MaxFailures)
         {
-            Fail(s, string.Create(CultureInfo.InvariantCulture, $"{s.RecentFailures.Count} failures within {_opt.FailureWindowMs} ms (last: {reason})"));
+            Fail(s, string.Create(CultureInfo.InvariantCulture, $"{s.RecentFailures.Count} failures within {_opt.FailureWindowMs} ms (last: {reason.Text()})"));
             return;
         }
         long delay = s.Spec.NoBackoff ? 0 : _opt.BackoffMs(s.BackoffLevel);
@@ -368,7 +368,7 @@ public sealed partial class DriverManager
     }
 
     /// <summary>RS ends an instance itself; the reason replaces the exit's own cause.</summary>
-    private void Kill(Service s, string reason)
+    private void Kill(Service s, FailureCause reason)
     {
         s.PendingReason = reason;
         int r = PmClient.Kill(s.Endpoint, SigKill);
@@ -379,11 +379,11 @@ public sealed partial class DriverManager
     private void StopForUpdate(Service s)
     {
         s.SavingState = false;
-        Stop(s, "update");
+        Stop(s, FailureCause.Update);
     }
 
     /// <summary>SIGTERM now, SIGKILL when the stop time-out passes (Tick).</summary>
-    private void Stop(Service s, string reason)
+    private void Stop(Service s, FailureCause reason)
     {
         s.PendingReason = reason;
         s.Deadline = Now + _opt.StopTimeoutMs;
@@ -395,14 +395,14 @@ public sealed partial class DriverManager
     /// the script in -recovery (§4.2.1, item 4): a host program the kernel starts confined
     /// (docs/confinement.md), with RS as its parent of record, so its exit reaches RS like a
     /// service's.</summary>
-    private void RunScript(Service s, string reason)
+    private void RunScript(Service s, FailureCause reason)
     {
         StopScript(s);
         s.State = ServiceState.Recovering;
         s.ScriptDeadline = Now + _opt.ScriptTimeoutMs;
         string count = s.RecentFailures.Count.ToString(CultureInfo.InvariantCulture);
         var words = s.Spec.Recovery.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        string[] args = [s.Label, reason, count, .. words.Skip(1)];
+        string[] args = [s.Label, reason.Text(), count, .. words.Skip(1)];
         int r = PmClient.StartScript("script:" + s.Label, words[0], args, out int ep);
         if (r != Err.Ok)
         {
@@ -428,12 +428,12 @@ public sealed partial class DriverManager
             switch (s.State)
             {
                 case ServiceState.Starting when now > s.Deadline && s.HasInstance && s.PendingReason is null:
-                    Kill(s, "init-timeout");
+                    Kill(s, FailureCause.InitTimeout);
                     break;
                 case ServiceState.Running when PeriodMs(s) > 0 && s.HasInstance && s.PendingReason is null:
                     if (now - s.LastAlive > 2L * PeriodMs(s))
                     {
-                        Kill(s, "no-heartbeat");
+                        Kill(s, FailureCause.NoHeartbeat);
                     }
                     else if (now - s.LastPing >= PeriodMs(s))
                     {
@@ -477,7 +477,7 @@ public sealed partial class DriverManager
             Log($"{s.Label} (endpoint {s.Endpoint}) is gone and PM, which reports exits and starts processes, is not running: marked lost");
             s.Endpoint = Endpoint.None;
             s.State = ServiceState.Lost;
-            s.LastReason = "unreported-exit";
+            s.LastReason = FailureCause.UnreportedExit;
         }
     }
 

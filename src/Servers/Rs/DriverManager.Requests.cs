@@ -85,7 +85,7 @@ public sealed partial class DriverManager
             return Err.Ok;
         }
         s.State = ServiceState.Stopping;
-        Stop(s, "down");
+        Stop(s, FailureCause.Down);
         return Err.Ok;
     }
 
@@ -96,7 +96,7 @@ public sealed partial class DriverManager
         if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         if (s.HasInstance)
         {
-            Kill(s, "restart");
+            Kill(s, FailureCause.Restart);
             return Err.Ok;
         }
         // A dead or failed service: start it again with a clean record.
@@ -114,7 +114,7 @@ public sealed partial class DriverManager
         if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
         if (s.HasInstance)
         {
-            Kill(s, "restart");
+            Kill(s, FailureCause.Restart);
             return Err.Ok;
         }
         r = StartDead(s);
@@ -129,7 +129,7 @@ public sealed partial class DriverManager
     {
         // A recovery script or an impatient administrator completes the recovery from the
         // failure on record; a failed service comes back by explicit request.
-        if (s.State == ServiceState.Failed || s.LastReason.Length == 0) s.LastReason = "restart";
+        if (s.State == ServiceState.Failed || s.LastReason == FailureCause.None) s.LastReason = FailureCause.Restart;
         s.LastBackoffMs = 0;
         s.LastFailureAt = Now;
         return StartInstance(s);
@@ -157,13 +157,13 @@ public sealed partial class DriverManager
         {
             ApplyUpdate(s);
             r = StartDead(s);
-            s.LastReason = "update";
+            s.LastReason = FailureCause.Update;
             return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "the new binary"));
         }
         // Thesis §4.1.3: the old instance saves its state first (SaveState → StateSaved), then
         // it is stopped; without an answer within the stop time-out it is stopped anyway.
         s.State = ServiceState.Updating;
-        s.PendingReason = "update";
+        s.PendingReason = FailureCause.Update;
         s.SavingState = true;
         s.Deadline = Now + _opt.StopTimeoutMs;
         Tell(s.Endpoint, new Message(RsCall.SaveState), $"the state-save request to {s.Label}");
@@ -178,7 +178,7 @@ public sealed partial class DriverManager
         foreach (var s in _services.Values.OrderBy(s => s.Label, StringComparer.Ordinal))
         {
             sb.Append(CultureInfo.InvariantCulture,
-                $"{s.Label} {(s.HasInstance ? s.Endpoint.ToString(CultureInfo.InvariantCulture) : "-")} {s.State.ToString().ToLowerInvariant()} {s.Restarts} {(s.LastReason.Length > 0 ? s.LastReason : "-")} {s.Incarnation}\n");
+                $"{s.Label} {(s.HasInstance ? s.Endpoint.ToString(CultureInfo.InvariantCulture) : "-")} {s.State.ToString().ToLowerInvariant()} {s.Restarts} {(s.LastReason == FailureCause.None ? "-" : s.LastReason.Text())} {s.Incarnation}\n");
         }
         _listLength = WriteBack(caller, req, sb.ToString());
         return _listLength >= 0 ? Err.Ok : _listLength;
@@ -193,7 +193,7 @@ public sealed partial class DriverManager
         if (complainer is null || !complainer.Policy.MayControl(target.Label))
             return Refuse(out why, Err.EPERM, $"{complainer?.Label ?? "caller"} may not control {target.Label}");
         Log($"complaint from {complainer.Label} about {target.Label}");
-        Kill(target, "complaint");
+        Kill(target, FailureCause.Complaint);
         why = "";
         return Err.Ok;
     }

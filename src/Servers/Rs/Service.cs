@@ -25,7 +25,7 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     public int Restarts { get; set; }
     public int BackoffLevel { get; set; }
     public long LastBackoffMs { get; set; }
-    public string LastReason { get; set; } = "";
+    public FailureCause LastReason { get; set; }
     public long LastFailureAt { get; set; } = -1;
     public Queue<long> RecentFailures { get; } = new();
 
@@ -35,7 +35,7 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     public long LastPing { get; set; }
     public long LastAlive { get; set; }
     /// <summary>Why RS itself is ending the instance (no-heartbeat, complaint, restart, update, down).</summary>
-    public string? PendingReason { get; set; }
+    public FailureCause? PendingReason { get; set; }
     /// <summary>What the dying instance said about itself (exception type or panic text).</summary>
     public (int Kind, string Text)? CrashReport { get; set; }
     public ServiceSpec? UpdateTo { get; set; }
