@@ -10,7 +10,7 @@ using Bulkhead.TestComponents;
 
 return args.Length > 0 ? args[0] switch
 {
-    "puppet" => Puppet.Run(),
+    "puppet" => PuppetComponent.Run(),
     "hostile" => Hostile.Run(args[1..]),
     "hostile-driver" => HostileDriver.Run(args[1..]),
     "pingpong-server" => PingPong.Server(),
