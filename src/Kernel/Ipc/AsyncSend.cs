@@ -27,7 +27,7 @@ public sealed partial class Kernel
         }
         if (count > 0 && !caller.Arena!.Contains(table, count * EntrySize))
         {
-            Refuse(caller, Denial.MemoryOutsideArena, Err.EFAULT);
+            RefuseTrap(caller, Denial.MemoryOutsideArena, Err.EFAULT);
             return;
         }
         caller.AsyncTable = table;

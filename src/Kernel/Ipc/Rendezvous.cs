@@ -43,7 +43,7 @@ public sealed partial class Kernel
         // Checked again here for the chained RECEIVE, whose source was named before its first half ran.
         if (src != Endpoint.Any && !IsTask(src) && ProcOf(src) is null)
         {
-            Refuse(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+            RefuseTrap(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
             return;
         }
         // 1. Pending notifications.

@@ -38,7 +38,7 @@ public sealed partial class Kernel
                   && src is >= int.MinValue and <= int.MaxValue;
         if (!ok)
         {
-            Refuse(p, Denial.InvalidPrimitive, Err.EBADCALL);
+            RefuseTrap(p, Denial.InvalidPrimitive, Err.EBADCALL);
             return false;
         }
         p.ChainPending = true;
@@ -52,12 +52,12 @@ public sealed partial class Kernel
     {
         if (!Trap.IsKnown(trap))
         {
-            Refuse(caller, Denial.InvalidPrimitive, Err.EBADCALL);
+            RefuseTrap(caller, Denial.InvalidPrimitive, Err.EBADCALL);
             return;
         }
         if (!caller.Priv.TrapAllowed(trap))
         {
-            Refuse(caller, Denial.InvalidPrimitive, Err.ETRAPDENIED);
+            RefuseTrap(caller, Denial.InvalidPrimitive, Err.ETRAPDENIED);
             return;
         }
         if (trap == Trap.SendA)
@@ -71,7 +71,7 @@ public sealed partial class Kernel
         {
             if (trap != Trap.Receive)
             {
-                Refuse(caller, Denial.InvalidDestination, Err.EINVAL);
+                RefuseTrap(caller, Denial.InvalidDestination, Err.EINVAL);
                 return;
             }
         }
@@ -84,7 +84,7 @@ public sealed partial class Kernel
             }
             if (trap != Trap.Receive)
             {
-                Refuse(caller, Denial.InvalidPrimitive, Err.ETRAPDENIED);
+                RefuseTrap(caller, Denial.InvalidPrimitive, Err.ETRAPDENIED);
                 return;
             }
         }
@@ -93,12 +93,12 @@ public sealed partial class Kernel
             peer = ProcOf(target);
             if (peer is null)
             {
-                Refuse(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+                RefuseTrap(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
                 return;
             }
             if (trap != Trap.Receive && !MaySend(caller, peer))
             {
-                Refuse(caller, Denial.UnauthorizedDestination, Err.ECALLDENIED);
+                RefuseTrap(caller, Denial.UnauthorizedDestination, Err.ECALLDENIED);
                 return;
             }
         }
@@ -125,7 +125,9 @@ public sealed partial class Kernel
     private static bool MaySend(Proc a, Proc b) =>
         a.Priv.AllTargets || b.Priv.AllTargets || a.Priv.Lists(b.Slot) || b.Priv.Lists(a.Slot);
 
-    private void Refuse(Proc caller, Denial why, int error)
+    /// <summary>Counts the denial and ends the caller's trap with the error (Refused, by
+    /// contrast, counts it and returns the error to a kernel-call handler).</summary>
+    private void RefuseTrap(Proc caller, Denial why, int error)
     {
         CountDenial(caller, why);
         Complete(caller, error);

@@ -64,12 +64,12 @@ public sealed partial class Kernel
         var handler = call is >= 0 and < KernelCall.Count ? Calls[call] : null;
         if (handler is null)
         {
-            Refuse(caller, Denial.InvalidKernelCall, Err.EBADREQUEST);
+            RefuseTrap(caller, Denial.InvalidKernelCall, Err.EBADREQUEST);
             return;
         }
         if (!caller.Priv.CallAllowed(call))
         {
-            Refuse(caller, Denial.KernelCallNotAllowed, Err.ECALLDENIED);
+            RefuseTrap(caller, Denial.KernelCallNotAllowed, Err.ECALLDENIED);
             return;
         }
         int r = handler(caller, ref m);

@@ -1,5 +1,5 @@
 // Tunables of the driver manager, from its arguments ("key=value" after the policy file).
-// Defaults follow MINIX where MINIX has a number (REFERENCE.md): first restart at once, then
+// Defaults follow MINIX where MINIX has a number (docs/reference.md, "MINIX RS numbers"): first restart at once, then
 // 2^n seconds capped at 30 s; a heartbeat missed for two periods kills the service; 10 s to
 // finish initialization; 2 s between SIGTERM and SIGKILL; heartbeats every 5 s unless a service
 // asks otherwise (thesis Fig. 2.4). Bulkhead's additions: the backoff

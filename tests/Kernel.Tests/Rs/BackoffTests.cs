@@ -1,4 +1,4 @@
-// Restart policy (REFERENCE.md "The service utility and RS", RsOptions): binary exponential
+// Restart policy (docs/reference.md "MINIX RS numbers", RsOptions): binary exponential
 // backoff between consecutive failures (RsSystem: base 100 ms, cap 400 ms), reset after a
 // healthy period (2 s); too many failures within the window mark the service failed until
 // `service refresh`; a service that dies during initialization or never finishes it is
