@@ -181,7 +181,7 @@ internal static class BootCommand
                 var args = ControlArgs.Split(request[ServiceRunner.Component.Length..]);
                 return args is null
                     ? "error: malformed service request\n"
-                    : ServiceRunner.Run(kernel, Path.Combine(HostContext.ImageDir, BootProcess.ImageBinary), args);
+                    : ServiceRunner.Run(kernel, Path.Combine(HostContext.ImageDir, BootProcess.ImageBinary), args, ServiceDeadlines.Request, out _);
             }
             switch (request)
             {
@@ -204,21 +204,31 @@ internal static class BootCommand
     }
 
     /// <summary>The kernel's process table joined with RS's service table (label, restart
-    /// count, last failure reason, service state), which `service list` reads from RS.</summary>
+    /// count, last failure reason, service state), which `service list` reads from RS. The
+    /// kernel's table never waits long for RS: when RS's host process is stopped no `service
+    /// list` runs, and one that RS does not answer within ServiceDeadlines.Ps is killed; the
+    /// table then comes without the service columns and a last line says why.</summary>
     private static string Ps(Kernel.Kernel kernel)
     {
         var table = kernel.ProcessTable();
         var services = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        string? why = null;
         if (table.Any(p => p.Endpoint == Endpoint.Rs && p.State != ProcState.Zombie))
         {
-            string listing = ServiceRunner.Run(kernel, Path.Combine(HostContext.ImageDir, BootProcess.ImageBinary), ["list"]);
-            foreach (var line in listing.Split('\n').Skip(1))
+            why = RsWatch.RsStopped(table);
+            if (why is null)
             {
-                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length >= 6 && f[0] != "LABEL") services[f[0]] = f;
+                string listing = ServiceRunner.Run(kernel, Path.Combine(HostContext.ImageDir, BootProcess.ImageBinary), ["list"],
+                                                   ServiceDeadlines.Ps, out why);
+                foreach (var line in listing.Split('\n').Skip(1))
+                {
+                    var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (f.Length >= 6 && f[0] != "LABEL") services[f[0]] = f;
+                }
             }
         }
-        return Reports.ProcessTable(table, services);
+        string text = Reports.ProcessTable(table, services);
+        return why is null ? text : $"{text}{why}: service columns left out\n";
     }
 
     /// <summary>The .NET installation this host runs on, so JIT apphosts of components start:

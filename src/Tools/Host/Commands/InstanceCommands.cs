@@ -14,15 +14,17 @@ internal static class InstanceCommands
         return 1;
     }
 
-    private static int Request(HostContext ctx, string request)
+    private static int Request(HostContext ctx, string request, int timeoutMs = 10_000)
     {
-        string? response = ControlClient.Ask(ctx.Socket, request);
+        string? response = ControlClient.Ask(ctx.Socket, request, timeoutMs);
         if (response is null) return NotRunning(ctx);
         Console.Write(response);
         return response.StartsWith("error:", StringComparison.Ordinal) ? 1 : 0;
     }
 
-    public static int Ps(HostContext ctx, string[] args) => Request(ctx, "ps");
+    /// <summary>ps: waits as long as the instance may take over RS's `service list`
+    /// (ServiceDeadlines.Ps), so a slow answer is read, not taken for no instance.</summary>
+    public static int Ps(HostContext ctx, string[] args) => Request(ctx, "ps", ServiceDeadlines.Ps.ClientTimeoutMs);
 
     public static int Shutdown(HostContext ctx, string[] args)
     {

@@ -28,8 +28,7 @@ internal static class ServiceClient
             return 2;
         }
         string request = ControlArgs.Join(ServiceRunner.Component, ServiceCommandLine.WithAbsolutePaths(args, Environment.CurrentDirectory));
-        int timeoutMs = (int)(ServiceRunner.Timeout.TotalMilliseconds + 15_000);
-        string? response = ControlClient.Ask(ctx.Socket, request, timeoutMs);
+        string? response = ControlClient.Ask(ctx.Socket, request, ServiceDeadlines.Request.ClientTimeoutMs);
         if (response is null)
         {
             Console.Error.WriteLine($"service: no Bulkhead instance running in {ctx.RunDir}");

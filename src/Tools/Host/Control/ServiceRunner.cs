@@ -2,9 +2,13 @@
 // service ARGS) inside Bulkhead as a user process with least authority — trap SENDREC only,
 // kernel calls SETGRANT and SYSCTL, RS as its only target — its stdout/stderr on a pipe, and
 // waits for the kernel's exit report (KernelChildExited). Response: "exit N\n" followed by
-// everything the component printed, or "error: …\n" when it could not run. A component still
-// running after Timeout is killed (SIGKILL) and reported as failed. Runs on a control-socket
-// connection thread; only Kernel's public, thread-safe entry points are used.
+// everything the component printed, or "error: …\n" when it could not run or was not served.
+// While it waits, RsWatch follows the component in the kernel's table: one blocked on RS past
+// the ServiceDeadlines (RS stopped, hung, overloaded) is not served, and the answer says "RS
+// (endpoint 2) does not answer (why)" and whether RS had the request; one still alive after
+// Total is not served either. Either way the component is killed (SIGKILL) and its exit waited
+// for, so no request leaves a process behind. Runs on a control-socket connection thread; only
+// Kernel's public, thread-safe entry points are used.
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -20,8 +24,8 @@ namespace Bulkhead.Host.Control;
 internal static unsafe class ServiceRunner
 {
     public const string Component = "service";
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>How long a killed component may take to exit, then to close its output.</summary>
+    public static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(5), DrainWait = TimeSpan.FromSeconds(5);
     /// <summary>Output kept from the component; the rest is dropped (and said so).</summary>
     private const int MaxOutput = 1 << 20;
 
@@ -35,8 +39,12 @@ internal static unsafe class ServiceRunner
         return priv;
     }
 
-    public static string Run(Kernel.Kernel kernel, string imagePath, IReadOnlyList<string> args)
+    /// <summary>Runs the service component with <paramref name="args"/>; the response.
+    /// <paramref name="gaveUp"/> says why it was killed unserved (RS does not answer, or the
+    /// component outlived deadlines.Total), else null.</summary>
+    public static string Run(Kernel.Kernel kernel, string imagePath, IReadOnlyList<string> args, ServiceDeadlines deadlines, out string? gaveUp)
     {
+        gaveUp = null;
         int* fds = stackalloc int[2];
         if (Native.pipe2(fds, Native.O_CLOEXEC) != 0)
             return $"error: cannot create a pipe (errno {Marshal.GetLastPInvokeError()})\n";
@@ -75,30 +83,40 @@ internal static unsafe class ServiceRunner
             }
             var output = Task.Run(() => Drain(readFd));
 
-            var until = DateTime.UtcNow + Timeout;
-            bool killed = false;
+            var watch = new RsWatch(deadlines);
+            DateTime? killedAt = null;
             ExitInfo info;
             while (true)
             {
                 exited.Reset();
                 if (exits.TryGetValue(ep, out info)) break;
                 if (!kernel.IsRunning) return "error: the kernel stopped while the service component ran\n";
-                var left = until - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero)
+                if (killedAt is { } k)
                 {
-                    if (killed) return $"error: the service component (endpoint {ep}) did not exit after SIGKILL\n";
+                    if (DateTime.UtcNow - k > ExitWait) return $"error: the service component (endpoint {ep}) did not exit after SIGKILL\n";
+                }
+                else if (watch.Expired(kernel, ep) is { } why)
+                {
+                    gaveUp = why;
                     kernel.Kill(ep, Native.SIGKILL);
-                    killed = true;
-                    until = DateTime.UtcNow + DrainTimeout;
+                    killedAt = DateTime.UtcNow;
                     continue;
                 }
-                exited.Wait(left < TimeSpan.FromMilliseconds(500) ? left : TimeSpan.FromMilliseconds(500));
+                exited.Wait(RsWatch.Poll);
             }
 
-            string text = output.Wait(DrainTimeout) ? output.Result : "(output incomplete)\n";
+            if (info.How == ExitInfo.Exited) gaveUp = null; // it finished by itself as it was given up
+            string text = output.Wait(DrainWait) ? output.Result : "(output incomplete)\n";
             if (text.Length > 0 && !text.EndsWith('\n')) text += "\n";
+            if (gaveUp is not null && watch.Delivered is { } delivered)
+            {
+                string request = args is ["list", ..] ? ""
+                    : delivered ? "; RS had taken the request: `service list` shows whether it was carried out"
+                    : "; the request was not delivered";
+                return $"error: {gaveUp}{request}\n";
+            }
             int status = info.How == ExitInfo.Exited ? info.Status : 1;
-            if (killed) text += $"service: no answer within {Timeout.TotalSeconds:F0} s; killed\n";
+            if (gaveUp is not null) text += $"service: {gaveUp}; killed\n";
             else if (info.How != ExitInfo.Exited) text += $"service: killed by signal {info.Status}\n";
             return string.Create(CultureInfo.InvariantCulture, $"exit {status}\n") + text;
         }
