@@ -28,6 +28,9 @@ internal sealed class DsStore
 
     public DsEntry? FindLabel(int endpoint) => _labelByEndpoint.GetValueOrDefault(endpoint);
 
+    /// <summary>The entries <paramref name="label"/> published (a copy: the caller may remove them).</summary>
+    public List<DsEntry> OwnedBy(string label) => [.. _entries.Values.Where(e => e.Owner == label)];
+
     /// <summary>The stable name of a caller: the label RS published for its endpoint. RS itself
     /// is "rs" until it publishes its own label. Null when the endpoint has no label.</summary>
     public string? LabelOf(int endpoint) =>
