@@ -78,8 +78,10 @@ public sealed class KernelCallTests
         TestSystem.WaitUntil(() => sys.Find(b.Endpoint)?.State == ProcState.Receiving, "beta receiving");
         var tab = a.Ask("proctab");
         Assert.StartsWith("r OK 2 ", tab);
-        Assert.Contains($"alpha:{Endpoint.Slot(a.Endpoint)}:{a.Endpoint}:Running:0", tab);
-        Assert.Contains($"beta:{Endpoint.Slot(b.Endpoint)}:{b.Endpoint}:Receiving:0", tab);
+        // The last field is the scheduling level: a process whose runtime start-up used whole
+        // quanta may be demoted for a moment (Scheduler.cs), so only the state is pinned here.
+        Assert.Contains($"alpha:{Endpoint.Slot(a.Endpoint)}:{a.Endpoint}:Running:", tab);
+        Assert.Contains($"beta:{Endpoint.Slot(b.Endpoint)}:{b.Endpoint}:Receiving:", tab);
         Assert.Equal($"r OK {a.Endpoint} {Endpoint.Slot(a.Endpoint)} alpha", a.Ask("whoami-k"));
     }
 
