@@ -81,7 +81,6 @@ internal sealed class Proc
     public long AlarmDeadline;
     public int Level;
     public long CpuAtTick;
-    public bool TrappedSinceTick;
 
     // Accounting.
     public long Traps;

@@ -21,7 +21,6 @@ public sealed partial class Kernel
         p.CallSeq = seq;
         p.InCall = true;
         p.Traps++;
-        p.TrappedSinceTick = true;
         _traps++;
         var req = p.Arena.ReadRequest();
         if (req.ChainTrap != 0 && !AcceptChain(p, req.Trap, req.ChainTrap, req.Arg)) return;

@@ -27,6 +27,10 @@ public sealed class ServerLoop
     /// as "request rejected by target" (thesis Fig. 5.5), against its sender. For the core
     /// servers (PM, DS), which the kernel lets report denials.</summary>
     public bool CountRefusals { get; set; }
+    /// <summary>Collect garbage after a request or notification once HeapBound.Budget bytes were
+    /// allocated (HeapBound): for the long-running core servers, whose RSS would otherwise grow
+    /// by every request's garbage until the runtime's first collection.</summary>
+    public bool BoundGarbage { get; set; }
 
     private bool NonBlockingTo(int client) => NonBlockingReplies && client != BlockingRepliesTo;
     public bool Running { get; private set; }
@@ -55,6 +59,7 @@ public sealed class ServerLoop
             {
                 if (m.Source == Endpoint.Rs && Rs.ServiceRuntime.Started) Rs.ServiceRuntime.Alive(); // heartbeat
                 OnNotify?.Invoke(m);
+                if (BoundGarbage) HeapBound.Check();
                 if (!Running) return Err.Ok;
                 r = IpcCall.Receive(Endpoint.Any, out m);
                 continue;
@@ -69,6 +74,7 @@ public sealed class ServerLoop
             int result = _handlers.TryGetValue(m.Type, out var h) ? h(ref m)
                 : OnUnknown is { } u ? u(ref m) : Err.ENOSYS;
             if (result == Err.EPERM && CountRefusals) Sys.SysCall.ReportDenial(Sys.Denial.RequestRejected, source);
+            if (BoundGarbage) HeapBound.Check();
             if (!Running)
             {
                 if (result != Err.EDONTREPLY) Reply(source, result, ref m);

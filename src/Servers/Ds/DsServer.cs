@@ -4,7 +4,7 @@
 // clients include untrusted drivers, which must never be able to block it (thesis §3.3.4) —
 // except to RS, which never waits for DS (its requests come with SENDNB) and must get every answer.
 // Notifications addressed to DS carry nothing it needs and are ignored. Every handler is
-// followed by HeapBound.Check, so DS's garbage stays bounded (issue 9 §3).
+// followed by a garbage bound (ServerLoop.BoundGarbage, issue 9 §3).
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Rs;
@@ -19,14 +19,14 @@ public static class DsServer
         _ = args;
         ServiceRuntime.Start(); // RS's heartbeats and last words (DS is a boot process RS adopts)
         var ds = new DsService();
-        var loop = new ServerLoop { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs, CountRefusals = true }
-            .On(DsCall.Publish, HeapBound.After(ds.DoPublish))
-            .On(DsCall.Retrieve, HeapBound.After(ds.DoRetrieve))
-            .On(DsCall.Subscribe, HeapBound.After(ds.DoSubscribe))
-            .On(DsCall.Check, HeapBound.After(ds.DoCheck))
-            .On(DsCall.Delete, HeapBound.After(ds.DoDelete))
-            .On(DsCall.Snapshot, HeapBound.After(ds.DoSnapshot))
-            .On(DsCall.RetrieveLabel, HeapBound.After(ds.DoRetrieveLabel));
+        var loop = new ServerLoop { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs, CountRefusals = true, BoundGarbage = true }
+            .On(DsCall.Publish, ds.DoPublish)
+            .On(DsCall.Retrieve, ds.DoRetrieve)
+            .On(DsCall.Subscribe, ds.DoSubscribe)
+            .On(DsCall.Check, ds.DoCheck)
+            .On(DsCall.Delete, ds.DoDelete)
+            .On(DsCall.Snapshot, ds.DoSnapshot)
+            .On(DsCall.RetrieveLabel, ds.DoRetrieveLabel);
         int r = loop.Run();
         return r == Err.Ok ? 0 : 1;
     }

@@ -33,10 +33,10 @@ public static class PmServer
     public static int Run(string[] args)
     {
         _ = args;
-        // Every handler is followed by HeapBound.Check: PM's garbage stays bounded (issue 9 §3).
-        var loop = new ServerLoop { NonBlockingReplies = true, OnNotify = HeapBound.After(OnNotify), CountRefusals = true };
-        loop.On(PmCall.Start, HeapBound.After(DoStart)).On(PmCall.Kill, HeapBound.After(DoKill))
-            .On(PmCall.Wait, HeapBound.After(DoWait)).On(PmCall.StartBoot, HeapBound.After(DoStartBoot));
+        // BoundGarbage: PM's garbage stays bounded (HeapBound, issue 9 §3).
+        var loop = new ServerLoop { NonBlockingReplies = true, OnNotify = OnNotify, CountRefusals = true, BoundGarbage = true };
+        loop.On(PmCall.Start, DoStart).On(PmCall.Kill, DoKill)
+            .On(PmCall.Wait, DoWait).On(PmCall.StartBoot, DoStartBoot);
         SysCall.Diag("process manager up");
         return loop.Run() == Err.Ok ? 0 : 1;
     }

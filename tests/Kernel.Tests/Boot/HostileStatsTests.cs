@@ -17,7 +17,6 @@
 // CPU rows (and prints the table), and that the rest of the system did not notice: every process
 // has the pid and endpoint it had before, the dp8390 driver was never restarted, and the
 // hostile driver itself is running, never restarted.
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Bulkhead.Kernel.Tests.Harness;
@@ -28,7 +27,6 @@ namespace Bulkhead.Kernel.Tests.Boot;
 
 public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly string Host = Path.Combine(AppContext.BaseDirectory, "bulkhead-host");
     private static readonly string TestProc = Path.Combine(AppContext.BaseDirectory, "bulkhead-testproc");
 
     /// <summary>The hostile driver's policy: a third card's ports and line (IRQ 5, shared with no
@@ -60,16 +58,7 @@ public sealed class HostileStatsTests(ITestOutputHelper output) : IDisposable
 
     private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-hostile-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    private (int Status, string Output) RunHost(params string[] args)
-    {
-        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
-        return (p.ExitCode, stdout + stderr.Result);
-    }
+    private (int Status, string Output) RunHost(params string[] args) => HostTool.Run(_run, args);
 
     private string Ok(params string[] args)
     {

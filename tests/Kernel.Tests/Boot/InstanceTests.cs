@@ -8,18 +8,9 @@ namespace Bulkhead.Kernel.Tests.Boot;
 
 public sealed class InstanceTests : IDisposable
 {
-    private static readonly string Host = Path.Combine(AppContext.BaseDirectory, "bulkhead-host");
     private readonly string _run = Path.Combine(Path.GetTempPath(), $"bulkhead-test-run-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    private (int Status, string Output) RunHost(params string[] args)
-    {
-        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run }.Concat(args)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
-        return (p.ExitCode, output);
-    }
+    private (int Status, string Output) RunHost(params string[] args) => HostTool.Run(_run, args);
 
     /// <summary>Host processes whose parent is <paramref name="pid"/>.</summary>
     private static List<int> ChildrenOf(int pid)
@@ -108,7 +99,7 @@ public sealed class InstanceTests : IDisposable
     [Fact]
     public void KernelKilled_NoComponentSurvives()
     {
-        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(HostTool.Path) { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", _run, "boot" }) psi.ArgumentList.Add(a);
         using var kernel = Process.Start(psi)!;
         try

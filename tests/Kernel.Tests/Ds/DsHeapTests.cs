@@ -30,6 +30,6 @@ public sealed class DsHeapTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         output.WriteLine("DS RssAnon (KiB) after each 25 overwrites: " + string.Join(' ', rss));
         long growth = rss[^1] - rss[6];
-        Assert.True(growth < HeapBound.Budget / 1024, $"DS grew by {growth} KiB over its last ten rounds: {string.Join(' ', rss)}");
+        Assert.True(growth < Bulkhead.Lib.Server.HeapBound.Budget / 1024, $"DS grew by {growth} KiB over its last ten rounds: {string.Join(' ', rss)}");
     }
 }

@@ -1,14 +1,10 @@
 // A booted instance as a user runs it: bulkhead-host with a run directory of its own, a boot
 // configuration (etc/boot.conf, or a variant of it the test writes), and the host commands
 // (`ps`, `service`, `log`, ...) run against it. Disposing shuts the instance down.
-using System.Diagnostics;
-
 namespace Bulkhead.Kernel.Tests.Harness;
 
 public sealed class HostInstance : IDisposable
 {
-    private static readonly string Host = Path.Combine(AppContext.BaseDirectory, "bulkhead-host");
-
     public string RunDir { get; } = Path.Combine(Path.GetTempPath(), $"bulkhead-test-host-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
     /// <summary>etc/boot.conf with each (old, new) replacement made, written into the run directory.</summary>
@@ -26,16 +22,7 @@ public sealed class HostInstance : IDisposable
         return file;
     }
 
-    public (int Status, string Output) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo(Host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--root", TestSystem.RepoRoot(), "--run", RunDir }.Concat(args)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(60_000), "bulkhead-host did not finish");
-        return (p.ExitCode, stdout + stderr.Result);
-    }
+    public (int Status, string Output) Run(params string[] args) => HostTool.Run(RunDir, args);
 
     /// <summary>Runs a host command that must succeed; its output.</summary>
     public string Ok(params string[] args)

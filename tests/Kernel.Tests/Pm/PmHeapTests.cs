@@ -34,6 +34,6 @@ public sealed class PmHeapTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         output.WriteLine("PM RssAnon (KiB) after each 500 requests: " + string.Join(' ', rss));
         long growth = rss[^1] - rss[6];
-        Assert.True(growth < HeapBound.Budget / 1024, $"PM grew by {growth} KiB over its last six rounds: {string.Join(' ', rss)}");
+        Assert.True(growth < Bulkhead.Lib.Server.HeapBound.Budget / 1024, $"PM grew by {growth} KiB over its last six rounds: {string.Join(' ', rss)}");
     }
 }

@@ -10,12 +10,9 @@
 // collection, and would otherwise pile up in generation 1 (+3 MB over 600 overwrites of a
 // 16 KiB value when only generation 0 was collected). Cost: one blocking collection of a heap
 // of a few MB at most per Budget bytes allocated. Single-threaded like the server loops it
-// serves. Its natural home is the shared ServerLoop (src/Lib/Server); it lives here, with the
-// servers that use it, until the loop offers it.
-using Bulkhead.Lib.Ipc;
-using Bulkhead.Lib.Server;
-
-namespace Bulkhead.Servers;
+// serves. A server asks for it with ServerLoop.BoundGarbage; the loop calls Check after every
+// handler and notification.
+namespace Bulkhead.Lib.Server;
 
 public static class HeapBound
 {
@@ -32,19 +29,4 @@ public static class HeapBound
         GC.Collect(1, GCCollectionMode.Forced, blocking: true);
         s_allocatedAtLastCollection = GC.GetAllocatedBytesForCurrentThread();
     }
-
-    /// <summary><paramref name="handler"/>, followed by Check.</summary>
-    public static RequestHandler After(RequestHandler handler) => (ref Message m) =>
-    {
-        int r = handler(ref m);
-        Check();
-        return r;
-    };
-
-    /// <summary><paramref name="onNotify"/>, followed by Check.</summary>
-    public static Action<Message> After(Action<Message> onNotify) => m =>
-    {
-        onNotify(m);
-        Check();
-    };
 }
