@@ -73,54 +73,35 @@ public static class ServiceCommand
             _ => size,
         };
 
-        long buf = ArenaHeap.Allocate(size);
-        if (buf < 0)
+        int g = GrantedBuffer.Create(Endpoint.Rs, size, Grant.Read | Grant.Write, out var created);
+        if (g != Err.Ok)
         {
-            output = $"service: no room for the request buffer ({Err.Name((int)buf)})\n";
+            output = g == Err.ENOMEM
+                ? $"service: no room for the request buffer ({Err.Name(g)})\n"
+                : $"service: cannot grant RS the request buffer: {Err.Name(g)}\n";
             return 1;
         }
-        try
+        using var buffer = created!;
+        request.CopyTo(buffer.Span);
+        var m = Message.Of(call, new BufferRequest { GrantId = buffer.Grant, Length = announced });
+        int r = IpcCall.SendRec(Endpoint.Rs, ref m);
+        if (r != Err.Ok)
         {
-            var span = Channel.Current.Arena.Slice((int)buf, size);
-            span.Clear();
-            request.CopyTo(span);
-            int grant = GrantTable.Current.Direct(Endpoint.Rs, buf, size, Grant.Read | Grant.Write);
-            if (grant < 0)
-            {
-                output = $"service: cannot grant RS the request buffer: {Err.Name(grant)}\n";
-                return 1;
-            }
-            try
-            {
-                var m = Message.Of(call, new BufferRequest { GrantId = grant, Length = announced });
-                int r = IpcCall.SendRec(Endpoint.Rs, ref m);
-                if (r != Err.Ok)
-                {
-                    output = $"service: cannot reach RS (endpoint {Endpoint.Rs}): {Err.Name(r)}\n";
-                    return 1;
-                }
-                var reply = m.As<RsReply>();
-                string written = ReadBack(span, reply.Length);
-                if (m.Type != Err.Ok)
-                {
-                    string who = cl.Label.Length > 0 ? cl.Label : verb;
-                    output = written.Length > 0
-                        ? $"service: {who}: {written} ({Err.Name(m.Type)})\n"
-                        : $"service: {who}: {verb} refused ({Err.Name(m.Type)})\n";
-                    return 1;
-                }
-                output = Success(cl, reply.Endpoint, written);
-                return 0;
-            }
-            finally
-            {
-                GrantTable.Current.Revoke(grant);
-            }
+            output = $"service: cannot reach RS (endpoint {Endpoint.Rs}): {Err.Name(r)}\n";
+            return 1;
         }
-        finally
+        var reply = m.As<RsReply>();
+        string written = ReadBack(buffer.Span, reply.Length);
+        if (m.Type != Err.Ok)
         {
-            ArenaHeap.Free(buf);
+            string who = cl.Label.Length > 0 ? cl.Label : verb;
+            output = written.Length > 0
+                ? $"service: {who}: {written} ({Err.Name(m.Type)})\n"
+                : $"service: {who}: {verb} refused ({Err.Name(m.Type)})\n";
+            return 1;
         }
+        output = Success(cl, reply.Endpoint, written);
+        return 0;
     }
 
     /// <summary>The text RS wrote back: <paramref name="length"/> bytes at most, up to a NUL, one line.</summary>

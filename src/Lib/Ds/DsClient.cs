@@ -2,19 +2,23 @@
 // publishes or backs up state. Each call is one SENDREC to DS (fixed endpoint 6); results are
 // MINIX codes (Err), never exceptions: the IPC error if the call did not reach DS, else DS's.
 //
-// Keys, labels and regexes (2..80 bytes) and MEM values (≤ 64 KiB) do not fit a message: the
-// client copies them into a private arena buffer and grants DS access for the one call
-// (READ for what DS reads, WRITE for what DS fills in), revoking the grant afterwards. STR
-// values (≤ 16 bytes) and U32/LABEL values travel in the message. Calls are serialized by a
-// lock because the buffers are shared; no call blocks on anything but DS.
+// Keys, labels and regexes (2..80 bytes) and MEM values (≤ 64 KiB) do not fit a message: each
+// call copies them into an arena block of its own and grants DS access to it for the one call
+// (GrantedBuffer: READ for what DS reads, WRITE for what DS fills in), revoked and freed when the
+// call returns. A key block has room for KeyBufferSize bytes, more than the longest valid key,
+// so that an over-long key reaches DS and is refused there (EINVAL) like any other bad input.
+// STR values (≤ 16 bytes) and U32/LABEL values travel in the message. Calls share nothing, so
+// any thread may make them; no call blocks on anything but DS.
 using System.Text;
+using Bulkhead.Lib.Grants;
 using Bulkhead.Lib.Ipc;
 
 namespace Bulkhead.Lib.Ds;
 
 public static class DsClient
 {
-    private static readonly object s_lock = new();
+    /// <summary>Longest key a caller may hand to DS (DS itself takes DsLimits.MaxKeyLength).</summary>
+    private const int KeyBufferSize = 256;
 
     public static int PublishU32(string key, uint value, int flags) =>
         Publish(key, flags | DsFlags.TypeU32, (ref DsRequest r) => { r.U32 = value; return Err.Ok; });
@@ -34,24 +38,17 @@ public static class DsClient
     public static int PublishMem(string key, ReadOnlySpan<byte> value, int flags)
     {
         if (value.Length > DsLimits.MaxMemLength) return Err.EINVAL;
-        lock (s_lock)
+        int r = GrantedBuffer.Create(Endpoint.Ds, Math.Max(value.Length, 1), Grant.Read, out var created);
+        if (r != Err.Ok) return r;
+        using var buffer = created!;
+        value.CopyTo(buffer.Span);
+        int length = value.Length;
+        return Publish(key, flags | DsFlags.TypeMem, (ref DsRequest q) =>
         {
-            var b = DsBuffers.Get();
-            value.CopyTo(b.Value);
-            int length = value.Length;
-            int vg = DsBuffers.Expose(b.ValueOffset, Math.Max(length, 1), DsBuffers.Read);
-            if (vg < 0) return vg;
-            try
-            {
-                return PublishLocked(key, flags | DsFlags.TypeMem, (ref DsRequest r) =>
-                {
-                    r.ValueGrant = vg;
-                    r.ValueLength = length;
-                    return Err.Ok;
-                });
-            }
-            finally { DsBuffers.Revoke(vg); }
-        }
+            q.ValueGrant = buffer.Grant;
+            q.ValueLength = length;
+            return Err.Ok;
+        });
     }
 
     /// <summary>Publishes label → endpoint. Only RS may (EPERM otherwise).</summary>
@@ -89,57 +86,41 @@ public static class DsClient
     {
         length = 0;
         int size = Math.Min(buffer.Length, DsLimits.MaxMemLength);
-        lock (s_lock)
+        int r = GrantedBuffer.Create(Endpoint.Ds, Math.Max(size, 1), Grant.Write, out var created);
+        if (r != Err.Ok) return r;
+        using var value = created!;
+        r = CallWithKey(DsCall.Retrieve, key, (ref DsRequest q) =>
         {
-            var b = DsBuffers.Get();
-            int vg = DsBuffers.Expose(b.ValueOffset, Math.Max(size, 1), DsBuffers.Write);
-            if (vg < 0) return vg;
-            DsReply reply;
-            int r;
-            try
-            {
-                r = CallWithKeyLocked(DsCall.Retrieve, key, DsBuffers.Read, (ref DsRequest q) =>
-                {
-                    q.Flags = DsFlags.TypeMem;
-                    q.ValueGrant = vg;
-                    q.ValueLength = size;
-                    q.Snapshot = snapshot;
-                    return Err.Ok;
-                }, out reply);
-            }
-            finally { DsBuffers.Revoke(vg); }
-            if (r != Err.Ok) return r;
-            if (reply.Copied < 0 || reply.Copied > size || reply.Length < 0) return Err.EINVAL;
-            b.Value[..reply.Copied].CopyTo(buffer);
-            length = reply.Length;
-            return r;
-        }
+            q.Flags = DsFlags.TypeMem;
+            q.ValueGrant = value.Grant;
+            q.ValueLength = size;
+            q.Snapshot = snapshot;
+            return Err.Ok;
+        }, out var reply);
+        if (r != Err.Ok) return r;
+        if (reply.Copied < 0 || reply.Copied > size || reply.Length < 0) return Err.EINVAL;
+        value.Span[..reply.Copied].CopyTo(buffer);
+        length = reply.Length;
+        return r;
     }
 
     /// <summary>The label RS published for <paramref name="endpoint"/> (ESRCH when none).</summary>
     public static int RetrieveLabelByEndpoint(int endpoint, out string label)
     {
-        label = "";
-        lock (s_lock)
-        {
-            int r = CallWithKeyBufferLocked(DsCall.RetrieveLabel, (ref DsRequest q) => { q.Endpoint = endpoint; return Err.Ok; }, out var reply, out label);
-            return r;
-        }
+        return CallWithKeyBuffer(DsCall.RetrieveLabel, (ref DsRequest q) => { q.Endpoint = endpoint; return Err.Ok; }, out _, out label);
     }
 
     /// <summary>Deletes a key of the given type (DsFlags.Type*). Only its owner may.</summary>
     public static int Delete(string key, int type)
     {
-        lock (s_lock)
-            return CallWithKeyLocked(DsCall.Delete, key, DsBuffers.Read, (ref DsRequest q) => { q.Flags = type; return Err.Ok; }, out _);
+        return CallWithKey(DsCall.Delete, key, (ref DsRequest q) => { q.Flags = type; return Err.Ok; }, out _);
     }
 
     /// <summary>Subscribes to keys matching <paramref name="regex"/> (anchored ^…$). Flags:
     /// INITIAL to hear about existing keys, type bits to restrict types (none: all).</summary>
     public static int Subscribe(string regex, int flags)
     {
-        lock (s_lock)
-            return CallWithKeyLocked(DsCall.Subscribe, regex, DsBuffers.Read, (ref DsRequest q) => { q.Flags = flags; return Err.Ok; }, out _);
+        return CallWithKey(DsCall.Subscribe, regex, (ref DsRequest q) => { q.Flags = flags; return Err.Ok; }, out _);
     }
 
     /// <summary>One changed key of the caller's subscriptions; ENOENT when there is none.</summary>
@@ -147,16 +128,13 @@ public static class DsClient
     {
         type = 0;
         owner = Endpoint.None;
-        lock (s_lock)
+        int r = CallWithKeyBuffer(DsCall.Check, (ref DsRequest q) => Err.Ok, out var reply, out key);
+        if (r == Err.Ok)
         {
-            int r = CallWithKeyBufferLocked(DsCall.Check, (ref DsRequest q) => Err.Ok, out var reply, out key);
-            if (r == Err.Ok)
-            {
-                type = reply.Type;
-                owner = reply.Owner;
-            }
-            return r;
+            type = reply.Type;
+            owner = reply.Owner;
         }
+        return r;
     }
 
     /// <summary>Keeps the current value of a MEM entry as a snapshot; the number returned
@@ -164,77 +142,57 @@ public static class DsClient
     public static int Snapshot(string key, out int snapshot)
     {
         snapshot = 0;
-        lock (s_lock)
-        {
-            int r = CallWithKeyLocked(DsCall.Snapshot, key, DsBuffers.Read, (ref DsRequest q) => { q.Flags = DsFlags.TypeMem; return Err.Ok; }, out var reply);
-            if (r == Err.Ok) snapshot = reply.Snapshot;
-            return r;
-        }
+        int r = CallWithKey(DsCall.Snapshot, key, (ref DsRequest q) => { q.Flags = DsFlags.TypeMem; return Err.Ok; }, out var reply);
+        if (r == Err.Ok) snapshot = reply.Snapshot;
+        return r;
     }
 
     private delegate int Fill(ref DsRequest r);
 
-    private static int Publish(string key, int flags, Fill fill)
-    {
-        lock (s_lock) return PublishLocked(key, flags, fill);
-    }
-
-    private static int PublishLocked(string key, int flags, Fill fill) =>
-        CallWithKeyLocked(DsCall.Publish, key, DsBuffers.Read, (ref DsRequest q) =>
+    private static int Publish(string key, int flags, Fill fill) =>
+        CallWithKey(DsCall.Publish, key, (ref DsRequest q) =>
         {
             q.Flags = flags;
             return fill(ref q);
         }, out _);
 
-    private static int Retrieve(string key, int type, int snapshot, out DsReply reply)
-    {
-        lock (s_lock)
-            return CallWithKeyLocked(DsCall.Retrieve, key, DsBuffers.Read, (ref DsRequest q) =>
-            {
-                q.Flags = type;
-                q.Snapshot = snapshot;
-                return Err.Ok;
-            }, out reply);
-    }
+    private static int Retrieve(string key, int type, int snapshot, out DsReply reply) =>
+        CallWithKey(DsCall.Retrieve, key, (ref DsRequest q) =>
+        {
+            q.Flags = type;
+            q.Snapshot = snapshot;
+            return Err.Ok;
+        }, out reply);
 
-    /// <summary>Sends <paramref name="call"/> with the key granted to DS. Caller holds s_lock.</summary>
-    private static int CallWithKeyLocked(int call, string key, int access, Fill fill, out DsReply reply)
+    /// <summary>Sends <paramref name="call"/> with the key granted to DS for reading.</summary>
+    private static int CallWithKey(int call, string key, Fill fill, out DsReply reply)
     {
         reply = default;
-        var b = DsBuffers.Get();
-        int n;
-        try { n = Encoding.UTF8.GetBytes(key, b.Key); }
-        catch (ArgumentException) { return Err.EINVAL; }
-        int kg = DsBuffers.Expose(b.KeyOffset, Math.Max(n, 1), access);
-        if (kg < 0) return kg;
-        try
-        {
-            var q = new DsRequest { KeyGrant = kg, KeyLength = n };
-            int r = fill(ref q);
-            return r != Err.Ok ? r : Send(call, q, out reply);
-        }
-        finally { DsBuffers.Revoke(kg); }
+        if (Encoding.UTF8.GetByteCount(key) > KeyBufferSize) return Err.EINVAL;
+        byte[] bytes = Encoding.UTF8.GetBytes(key);
+        int r = GrantedBuffer.Create(Endpoint.Ds, Math.Max(bytes.Length, 1), Grant.Read, out var created);
+        if (r != Err.Ok) return r;
+        using var buffer = created!;
+        bytes.CopyTo(buffer.Span);
+        var q = new DsRequest { KeyGrant = buffer.Grant, KeyLength = bytes.Length };
+        r = fill(ref q);
+        return r != Err.Ok ? r : Send(call, q, out reply);
     }
 
-    /// <summary>Sends <paramref name="call"/> with a key buffer DS writes into; returns the key. Caller holds s_lock.</summary>
-    private static int CallWithKeyBufferLocked(int call, Fill fill, out DsReply reply, out string key)
+    /// <summary>Sends <paramref name="call"/> with a key buffer DS writes into; returns the key.</summary>
+    private static int CallWithKeyBuffer(int call, Fill fill, out DsReply reply, out string key)
     {
         reply = default;
         key = "";
-        var b = DsBuffers.Get();
-        int kg = DsBuffers.Expose(b.KeyOffset, DsLimits.MaxKeyLength, DsBuffers.Write);
-        if (kg < 0) return kg;
-        int r;
-        try
-        {
-            var q = new DsRequest { KeyGrant = kg, KeyLength = DsLimits.MaxKeyLength };
-            r = fill(ref q);
-            if (r == Err.Ok) r = Send(call, q, out reply);
-        }
-        finally { DsBuffers.Revoke(kg); }
+        int r = GrantedBuffer.Create(Endpoint.Ds, DsLimits.MaxKeyLength, Grant.Write, out var created);
+        if (r != Err.Ok) return r;
+        using var buffer = created!;
+        var q = new DsRequest { KeyGrant = buffer.Grant, KeyLength = DsLimits.MaxKeyLength };
+        r = fill(ref q);
+        if (r == Err.Ok) r = Send(call, q, out reply);
         if (r != Err.Ok) return r;
         if (reply.Length is < 0 or > DsLimits.MaxKeyLength) return Err.EINVAL;
-        key = Encoding.ASCII.GetString(b.Key[..reply.Length]);
+        key = Encoding.ASCII.GetString(buffer.Span[..reply.Length]);
         return r;
     }
 

@@ -3,6 +3,10 @@
 // with the handler's result in m_type. A handler returns EDONTREPLY to answer later itself.
 // Replies go out with SENDNB when the server must never block on its client (a trusted server
 // answering an untrusted driver, thesis §3.3.4), with SEND otherwise.
+// Hooks for what some servers need and the loop should not know about: OnReceive sees every
+// message first (RS counts any message from a service as a sign of life); OnAnswer takes the
+// answers to the server's own asynchronous requests (m_type ≤ 0, never answered: requests have
+// positive types), which without it are dispatched like requests.
 using Bulkhead.Lib.Ipc;
 
 namespace Bulkhead.Lib.Server;
@@ -13,6 +17,12 @@ public sealed class ServerLoop
 {
     private readonly Dictionary<int, RequestHandler> _handlers = [];
 
+    /// <summary>Called for every message received, notifications included, before anything else.</summary>
+    public Action<Message>? OnReceive { get; set; }
+    /// <summary>Called for a message with m_type ≤ 0 that is not a notification: an answer to one
+    /// of the server's own asynchronous requests (SENDA), which is never answered. Without it such
+    /// a message is dispatched like a request (and answered ENOSYS).</summary>
+    public Action<Message>? OnAnswer { get; set; }
     /// <summary>Called for every NOTIFY_MESSAGE (alarms, interrupts, kernel signals).</summary>
     public Action<Message>? OnNotify { get; set; }
     /// <summary>Called for a request type with no handler; without one the request is answered ENOSYS.</summary>
@@ -55,6 +65,7 @@ public sealed class ServerLoop
         while (true)
         {
             if (r != Err.Ok) return r;
+            OnReceive?.Invoke(m);
             if (IpcCall.IsNotify(m))
             {
                 if (m.Source == Endpoint.Rs && Rs.ServiceRuntime.Started) Rs.ServiceRuntime.Alive(); // heartbeat
@@ -65,6 +76,13 @@ public sealed class ServerLoop
                 continue;
             }
             int source = m.Source;
+            if (m.Type <= Err.Ok && OnAnswer is { } answer)
+            {
+                answer(m);
+                if (!Running) return Err.Ok;
+                r = IpcCall.Receive(Endpoint.Any, out m);
+                continue;
+            }
             if (source == Endpoint.Rs && m.Type == Rs.RsCall.SaveState && Rs.ServiceRuntime.Started)
             {
                 Rs.ServiceRuntime.SaveState(); // answered with StateSaved, not with a reply

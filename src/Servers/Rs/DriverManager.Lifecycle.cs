@@ -49,12 +49,12 @@ public sealed partial class DriverManager
                 continue;
             }
             var spec = new ServiceSpec { Label = label, Binary = "boot:" + label };
-            _services[label] = new Service(spec, new PolicyEntry { Label = label, File = "boot.conf" }, null)
+            // Adopted running: its start and initialization happened before RS existed.
+            _services[label] = new Service(spec, new PolicyEntry { Label = label, File = "boot.conf" }, null, ServiceState.Running)
             {
                 BootSlot = p.Slot,
                 Endpoint = p.Endpoint,
                 Incarnation = p.BootInstance,
-                State = ServiceState.Running,
                 StartedAt = now,
                 RunningSince = now,
                 LastAlive = now,
@@ -96,20 +96,6 @@ public sealed partial class DriverManager
         GrantPciDevices(s);
         Publish(s);
         return Err.Ok;
-    }
-
-    /// <summary>A new instance is starting: it has until the init deadline to report InitDone.</summary>
-    private void BeginInstance(Service s, int endpoint)
-    {
-        long now = Now;
-        s.Endpoint = endpoint;
-        s.Incarnation++;
-        s.State = ServiceState.Starting;
-        s.StartedAt = now;
-        s.Deadline = now + _opt.InitTimeoutMs;
-        s.LastAlive = s.LastPing = now;
-        s.PendingReason = null;
-        s.CrashReport = null;
     }
 
     /// <summary>A boot process again, from the kernel's copy of its boot entry. Boot processes
@@ -184,18 +170,6 @@ public sealed partial class DriverManager
         if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
         Tell(Endpoint.Iommu, IommuClient.ResetMessage(s.Endpoint), $"the reset of the DMA domains of {s.Label}");
         Tell(Endpoint.Pci, PciClient.DelAclMessage(s.Endpoint), $"the release of the PCI devices of {s.Label}");
-    }
-
-    private void OnInitDone(Service s)
-    {
-        if (s.State != ServiceState.Starting) return;
-        s.State = ServiceState.Running;
-        s.RunningSince = Now;
-        if (s.Incarnation > 1)
-        {
-            s.Restarts++;
-            PublishRestart(s);
-        }
     }
 
     private void PublishRestart(Service s)
@@ -307,9 +281,7 @@ public sealed partial class DriverManager
         }
         long delay = s.Spec.NoBackoff ? 0 : _opt.BackoffMs(s.BackoffLevel);
         s.BackoffLevel++;
-        s.LastBackoffMs = delay;
-        s.State = ServiceState.Restarting;
-        s.Deadline = now + delay;
+        ScheduleRestart(s, delay, now);
         if (delay == 0) RestartNow(s);
     }
 
@@ -326,26 +298,7 @@ public sealed partial class DriverManager
             return;
         }
         long delay = s.Spec.NoBackoff ? 0 : _opt.BackoffMs(Math.Max(1, s.BackoffLevel++));
-        s.LastBackoffMs = delay;
-        s.State = ServiceState.Restarting;
-        s.Deadline = Now + delay;
-    }
-
-    /// <summary>Left down until `service refresh`; LastReason keeps the cause of the last
-    /// failure, which is what `ps` and `service list` show next to the state "failed".</summary>
-    private void Fail(Service s, string why)
-    {
-        s.State = ServiceState.Failed;
-        Log($"{s.Label} marked failed: {why}; left down until 'service refresh {s.Label}'");
-    }
-
-    private void Remove(Service s)
-    {
-        StopScript(s);
-        _services.Remove(s.Label);
-        _claims.Release(s.Label);
-        DropImage(s);
-        _ds.DeleteLabel(s.Label, Now);
+        ScheduleRestart(s, delay, Now);
     }
 
     private static void DropImage(Service s)
@@ -380,37 +333,6 @@ public sealed partial class DriverManager
     {
         s.SavingState = false;
         Stop(s, FailureCause.Update);
-    }
-
-    /// <summary>SIGTERM now, SIGKILL when the stop time-out passes (Tick).</summary>
-    private void Stop(Service s, FailureCause reason)
-    {
-        s.PendingReason = reason;
-        s.Deadline = Now + _opt.StopTimeoutMs;
-        PmClient.Kill(s.Endpoint, SigTerm);
-    }
-
-    /// <summary>Runs the service's recovery script (thesis Fig. 4.2) as `/bin/sh SCRIPT label
-    /// reason count [PARAMETERS]`, the parameters being the words the administrator wrote after
-    /// the script in -recovery (§4.2.1, item 4): a host program the kernel starts confined
-    /// (docs/confinement.md), with RS as its parent of record, so its exit reaches RS like a
-    /// service's.</summary>
-    private void RunScript(Service s, FailureCause reason)
-    {
-        StopScript(s);
-        s.State = ServiceState.Recovering;
-        s.ScriptDeadline = Now + _opt.ScriptTimeoutMs;
-        string count = s.RecentFailures.Count.ToString(CultureInfo.InvariantCulture);
-        var words = s.Spec.Recovery.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        string[] args = [s.Label, reason.Text(), count, .. words.Skip(1)];
-        int r = PmClient.StartScript("script:" + s.Label, words[0], args, out int ep);
-        if (r != Err.Ok)
-        {
-            Fail(s, $"recovery script {words[0]} cannot run: {Err.Name(r)}");
-            return;
-        }
-        s.Script = ep;
-        Log($"{s.Label}: recovery script {words[0]} {string.Join(' ', args)}");
     }
 
     /// <summary>The clock: heartbeats, deadlines, scheduled restarts, script watchdog.</summary>
@@ -474,10 +396,7 @@ public sealed partial class DriverManager
         foreach (var s in _services.Values)
         {
             if (!s.HasInstance || alive.Contains(s.Endpoint)) continue;
-            Log($"{s.Label} (endpoint {s.Endpoint}) is gone and PM, which reports exits and starts processes, is not running: marked lost");
-            s.Endpoint = Endpoint.None;
-            s.State = ServiceState.Lost;
-            s.LastReason = FailureCause.UnreportedExit;
+            MarkLost(s);
         }
     }
 

@@ -1,7 +1,7 @@
 // RS requests (thesis Fig. 2.4, §4.2): up, down, refresh, restart, update and list from the
 // service utility, complaints from components whose policy may control the target. Every
-// request is checked completely before anything changes; refusals carry an explanation that
-// RS writes back into the caller's buffer.
+// request is checked completely before anything changes. Each handler returns an RsResult; a
+// refusal's explanation goes back into the caller's buffer (DriverManager.Answer).
 using System.Globalization;
 using System.Text;
 using Bulkhead.Lib.Ipc;
@@ -13,38 +13,36 @@ namespace Bulkhead.Servers.Rs;
 public sealed partial class DriverManager
 {
     private const int MaxImageBytes = 48 << 20;
-    private int _listLength;
 
     /// <summary>The service utility runs with only SENDREC; services and drivers have more.
     /// Management requests are accepted from anyone but services themselves — and from init,
     /// a service RS restarts that runs etc/rc (MINIX's /etc/rc runs `service` too).</summary>
     private bool IsManager(int caller) => caller == Endpoint.Init || ServiceAt(caller) is null;
 
-    private int DoUp(int caller, BufferRequest req, out int endpoint, out string why)
+    private RsResult DoUp(int caller, BufferRequest req)
     {
-        endpoint = Endpoint.None;
-        if (!IsManager(caller)) return Refuse(out why, Err.EPERM, "services may not start services");
+        if (!IsManager(caller)) return RsResult.Refused(Err.EPERM, "services may not start services");
         int r = ReadText(caller, req, ServiceSpec.MaxBytes, out string text);
-        if (r != Err.Ok) return Refuse(out why, r, "cannot read the request");
-        if (!ServiceSpec.TryParse(text, out var spec, out string error)) return Refuse(out why, Err.EINVAL, error);
-        if (_services.ContainsKey(spec.Label)) return Refuse(out why, Err.EEXIST, $"a service labelled '{spec.Label}' exists");
-        if (_services.Count >= MaxServices) return Refuse(out why, Err.ENOSPC, "service table full");
-        if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return Refuse(out why, Err.ENOENT, $"no binary '{spec.Binary}'");
+        if (r != Err.Ok) return RsResult.Refused(r, "cannot read the request");
+        if (!ServiceSpec.TryParse(text, out var spec, out string error)) return RsResult.Refused(Err.EINVAL, error);
+        if (_services.ContainsKey(spec.Label)) return RsResult.Refused(Err.EEXIST, $"a service labelled '{spec.Label}' exists");
+        if (_services.Count >= MaxServices) return RsResult.Refused(Err.ENOSPC, "service table full");
+        if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return RsResult.Refused(Err.ENOENT, $"no binary '{spec.Binary}'");
         var policies = spec.Isolation.Length > 0 ? LoadPoliciesOrNull(spec.Isolation, out error) : _policies;
-        if (policies is null) return Refuse(out why, Err.EINVAL, error);
+        if (policies is null) return RsResult.Refused(Err.EINVAL, error);
         string entry = spec.Policy.Length > 0 ? spec.Policy : spec.Label;
-        if (!policies.TryGet(entry, out var policy)) return Refuse(out why, Err.ESRCH, $"no policy '{entry}' in {policies.File}");
-        if (_claims.FindConflict(spec.Label, policy) is { } conflict) return Refuse(out why, Err.EBUSY, conflict);
+        if (!policies.TryGet(entry, out var policy)) return RsResult.Refused(Err.ESRCH, $"no policy '{entry}' in {policies.File}");
+        if (_claims.FindConflict(spec.Label, policy) is { } conflict) return RsResult.Refused(Err.EBUSY, conflict);
         byte[]? image = null;
         if (spec.Mirror)
         {
             // A framework-dependent .NET apphost finds its .dll next to its own path; run from
             // memory it has no path, so it could never restart. Say so now, not at the first crash.
             if (File.Exists(Path.ChangeExtension(spec.Binary, ".runtimeconfig.json")))
-                return Refuse(out why, Err.EINVAL, $"-mirror needs a self-contained binary: {spec.Binary} is a .NET apphost that needs its .dll beside it (use the NativeAOT image in out/aot)");
+                return RsResult.Refused(Err.EINVAL, $"-mirror needs a self-contained binary: {spec.Binary} is a .NET apphost that needs its .dll beside it (use the NativeAOT image in out/aot)");
             try { image = File.ReadAllBytes(spec.Binary); }
-            catch (IOException e) { return Refuse(out why, Err.EIO, e.Message); }
-            if (image.Length > MaxImageBytes) return Refuse(out why, Err.E2BIG, "binary too large to mirror");
+            catch (IOException e) { return RsResult.Refused(Err.EIO, e.Message); }
+            if (image.Length > MaxImageBytes) return RsResult.Refused(Err.E2BIG, "binary too large to mirror");
         }
         var s = new Service(spec, policy, image);
         _claims.TryClaim(spec.Label, policy, out _);
@@ -54,12 +52,10 @@ public sealed partial class DriverManager
         {
             _services.Remove(spec.Label);
             _claims.Release(spec.Label);
-            return Refuse(out why, r, CannotStart(r, spec.Binary));
+            return RsResult.Refused(r, CannotStart(r, spec.Binary));
         }
         Log($"up {s.Label}: endpoint {s.Endpoint}, policy {policy.Origin}{(image is null ? "" : ", mirrored in memory")}");
-        endpoint = s.Endpoint;
-        why = "";
-        return Err.Ok;
+        return RsResult.Started(s.Endpoint);
     }
 
     private static Policy.PolicySet? LoadPoliciesOrNull(string file, out string error)
@@ -73,53 +69,50 @@ public sealed partial class DriverManager
         }
     }
 
-    private int DoDown(int caller, BufferRequest req, out string why)
+    private RsResult DoDown(int caller, BufferRequest req)
     {
-        int r = Lookup(caller, req, out var s, out why);
-        if (r != Err.Ok) return r;
-        if (s!.IsBoot) return Refuse(out why, Err.EPERM, BootOnly(s));
+        var found = Lookup(caller, req, out var s);
+        if (!found.IsOk) return found;
+        if (s!.IsBoot) return RsResult.Refused(Err.EPERM, BootOnly(s));
         if (!s!.HasInstance)
         {
             Remove(s);
             Log($"down {s.Label}");
-            return Err.Ok;
+            return RsResult.Ok;
         }
-        s.State = ServiceState.Stopping;
-        Stop(s, FailureCause.Down);
-        return Err.Ok;
+        BeginStop(s);
+        return RsResult.Ok;
     }
 
-    private int DoRefresh(int caller, BufferRequest req, out string why)
+    private RsResult DoRefresh(int caller, BufferRequest req)
     {
-        int r = Lookup(caller, req, out var s, out why, controllable: true);
-        if (r != Err.Ok) return r;
-        if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
+        var found = Lookup(caller, req, out var s, controllable: true);
+        if (!found.IsOk) return found;
+        if (s!.State is ServiceState.Stopping or ServiceState.Updating) return RsResult.Refused(Err.EBUSY, $"{s.Label} is {s.State}");
         if (s.HasInstance)
         {
             Kill(s, FailureCause.Restart);
-            return Err.Ok;
+            return RsResult.Ok;
         }
         // A dead or failed service: start it again with a clean record.
         s.RecentFailures.Clear();
         s.BackoffLevel = 0;
-        r = StartDead(s);
-        return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "it"));
+        int r = StartDead(s);
+        return r == Err.Ok ? RsResult.Ok : RsResult.Refused(r, CannotStart(r, "it"));
     }
 
-    private int DoRestart(int caller, BufferRequest req, out int endpoint, out string why)
+    private RsResult DoRestart(int caller, BufferRequest req)
     {
-        endpoint = Endpoint.None;
-        int r = Lookup(caller, req, out var s, out why, controllable: true);
-        if (r != Err.Ok) return r;
-        if (s!.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
+        var found = Lookup(caller, req, out var s, controllable: true);
+        if (!found.IsOk) return found;
+        if (s!.State is ServiceState.Stopping or ServiceState.Updating) return RsResult.Refused(Err.EBUSY, $"{s.Label} is {s.State}");
         if (s.HasInstance)
         {
             Kill(s, FailureCause.Restart);
-            return Err.Ok;
+            return RsResult.Ok;
         }
-        r = StartDead(s);
-        endpoint = s.Endpoint;
-        return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "it"));
+        int r = StartDead(s);
+        return r == Err.Ok ? RsResult.Started(s.Endpoint) : RsResult.Refused(r, CannotStart(r, "it"));
     }
 
     /// <summary>Refresh or restart of a service with no instance (backoff pending, script
@@ -135,16 +128,16 @@ public sealed partial class DriverManager
         return StartInstance(s);
     }
 
-    private int DoUpdate(int caller, BufferRequest req, out string why)
+    private RsResult DoUpdate(int caller, BufferRequest req)
     {
-        if (!IsManager(caller)) return Refuse(out why, Err.EPERM, "services may not update services");
+        if (!IsManager(caller)) return RsResult.Refused(Err.EPERM, "services may not update services");
         int r = ReadText(caller, req, ServiceSpec.MaxBytes, out string text);
-        if (r != Err.Ok) return Refuse(out why, r, "cannot read the request");
-        if (!ServiceSpec.TryParse(text, out var spec, out string error)) return Refuse(out why, Err.EINVAL, error);
-        if (!_services.TryGetValue(spec.Label, out var s)) return Refuse(out why, Err.ESRCH, $"no service '{spec.Label}'");
-        if (s.IsBoot) return Refuse(out why, Err.EPERM, BootOnly(s));
-        if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return Refuse(out why, Err.ENOENT, $"no binary '{spec.Binary}'");
-        if (s.State is ServiceState.Stopping or ServiceState.Updating) return Refuse(out why, Err.EBUSY, $"{s.Label} is {s.State}");
+        if (r != Err.Ok) return RsResult.Refused(r, "cannot read the request");
+        if (!ServiceSpec.TryParse(text, out var spec, out string error)) return RsResult.Refused(Err.EINVAL, error);
+        if (!_services.TryGetValue(spec.Label, out var s)) return RsResult.Refused(Err.ESRCH, $"no service '{spec.Label}'");
+        if (s.IsBoot) return RsResult.Refused(Err.EPERM, BootOnly(s));
+        if (spec.Binary.Length == 0 || !File.Exists(spec.Binary)) return RsResult.Refused(Err.ENOENT, $"no binary '{spec.Binary}'");
+        if (s.State is ServiceState.Stopping or ServiceState.Updating) return RsResult.Refused(Err.EBUSY, $"{s.Label} is {s.State}");
         // Keep what the update does not name.
         spec.PeriodMs = spec.PeriodMs != 0 ? spec.PeriodMs : s.Spec.PeriodMs;
         if (spec.Args.Length == 0) spec.Args = s.Spec.Args;
@@ -152,50 +145,40 @@ public sealed partial class DriverManager
         if (spec.Isolation.Length == 0) spec.Isolation = s.Spec.Isolation;
         if (spec.Policy.Length == 0) spec.Policy = s.Spec.Policy;
         s.UpdateTo = spec;
-        why = "";
         if (!s.HasInstance)
         {
             ApplyUpdate(s);
             r = StartDead(s);
             s.LastReason = FailureCause.Update;
-            return r == Err.Ok ? r : Refuse(out why, r, CannotStart(r, "the new binary"));
+            return r == Err.Ok ? RsResult.Ok : RsResult.Refused(r, CannotStart(r, "the new binary"));
         }
-        // Thesis §4.1.3: the old instance saves its state first (SaveState → StateSaved), then
-        // it is stopped; without an answer within the stop time-out it is stopped anyway.
-        s.State = ServiceState.Updating;
-        s.PendingReason = FailureCause.Update;
-        s.SavingState = true;
-        s.Deadline = Now + _opt.StopTimeoutMs;
-        Tell(s.Endpoint, new Message(RsCall.SaveState), $"the state-save request to {s.Label}");
-        return Err.Ok;
+        BeginUpdate(s);
+        return RsResult.Ok;
     }
 
-    private int DoList(int caller, BufferRequest req, out string why)
+    private RsResult DoList(int caller, BufferRequest req)
     {
-        why = "";
         var sb = new StringBuilder();
         sb.Append("LABEL ENDPOINT STATE RESTARTS REASON INCARNATION\n");
         foreach (var s in _services.Values.OrderBy(s => s.Label, StringComparer.Ordinal))
         {
             sb.Append(CultureInfo.InvariantCulture,
-                $"{s.Label} {(s.HasInstance ? s.Endpoint.ToString(CultureInfo.InvariantCulture) : "-")} {s.State.ToString().ToLowerInvariant()} {s.Restarts} {(s.LastReason == FailureCause.None ? "-" : s.LastReason.Text())} {s.Incarnation}\n");
+                $"{s.Label} {(s.HasInstance ? s.Endpoint.ToString(CultureInfo.InvariantCulture) : "-")} {s.State.Text()} {s.Restarts} {(s.LastReason == FailureCause.None ? "-" : s.LastReason.Text())} {s.Incarnation}\n");
         }
-        _listLength = WriteBack(caller, req, sb.ToString());
-        return _listLength >= 0 ? Err.Ok : _listLength;
+        return RsResult.Wrote(WriteBack(caller, req, sb.ToString()));
     }
 
     /// <summary>Complaint (thesis §4.1.3): only a component whose policy may control the target.</summary>
-    private int DoComplain(int caller, ComplainRequest req, out string why)
+    private RsResult DoComplain(int caller, ComplainRequest req)
     {
         var complainer = ServiceAt(caller);
         var target = ServiceAt(req.Target);
-        if (target is null) return Refuse(out why, Err.ESRCH, "no such service");
+        if (target is null) return RsResult.Refused(Err.ESRCH, "no such service");
         if (complainer is null || !complainer.Policy.MayControl(target.Label))
-            return Refuse(out why, Err.EPERM, $"{complainer?.Label ?? "caller"} may not control {target.Label}");
+            return RsResult.Refused(Err.EPERM, $"{complainer?.Label ?? "caller"} may not control {target.Label}");
         Log($"complaint from {complainer.Label} about {target.Label}");
         Kill(target, FailureCause.Complaint);
-        why = "";
-        return Err.Ok;
+        return RsResult.Ok;
     }
 
     /// <summary>Why a start failed, in words: EAGAIN from SPAWN is a full process table, not a
@@ -210,26 +193,20 @@ public sealed partial class DriverManager
     private static string BootOnly(Service s) =>
         $"{s.Label} is a boot process (boot.conf): it can be restarted or refreshed, not stopped or replaced";
 
-    private int Lookup(int caller, BufferRequest req, out Service? s, out string why, bool controllable = false)
+    /// <summary>The service a label request names, if the caller may manage it (OK), else the refusal.</summary>
+    private RsResult Lookup(int caller, BufferRequest req, out Service? s, bool controllable = false)
     {
         s = null;
         var service = IsManager(caller) ? null : ServiceAt(caller);
-        if (service is not null && !controllable) return Refuse(out why, Err.EPERM, "services may not manage services");
+        if (service is not null && !controllable) return RsResult.Refused(Err.EPERM, "services may not manage services");
         int r = ReadText(caller, req, 64, out string label);
-        if (r != Err.Ok) return Refuse(out why, r, "cannot read the label");
+        if (r != Err.Ok) return RsResult.Refused(r, "cannot read the label");
         label = label.Trim();
         // Fig. 2.6's `driver` key: a service may have the drivers its policy names restarted.
         if (service is not null && !service.Policy.MayControl(label))
-            return Refuse(out why, Err.EPERM, $"{service.Label} may not control {label}");
-        if (!_services.TryGetValue(label, out s)) return Refuse(out why, Err.ESRCH, $"no service '{label}'");
-        why = "";
-        return Err.Ok;
-    }
-
-    private static int Refuse(out string why, int error, string text)
-    {
-        why = text;
-        return error;
+            return RsResult.Refused(Err.EPERM, $"{service.Label} may not control {label}");
+        if (!_services.TryGetValue(label, out s)) return RsResult.Refused(Err.ESRCH, $"no service '{label}'");
+        return RsResult.Ok;
     }
 
     /// <summary>Copies the caller's granted text (at most <paramref name="max"/> bytes) into RS.</summary>

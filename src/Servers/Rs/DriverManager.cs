@@ -5,16 +5,21 @@
 // components, and explicit requests. A failed service is restarted with binary exponential
 // backoff, or handed to its recovery script; a service that keeps failing is marked failed.
 //
-// The loop: RECEIVE from anyone; any message from a service's endpoint counts as a sign of
-// life; NOTIFY from PM means exits to collect, NOTIFY from CLOCK is the tick that drives
-// heartbeats, deadlines and scheduled restarts; requests go to Do<Call> handlers. Requests
-// from the service utility and complaints are answered with SENDNB (RS never blocks on a
-// client); reports from services (InitDone, Alive, CrashReport) need no answer. RS's own
-// requests to DS never wait for DS (DsOutbox): their answers arrive here like any message.
-// Files: DriverManager.cs (loop), DriverManager.Requests.cs, DriverManager.Lifecycle.cs.
+// The loop is the shared ServerLoop (as PM's and DS's), with a handler per request family:
+// any message from a service's endpoint counts as a sign of life (OnReceive); NOTIFY from PM
+// means exits to collect, NOTIFY from CLOCK is the tick that drives heartbeats, deadlines and
+// scheduled restarts; answers to RS's own SENDA requests (m_type ≤ 0) are never answered: DS's
+// go to DsOutbox, the bus drivers' refusals are logged (OnAnswer). Requests from the service
+// utility and complaints are answered with SENDNB (RS never blocks on a client), through one
+// result type (RsResult → Answer); reports from services (InitDone, Alive, StateSaved,
+// CrashReport) get no answer; refusals with EPERM count in the kernel's denial table.
+// Files: DriverManager.cs (loop), DriverManager.Requests.cs, DriverManager.Reports.cs,
+// DriverManager.Lifecycle.cs (starting and watching instances), DriverManager.Transitions.cs
+// (the state machine's moves).
 using System.Diagnostics;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Rs;
+using Bulkhead.Lib.Server;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Servers.Rs.Policy;
 
@@ -70,41 +75,73 @@ public sealed partial class DriverManager
         Log($"driver manager up, {_policies.Count} policies from {_policies.File}");
         AdoptBootProcesses();
         SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
+        var loop = new ServerLoop { NonBlockingReplies = true, CountRefusals = true, OnReceive = SignOfLife, OnAnswer = OnAnswer, OnNotify = OnNotify, OnUnknown = Unknown }
+            .On(RsCall.Up, Answer(DoUp))
+            .On(RsCall.Down, Answer(DoDown))
+            .On(RsCall.Refresh, Answer(DoRefresh))
+            .On(RsCall.Restart, Answer(DoRestart))
+            .On(RsCall.Update, Answer(DoUpdate))
+            .On(RsCall.List, Answer(DoList))
+            .On(RsCall.Complain, AnswerComplaint(DoComplain))
+            .On(RsCall.InitDone, DoInitDone)
+            .On(RsCall.Alive, DoAlive)
+            .On(RsCall.StateSaved, DoStateSaved)
+            .On(RsCall.CrashReport, DoCrashReport);
         while (true)
         {
-            int r = IpcCall.Receive(Endpoint.Any, out var m);
-            if (r != Err.Ok)
-            {
-                Log($"receive failed: {Err.Name(r)}");
-                continue;
-            }
-            Handle(ref m);
+            int r = loop.Run(); // returns only when a RECEIVE fails
+            Log($"receive failed: {Err.Name(r)}");
         }
     }
 
-    private void Handle(ref Message m)
+    private void SignOfLife(Message m)
     {
-        var from = ServiceAt(m.Source);
-        if (from is not null) from.LastAlive = Now;
-        if (!IpcCall.IsNotify(m) && m.Type <= Err.Ok)
+        if (ServiceAt(m.Source) is { } from) from.LastAlive = Now;
+    }
+
+    /// <summary>An answer to one of RS's own requests (requests have positive types).</summary>
+    private void OnAnswer(Message m)
+    {
+        if (m.Source == Endpoint.Ds) _ds.OnAnswer(m, Now);
+        else if (m.Type != Err.Ok && m.Source is Endpoint.Pci or Endpoint.Iommu)
+            Log($"{(m.Source == Endpoint.Pci ? "the PCI-bus" : "the IOMMU")} driver refused a request: {Err.Name(m.Type)}");
+    }
+
+    private void OnNotify(Message m)
+    {
+        if (m.Source == Endpoint.Pm) CollectExits();
+        else if (m.Source == Endpoint.Clock)
         {
-            // An answer to one of RS's own requests (requests have positive types): never answered.
-            if (m.Source == Endpoint.Ds) _ds.OnAnswer(m, Now);
-            else if (m.Type != Err.Ok && m.Source is Endpoint.Pci or Endpoint.Iommu)
-                Log($"{(m.Source == Endpoint.Pci ? "the PCI-bus" : "the IOMMU")} driver refused a request: {Err.Name(m.Type)}");
-            return;
+            Tick();
+            SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
         }
-        if (IpcCall.IsNotify(m))
-        {
-            if (m.Source == Endpoint.Pm) CollectExits();
-            else if (m.Source == Endpoint.Clock)
-            {
-                Tick();
-                SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
-            }
-            return;
-        }
-        Dispatch(ref m, from);
+    }
+
+    /// <summary>A request that carries its text in a granted buffer (BufferRequest): the handler
+    /// decides, and the reply says how — a refusal's explanation is written back into the
+    /// caller's buffer, its length in the reply.</summary>
+    private RequestHandler Answer(Func<int, BufferRequest, RsResult> handler) => (ref Message m) =>
+    {
+        int caller = m.Source;
+        var req = m.As<BufferRequest>();
+        var result = handler(caller, req);
+        int length = result.Why.Length > 0 ? WriteBack(caller, req, result.Why) : result.Written;
+        m = Message.Of(0, new RsReply { Endpoint = result.Endpoint, Length = length });
+        return result.Code;
+    };
+
+    /// <summary>A complaint (ComplainRequest) carries no buffer: the reply is the code alone.</summary>
+    private static RequestHandler AnswerComplaint(Func<int, ComplainRequest, RsResult> handler) => (ref Message m) =>
+    {
+        var result = handler(m.Source, m.As<ComplainRequest>());
+        m = Message.Of(0, new RsReply { Endpoint = result.Endpoint });
+        return result.Code;
+    };
+
+    private static int Unknown(ref Message m)
+    {
+        m = Message.Of(0, new RsReply { Endpoint = Endpoint.None });
+        return Err.ENOSYS;
     }
 
     /// <summary>A request to a bus driver, sent with SENDA: RS never waits for a server it
@@ -114,51 +151,6 @@ public sealed partial class DriverManager
     {
         int r = AsyncSender.Send(server, m);
         if (r != Err.Ok) Log($"cannot send {what}: {Err.Name(r)}");
-    }
-
-    private void Dispatch(ref Message m, Service? from)
-    {
-        int caller = m.Source;
-        switch (m.Type)
-        {
-            case RsCall.InitDone:
-                if (from is not null) OnInitDone(from);
-                return;
-            case RsCall.Alive:
-                return;
-            case RsCall.StateSaved:
-                if (from is { State: ServiceState.Updating, SavingState: true }) StopForUpdate(from);
-                return;
-            case RsCall.CrashReport:
-                if (from is not null)
-                {
-                    var c = m.As<CrashReportPayload>();
-                    from.CrashReport = (c.Kind, c.Text.ToString());
-                }
-                return;
-        }
-        string explanation = "";
-        int endpoint = Endpoint.None;
-        int result = m.Type switch
-        {
-            RsCall.Up => DoUp(caller, m.As<BufferRequest>(), out endpoint, out explanation),
-            RsCall.Down => DoDown(caller, m.As<BufferRequest>(), out explanation),
-            RsCall.Refresh => DoRefresh(caller, m.As<BufferRequest>(), out explanation),
-            RsCall.Restart => DoRestart(caller, m.As<BufferRequest>(), out endpoint, out explanation),
-            RsCall.Update => DoUpdate(caller, m.As<BufferRequest>(), out explanation),
-            RsCall.List => DoList(caller, m.As<BufferRequest>(), out explanation),
-            RsCall.Complain => DoComplain(caller, m.As<ComplainRequest>(), out explanation),
-            _ => Err.ENOSYS,
-        };
-        // A refusal counts in the kernel's denial table, as the kernel's and the bus drivers' do.
-        if (result == Err.EPERM) SysCall.ReportDenial(Denial.RequestRejected, caller);
-        int length = 0;
-        if (explanation.Length > 0 && m.Type is not (RsCall.List or RsCall.Complain))
-            length = WriteBack(caller, m.As<BufferRequest>(), explanation);
-        else if (m.Type == RsCall.List && result == Err.Ok)
-            length = _listLength;
-        var reply = Message.Of(result, new RsReply { Endpoint = endpoint, Length = length });
-        IpcCall.SendNb(caller, ref reply);
     }
 
     private Service? ServiceAt(int endpoint)

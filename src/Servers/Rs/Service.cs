@@ -1,13 +1,14 @@
 // One entry of RS's service table: what to run (spec, policy, optional in-memory binary),
 // the current instance (endpoint, state), and the history RS bases its decisions on.
-// Times are RS's monotonic milliseconds.
+// Times are RS's monotonic milliseconds. State changes only through MoveTo, which DriverManager's
+// transition methods call (ServiceLifecycle has the table of legal moves).
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Rs;
 using PolicyEntry = Bulkhead.Servers.Rs.Policy.Policy;
 
 namespace Bulkhead.Servers.Rs;
 
-public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
+public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image, ServiceState initial = ServiceState.Starting)
 {
     public string Label => Spec.Label;
     public ServiceSpec Spec { get; set; } = spec;
@@ -18,7 +19,16 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image)
     public int ImageId { get; set; }
 
     public int Endpoint { get; set; } = Lib.Ipc.Endpoint.None;
-    public ServiceState State { get; set; } = ServiceState.Starting;
+    public ServiceState State { get; private set; } = initial;
+
+    /// <summary>Enters <paramref name="to"/>; false when the move is not in ServiceLifecycle's
+    /// table (the caller logs it: a bug in RS, made loud but not fatal).</summary>
+    public bool MoveTo(ServiceState to)
+    {
+        bool legal = ServiceLifecycle.IsLegal(State, to);
+        State = to;
+        return legal;
+    }
     /// <summary>Instances started so far (1 for the first).</summary>
     public int Incarnation { get; set; }
     /// <summary>Restarts that reached InitDone (the count MINIX shows).</summary>

@@ -1,4 +1,7 @@
-// The life cycle of a service in RS's table.
+// The life cycle of a service in RS's table: a small state machine (docs/rs.md, "The life
+// cycle of a service"). Service.State changes only through DriverManager's transition methods
+// (DriverManager.Transitions.cs), each of which enters one state; ServiceLifecycle.IsLegal is
+// the table of the moves they may make, and a move outside it is logged as a bug.
 namespace Bulkhead.Servers.Rs;
 
 public enum ServiceState
