@@ -47,6 +47,9 @@ internal sealed class Proc
     public uint HandledSeq;
     public uint CallSeq;
     public bool InCall;
+    /// <summary>Created with SpawnRequest.Held and not yet released by PRIVCTL Allow: its
+    /// doorbell is not answered (a trap it makes waits, untouched, for the release).</summary>
+    public bool Held;
     /// <summary>The current request carries a chained RECEIVE from ChainSrc (TrapRequest.ChainTrap).</summary>
     public bool ChainPending;
     public int ChainSrc;
@@ -103,6 +106,7 @@ internal sealed class Proc
     public bool IsBlocked => Sending || Receiving;
 
     public ProcState IpcState => State is ProcState.Free or ProcState.Zombie ? State
+        : Held ? ProcState.Held
         : Sending && ReplyPending ? ProcState.SendRec
         : Sending ? ProcState.Sending
         : Receiving ? ProcState.Receiving
@@ -113,7 +117,7 @@ internal sealed class Proc
 
     public void ResetIpc()
     {
-        Sending = Receiving = ReplyPending = InCall = ChainPending = false;
+        Sending = Receiving = ReplyPending = InCall = ChainPending = Held = false;
         SendTo = GetFrom = Lib.Ipc.Endpoint.None;
         CallerQueue = NextInQueue = null;
         Array.Clear(NotifyPending);

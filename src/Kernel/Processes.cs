@@ -87,7 +87,7 @@ public sealed unsafe partial class Kernel
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
                               in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
                               int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1, JailView files = JailView.Bare,
-                              string? argv0 = null)
+                              string? argv0 = null, bool held = false)
     {
         hostPid = 0;
         if (_stopping) return Err.EAGAIN;
@@ -124,6 +124,7 @@ public sealed unsafe partial class Kernel
             p.Endpoint = Endpoint.Make(p.Generation, p.Slot);
             p.Name = name.Length > 15 ? name[..15] : name;
             p.Parent = parent;
+            p.Held = held;
             p.Priv.Install(priv, _procs.Length, IsTargetEndpoint);
             p.StartNs = UptimeNs;
             ref var page = ref arena.Page;

@@ -228,13 +228,16 @@ internal static unsafe class PuppetComponent
                     return $"r {Err.Name(r)} {string.Join(' ', c.ToArray())}";
                 }
             case "spawn": // spawn <name> <trapmask> <flags> <calls,..|-> <targets,..|-> [args...]
+            case "spawn-held": // the same, created held (SpawnRequest.Held)
                 {
                     var priv = new PrivilegeBlock { TrapMask = (uint)L(w[2]), Flags = (uint)L(w[3]) };
                     if (w[4] != "-") foreach (var c in w[4].Split(',')) priv.AllowCall((int)L(c));
                     if (w[5] != "-") foreach (var tg in w[5].Split(',')) priv.AddTarget(Ep(tg));
-                    r = SysCall.Spawn(w[1], Environment.ProcessPath!, default, w[6..], priv, out int ep);
+                    r = SysCall.Spawn(w[1], Environment.ProcessPath!, default, w[6..], priv, out int ep, held: w[0] == "spawn-held");
                     return $"r {Err.Name(r)} {ep}";
                 }
+            case "allow": // allow <ep>: PRIVCTL Allow (release a held process)
+                return R(SysCall.PrivCtlAllow(Ep(w[1])));
             case "spawn-image": // spawn-image <name> <path>: exec a copy of <path> from memory
                 {
                     var priv = new PrivilegeBlock();

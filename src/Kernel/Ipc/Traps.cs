@@ -15,6 +15,7 @@ public sealed partial class Kernel
 
     private void HandleDoorbell(Proc p)
     {
+        if (p.Held) return; // served once PRIVCTL Allow releases it (ProcessCalls.cs)
         uint seq = p.Arena!.RequestSeq;
         if (p.InCall || seq == p.HandledSeq) return; // already answered, or still blocked: ignore
         p.HandledSeq = seq;

@@ -1,7 +1,9 @@
 // Process-management kernel calls for PM and RS: SPAWN (create a process from a path or an
 // in-memory image with its privileges installed before it runs; the caller becomes its
-// parent of record), PRIVCTL (change a child's privileges), KILL (signal a child) and
+// parent of record; optionally held until PRIVCTL Allow), PRIVCTL (change a child's
+// privileges, release a held process), KILL (signal a child) and
 // GETKSIG (collect one exit report of a child, after a NOTIFY from SYSTEM).
+using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
@@ -21,6 +23,7 @@ public sealed partial class Kernel
         bool fromMemory = (req.Flags & SpawnRequest.FromMemory) != 0;
         bool fromImage = (req.Flags & SpawnRequest.FromImage) != 0;
         bool script = (req.Flags & SpawnRequest.Script) != 0;
+        bool held = (req.Flags & SpawnRequest.Held) != 0;
         if ((req.Flags & SpawnRequest.Boot) != 0)
         {
             if (req.Flags != SpawnRequest.Boot) return Err.EINVAL;
@@ -29,8 +32,8 @@ public sealed partial class Kernel
             m = Message.Of(0, new EndpointReply { Endpoint = ep, HostPid = bootPid });
             return Err.Ok;
         }
-        if ((req.Flags & ~(SpawnRequest.FromMemory | SpawnRequest.FromImage | SpawnRequest.Script)) != 0 ||
-            (fromMemory && fromImage) || (script && (fromMemory || fromImage))) return Err.EINVAL;
+        if ((req.Flags & ~(SpawnRequest.FromMemory | SpawnRequest.FromImage | SpawnRequest.Script | SpawnRequest.Held)) != 0 ||
+            (fromMemory && fromImage) || (script && (fromMemory || fromImage || held))) return Err.EINVAL;
         string path = "";
         ReadOnlySpan<byte> image = default;
         int imageFd = -1;
@@ -61,7 +64,7 @@ public sealed partial class Kernel
         if (name.Length == 0) name = fromMemory || fromImage ? "image" : Path.GetFileName(path);
         if (script && (priv.TrapMask != 0 || _jail is null)) return Err.EINVAL; // a host program never traps
         int r = script ? SpawnScript(name, path, argv, caller.Endpoint, out int pid)
-            : SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out pid, sharedImageFd: imageFd);
+            : SpawnOnThread(name, path, image, argv, priv, -1, caller.Endpoint, (long)req.ArenaKiB * 1024, out pid, sharedImageFd: imageFd, held: held);
         if (r < 0) return r;
         m = Message.Of(0, new EndpointReply { Endpoint = r, HostPid = pid });
         return Err.Ok;
@@ -72,6 +75,7 @@ public sealed partial class Kernel
         var req = m.As<PrivCtlRequest>();
         var target = ProcOf(req.Target);
         if (target is null) return Refused(caller, Denial.InvalidDestination, Err.EDEADSRCDST);
+        if (req.Op == PrivCtlRequest.Allow) return PrivCtlAllow(caller, target, ref m);
         if (req.Op != PrivCtlRequest.SetPriv) return PrivCtlAddResource(caller, target, req, ref m);
         if (target.Parent != caller.Endpoint || (target.Priv.Flags & PrivilegeBlock.Mutable) == 0)
             return Refused(caller, Denial.RequestRejected, Err.EPERM);
@@ -79,6 +83,26 @@ public sealed partial class Kernel
             return Refused(caller, Denial.MemoryOutsideArena, Err.EFAULT);
         if (!MayHand(caller, priv)) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         target.Priv.Install(priv, _procs.Length, IsTargetEndpoint);
+        m = default;
+        return Err.Ok;
+    }
+
+    /// <summary>PRIVCTL Allow: releases a process created held (SpawnRequest.Held). Its parent of
+    /// record may, and RS, which asks PM to start services and publishes their labels and ACLs
+    /// before they run (thesis §2.2, §3.4). A trap the process made while held is served next,
+    /// after this call has been answered.</summary>
+    private int PrivCtlAllow(Proc caller, Proc target, ref Message m)
+    {
+        if (target.Parent != caller.Endpoint && caller.Endpoint != Endpoint.Rs)
+            return Refused(caller, Denial.RequestRejected, Err.EPERM);
+        if (!target.Held) return Err.EINVAL;
+        target.Held = false;
+        int ep = target.Endpoint;
+        _invokes.Enqueue(() =>
+        {
+            if (ProcOf(ep) is { Held: false } p && p.Alive) HandleDoorbell(p);
+        });
+        Native.WriteEventfd(_wakefd);
         m = default;
         return Err.Ok;
     }

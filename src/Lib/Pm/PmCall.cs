@@ -34,4 +34,10 @@ public struct StartHeader
     public int ArenaKiB;
     /// <summary>A kernel image object to start (SysCall.ImageCreate) instead of an image or a path; 0 for none.</summary>
     public int ImageId;
+    /// <summary>StartHeader.Held or 0.</summary>
+    public int Flags;
+
+    /// <summary>Start the process held (SpawnRequest.Held): the requester releases it with
+    /// SysCall.PrivCtlAllow once it is set up.</summary>
+    public const int Held = 1;
 }

@@ -12,17 +12,18 @@ public static class PmClient
 {
     /// <summary>Starts <paramref name="path"/> (or <paramref name="image"/>, when not empty, or
     /// kernel image object <paramref name="imageId"/>, when not 0) as <paramref name="name"/> with
-    /// <paramref name="priv"/>; the caller becomes its parent of record.</summary>
+    /// <paramref name="priv"/>; the caller becomes its parent of record. <paramref name="held"/>:
+    /// the process runs no IPC until the caller releases it with SysCall.PrivCtlAllow.</summary>
     public static int Start(string name, string path, IReadOnlyList<string> args, in PrivilegeBlock priv, ReadOnlySpan<byte> image, out int endpoint,
-                            int imageId = 0) => StartCore(name, "path", path, args, priv, image, out endpoint, imageId);
+                            int imageId = 0, bool held = false) => StartCore(name, "path", path, args, priv, image, out endpoint, imageId, held);
 
     /// <summary>Runs the recovery script <paramref name="script"/> with <paramref name="args"/>
     /// as a confined host program (/bin/sh, no IPC); the caller becomes its parent of record.</summary>
     public static int StartScript(string name, string script, IReadOnlyList<string> args, out int endpoint) =>
-        StartCore(name, "script", script, args, default, default, out endpoint, 0);
+        StartCore(name, "script", script, args, default, default, out endpoint, 0, false);
 
     private static int StartCore(string name, string pathKey, string path, IReadOnlyList<string> args, in PrivilegeBlock priv,
-                                 ReadOnlySpan<byte> image, out int endpoint, int imageId)
+                                 ReadOnlySpan<byte> image, out int endpoint, int imageId, bool held)
     {
         if (imageId != 0) image = default;
         endpoint = Endpoint.None;
@@ -39,7 +40,8 @@ public static class PmClient
         using var buffer = created!;
         var ch = Channel.Current;
         long buf = buffer.Offset;
-        ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length, ImageId = imageId };
+        ch.At<StartHeader>(buf) = new StartHeader { Privileges = priv, TextLength = textBytes.Length, ImageLength = image.Length, ImageId = imageId,
+                                               Flags = held ? StartHeader.Held : 0 };
         textBytes.CopyTo(ch.Arena.Slice((int)(buf + headerSize), textBytes.Length));
         image.CopyTo(ch.Arena.Slice((int)(buf + headerSize + textBytes.Length), image.Length));
         var m = Message.Of(PmCall.Start, new BufferRequest { GrantId = buffer.Grant, Length = (int)total });

@@ -18,6 +18,11 @@ public struct SpawnRequest
     /// <summary>Start a restartable boot process again from the kernel's copy of its boot.conf
     /// entry; PathLength holds its slot, nothing else is read (docs/rs.md, "Boot processes").</summary>
     public const int Boot = 8;
+    /// <summary>Create the process held (MINIX's RTS_NO_PRIV): it exists with its privileges, but
+    /// the kernel serves none of its traps until PRIVCTL Allow releases it, so whoever starts it
+    /// can finish setting it up (its label in DS, its PCI ACL) before its first IPC. Not with
+    /// Script or Boot.</summary>
+    public const int Held = 16;
 
     /// <summary>Path of the binary, or with FromMemory the binary image itself.</summary>
     public long PathOffset;
@@ -49,6 +54,9 @@ public struct PrivCtlRequest
     public const int AddIo = 1;
     /// <summary>Add IRQ line Base (a DeviceAuthority caller).</summary>
     public const int AddIrq = 2;
+    /// <summary>Release a process created with SpawnRequest.Held (MINIX SYS_PRIV_ALLOW): its
+    /// parent of record or RS; EINVAL when it is not held.</summary>
+    public const int Allow = 3;
 
     public int Target;
     public int Op;

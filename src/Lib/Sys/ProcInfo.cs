@@ -12,6 +12,8 @@ public enum ProcState
     Receiving = 3,
     SendRec = 4,
     Zombie = 5,
+    /// <summary>Created held (SpawnRequest.Held): none of its traps is served until released.</summary>
+    Held = 6,
 }
 
 [StructLayout(LayoutKind.Sequential, Size = 96)]

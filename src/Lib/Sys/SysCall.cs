@@ -74,11 +74,21 @@ public static partial class SysCall
         }
     }
 
-    /// <summary>Starts a process from a binary path, or from an in-memory image when
-    /// <paramref name="image"/> is given, with <paramref name="priv"/> installed before it runs.</summary>
-    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0)
+    /// <summary>Releases <paramref name="target"/>, created held (SpawnRequest.Held): the kernel
+    /// starts serving its traps (PRIVCTL Allow; its parent of record or RS).</summary>
+    public static int PrivCtlAllow(int target)
     {
-        if (image.IsEmpty) return SpawnCore(name, path, -1, 0, argv, priv, out endpoint, arenaKiB);
+        var m = Message.Of(0, new PrivCtlRequest { Target = target, Op = PrivCtlRequest.Allow });
+        return Call(KernelCall.PrivCtl, ref m);
+    }
+
+    /// <summary>Starts a process from a binary path, or from an in-memory image when
+    /// <paramref name="image"/> is given, with <paramref name="priv"/> installed before it runs;
+    /// <paramref name="held"/>: none of its traps is served until PrivCtlAllow.</summary>
+    public static int Spawn(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint,
+                            int arenaKiB = 0, bool held = false)
+    {
+        if (image.IsEmpty) return SpawnCore(name, path, -1, 0, argv, priv, out endpoint, arenaKiB, held);
         // The image goes through an arena heap block the kernel reads it from.
         endpoint = Endpoint.None;
         long buf = ArenaHeap.Allocate(image.Length);
@@ -86,7 +96,7 @@ public static partial class SysCall
         try
         {
             image.CopyTo(Channel.Current.Arena.Slice((int)buf, image.Length));
-            return SpawnCore(name, "", buf, image.Length, argv, priv, out endpoint, arenaKiB);
+            return SpawnCore(name, "", buf, image.Length, argv, priv, out endpoint, arenaKiB, held);
         }
         finally
         {
@@ -96,8 +106,9 @@ public static partial class SysCall
 
     /// <summary>Starts a process from an image that already lies in this process's arena at
     /// [<paramref name="imageOffset"/>, +<paramref name="imageLength"/>) (no copy).</summary>
-    public static int SpawnFromArena(string name, long imageOffset, int imageLength, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
-        SpawnCore(name, "", imageOffset, imageLength, argv, priv, out endpoint, arenaKiB);
+    public static int SpawnFromArena(string name, long imageOffset, int imageLength, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint,
+                                     int arenaKiB = 0, bool held = false) =>
+        SpawnCore(name, "", imageOffset, imageLength, argv, priv, out endpoint, arenaKiB, held);
 
     /// <summary>Starts the host program /bin/sh on the script at <paramref name="script"/> with
     /// <paramref name="argv"/> (SPAWN Script: a recovery script, no IPC, confined).</summary>
@@ -105,8 +116,9 @@ public static partial class SysCall
         SpawnCore(name, script, -3, 0, argv, default, out endpoint, 0);
 
     /// <summary>Starts kernel image object <paramref name="imageId"/> (from ImageCreate).</summary>
-    public static int SpawnImage(string name, int imageId, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB = 0) =>
-        SpawnCore(name, "", -2, imageId, argv, priv, out endpoint, arenaKiB);
+    public static int SpawnImage(string name, int imageId, IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint,
+                                 int arenaKiB = 0, bool held = false) =>
+        SpawnCore(name, "", -2, imageId, argv, priv, out endpoint, arenaKiB, held);
 
     /// <summary>Starts restartable boot process <paramref name="slot"/> again, as boot.conf
     /// described it (SPAWN Boot; PM for RS). It gets its old endpoint back.</summary>
@@ -146,7 +158,7 @@ public static partial class SysCall
     }
 
     private static int SpawnCore(string name, string path, long imageOffset, int imageLength,
-                                 IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB)
+                                 IReadOnlyList<string> argv, in PrivilegeBlock priv, out int endpoint, int arenaKiB, bool held = false)
     {
         lock (s_scratchLock)
         {
@@ -193,7 +205,7 @@ public static partial class SysCall
             {
                 PathOffset = pathAt,
                 PathLength = pathLen,
-                Flags = flags,
+                Flags = held ? flags | SpawnRequest.Held : flags,
                 ArgvOffset = ScratchStart + argvAt,
                 ArgvLength = argvLen,
                 ArenaKiB = arenaKiB,

@@ -79,13 +79,14 @@ public static class PmServer
                     default: return Err.EINVAL;
                 }
             }
-            if (name.Length == 0) return Err.EINVAL;
+            if (name.Length == 0 || (header.Flags & ~StartHeader.Held) != 0 || (script && header.Flags != 0)) return Err.EINVAL;
+            bool held = header.Flags == StartHeader.Held;
             int ep;
             r = script ? SysCall.SpawnScript(name, path, argv, out ep)
-                : header.ImageId != 0 ? SysCall.SpawnImage(name, header.ImageId, argv, header.Privileges, out ep, header.ArenaKiB)
+                : header.ImageId != 0 ? SysCall.SpawnImage(name, header.ImageId, argv, header.Privileges, out ep, header.ArenaKiB, held)
                 : header.ImageLength > 0
-                ? SysCall.SpawnFromArena(name, buf + headerSize + header.TextLength, header.ImageLength, argv, header.Privileges, out ep, header.ArenaKiB)
-                : SysCall.Spawn(name, path, default, argv, header.Privileges, out ep, header.ArenaKiB);
+                ? SysCall.SpawnFromArena(name, buf + headerSize + header.TextLength, header.ImageLength, argv, header.Privileges, out ep, header.ArenaKiB, held)
+                : SysCall.Spawn(name, path, default, argv, header.Privileges, out ep, header.ArenaKiB, held);
             if (r != Err.Ok) return r;
             s_parent[ep] = caller;
             m = Message.Of(0, new EndpointReply { Endpoint = ep });

@@ -153,7 +153,7 @@ public sealed class PrivCtlDeviceTests : IDisposable
             (PrivCtlRequest.AddIo, 0xFFF0, 0x7FFF_FFF0, "base + length overflows an int"),
             (PrivCtlRequest.AddIrq, -1, 0, "negative line"),
             (PrivCtlRequest.AddIrq, 64, 0, "line 64"),
-            (3, Port, 8, "unknown op"),
+            (4, Port, 8, "unknown op"),
             (-1, Port, 8, "negative op"),
         ];
         foreach (var (op, b, n, why) in bad)
