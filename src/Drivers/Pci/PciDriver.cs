@@ -48,7 +48,10 @@ public sealed class PciDriver
     private readonly List<Function> _functions = [];
     private readonly Dictionary<int, List<PciAclEntry>> _acls = [];
     private readonly List<Held> _held = [];
-    private readonly ServerLoop _loop = new() { NonBlockingReplies = true };
+    // Replies with SENDNB (no driver may block the PCI-bus driver), except to RS, which sends its
+    // requests with SENDA, waits for their answers before releasing a held driver (docs/rs.md)
+    // and must get every one although it may be busy at the instant of the reply.
+    private readonly ServerLoop _loop = new() { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs };
     private readonly DsBackup _backup = new("pci.owners");
 
     public static int Run(string[] args)
@@ -263,6 +266,9 @@ public sealed class PciDriver
             return false;
         }
         long now = Now();
+        // RS sends a driver's ACL before it releases the driver (docs/rs.md), so this happens
+        // only when RS released it without the answer (the bus driver was busy or restarting).
+        SysCall.Diag($"holding a request of endpoint {src} until RS sends its ACL");
         _held.Add(new Held(src, m, now + HeldDeadlineNs));
         if (_held.Count == 1) SysCall.SetAlarm(HeldDeadlineNs + 1_000_000, absolute: false, out _);
         return false;

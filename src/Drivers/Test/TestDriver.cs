@@ -34,11 +34,17 @@ public static unsafe class TestDriver
         ServiceRuntime.Start();
         if (args.Contains("die-in-init")) return 5;
         if (args.Contains("hang-in-init")) Thread.Sleep(Timeout.Infinite);
-        string label = ServiceRuntime.AwaitLabel();
-        if (label.Length == 0) label = Channel.Current.Name;
+        int r;
+        // Once, no retry: RS released this instance only after DS had its label (docs/rs.md).
+        r = DsClient.RetrieveLabelByEndpoint(IpcCall.Self, out string label);
+        if (r != Err.Ok || label.Length == 0)
+        {
+            SysCall.Diag($"no label in DS for endpoint {IpcCall.Self} at start: {Err.Name(r)}");
+            label = Channel.Current.Name;
+        }
         s_stateKey = "state." + label;
         Span<byte> saved = stackalloc byte[8];
-        int r = DsClient.RetrieveMem(s_stateKey, saved, out int length);
+        r = DsClient.RetrieveMem(s_stateKey, saved, out int length);
         if (r == Err.Ok && length == 8) s_value = BitConverter.ToInt64(saved);
         // "memory-state": the value lives only in memory until RS asks for it before an
         // update (thesis §4.1.3); otherwise it is written to DS at every Write.

@@ -10,6 +10,8 @@
 //     state to DS — and answers StateSaved; RS stops the old instance then, or after its stop
 //     time-out if the answer does not come.
 // Reports go out with SENDNB first and SEND if RS is busy: RS always comes back to RECEIVE.
+// A service's label is in DS before its first IPC (RS starts it held until DS has it,
+// docs/rs.md): a service looks it up once, with DsClient.RetrieveLabelByEndpoint(IpcCall.Self).
 using Bulkhead.Lib.Ipc;
 
 namespace Bulkhead.Lib.Rs;
@@ -33,21 +35,6 @@ public static class ServiceRuntime
     {
         Report(CrashReportPayload.Panic, why);
         Environment.Exit(1);
-    }
-
-    /// <summary>Waits (at most <paramref name="timeoutMs"/>) until DS knows this instance by its
-    /// label. RS publishes label → endpoint right after PM started the instance, so a service
-    /// that talks to DS at once (private keys, announcements) could otherwise reach DS before
-    /// its name does and be refused as nobody. Returns the label, or "" on time-out.</summary>
-    public static string AwaitLabel(int timeoutMs = 5000)
-    {
-        long until = Environment.TickCount64 + timeoutMs;
-        while (true)
-        {
-            if (Ds.DsClient.RetrieveLabelByEndpoint(IpcCall.Self, out string label) == Err.Ok && label.Length > 0) return label;
-            if (Environment.TickCount64 > until) return "";
-            Thread.Sleep(2);
-        }
     }
 
     /// <summary>Saves the component's state before a dynamic update (a component that keeps

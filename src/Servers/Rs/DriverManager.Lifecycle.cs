@@ -86,15 +86,16 @@ public sealed partial class DriverManager
             if (ir == Err.Ok) s.ImageId = id;
             else if (ir != Err.ECALLDENIED) Log($"cannot keep {s.Label}'s image in the kernel: {Err.Name(ir)}");
         }
-        int r = PmClient.Start(s.Label, s.Spec.Binary, args, priv, s.Image ?? [], out int ep, s.ImageId);
+        int r = PmClient.Start(s.Label, s.Spec.Binary, args, priv, s.Image ?? [], out int ep, s.ImageId, held: _canHold);
         if (r != Err.Ok)
         {
             Log($"cannot start {s.Label}: {Err.Name(r)}");
             return r;
         }
-        BeginInstance(s, ep);
+        BeginInstance(s, ep, held: _canHold);
         GrantPciDevices(s);
         Publish(s);
+        if (s.Held && !AwaitsSetUp(s)) Release(s);
         return Err.Ok;
     }
 
@@ -132,20 +133,25 @@ public sealed partial class DriverManager
         {
             Publish(s);
         }
-        // A new PCI-bus driver has its owners back from DS, but the ACLs come from RS only.
+        // A new PCI-bus driver has its owners back from DS, but the ACLs come from RS only. The
+        // requests the old one left unanswered will never be answered.
         if (ep == Endpoint.Pci)
+        {
+            _pciSent = _pciAnswered = 0;
             foreach (var other in _services.Values)
                 if (other.HasInstance) GrantPciDevices(other);
+        }
         return Err.Ok;
     }
 
     /// <summary>Tells the PCI-bus driver which devices the new instance's policy grants (thesis
-    /// §3.4: "the PCI device ID is sent to the PCI-bus driver"). The driver's first PCI request
-    /// may arrive before this; the PCI-bus driver holds it until the ACL is here.</summary>
-    /// <remarks>RS tells the bus drivers with SENDA and does not wait (it never waits for a
+    /// §3.4: "the PCI device ID is sent to the PCI-bus driver"), before the instance's first
+    /// IPC: a held instance is released once the answer is here (DriverManager.Hold.cs).</summary>
+    /// <remarks>RS tells the bus drivers with SENDA and does not block (it never blocks on a
     /// server it watches). The order in which they arrive does not matter: the release of the
-    /// old instance and the ACL of the new one name different endpoints, and the PCI-bus driver
-    /// holds the new instance's requests until its ACL arrives.</remarks>
+    /// old instance and the ACL of the new one name different endpoints, and should a driver
+    /// be released without its ACL (the bus driver did not answer in time), the PCI-bus driver
+    /// holds its requests until the ACL arrives.</remarks>
     private void GrantPciDevices(Service s)
     {
         if (s.Policy.PciDevices.Count + s.Policy.PciClasses.Count == 0) return;
@@ -159,6 +165,7 @@ public sealed partial class DriverManager
                 Class = c.Class, Subclass = c.Subclass, Interface = c.Interface ?? 0,
             });
         foreach (var m in PciClient.SetAclMessages(s.Endpoint, acl.ToArray())) Tell(Endpoint.Pci, m, $"the PCI devices of {s.Label}");
+        if (_hasPci) s.AclSeq = _pciSent;
     }
 
     /// <summary>The instance is gone: its device's DMA domain is reset (nothing in flight may
@@ -349,6 +356,9 @@ public sealed partial class DriverManager
             WatchScript(s, now);
             switch (s.State)
             {
+                case ServiceState.Starting when s.Held:
+                    if (now - s.HeldSince >= _opt.HoldTimeoutMs) Release(s);
+                    break;
                 case ServiceState.Starting when now > s.Deadline && s.HasInstance && s.PendingReason is null:
                     Kill(s, FailureCause.InitTimeout);
                     break;
@@ -412,7 +422,7 @@ public sealed partial class DriverManager
         Log(string.Create(CultureInfo.InvariantCulture, $"RS did not run for {gap} ms; heartbeat and initialization deadlines start again"));
         foreach (var s in _services.Values)
         {
-            s.LastAlive = s.LastPing = now;
+            s.LastAlive = s.LastPing = s.HeldSince = now;
             if (s.State == ServiceState.Starting) s.Deadline = Math.Max(s.Deadline, now + _opt.InitTimeoutMs);
         }
     }

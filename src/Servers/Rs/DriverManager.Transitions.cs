@@ -18,15 +18,20 @@ public sealed partial class DriverManager
         if (!s.MoveTo(to)) Log($"debug: {s.Label}: illegal transition {from.Text()} -> {to.Text()}");
     }
 
-    /// <summary>→ Starting: a new instance has until the init deadline to report InitDone.</summary>
-    private void BeginInstance(Service s, int endpoint)
+    /// <summary>→ Starting: a new instance has until the init deadline to report InitDone. A
+    /// held instance (<paramref name="held"/>) has no deadline until RS releases it (Release):
+    /// held and released are the two halves of Starting.</summary>
+    private void BeginInstance(Service s, int endpoint, bool held = false)
     {
         long now = Now;
         s.Endpoint = endpoint;
         s.Incarnation++;
         Enter(s, ServiceState.Starting);
         s.StartedAt = now;
-        s.Deadline = now + _opt.InitTimeoutMs;
+        s.Held = held;
+        s.HeldSince = now;
+        s.AclSeq = 0;
+        s.Deadline = held ? long.MaxValue : now + _opt.InitTimeoutMs;
         s.LastAlive = s.LastPing = now;
         s.PendingReason = null;
         s.CrashReport = null;

@@ -74,6 +74,7 @@ public sealed partial class DriverManager
     {
         Log($"driver manager up, {_policies.Count} policies from {_policies.File}");
         AdoptBootProcesses();
+        ProbeHold();
         SysCall.SetAlarm(_opt.TickMs * 1_000_000, false, out _);
         var loop = new ServerLoop { NonBlockingReplies = true, CountRefusals = true, OnReceive = SignOfLife, OnAnswer = OnAnswer, OnNotify = OnNotify, OnUnknown = Unknown }
             .On(RsCall.Up, Answer(DoUp))
@@ -105,6 +106,8 @@ public sealed partial class DriverManager
         if (m.Source == Endpoint.Ds) _ds.OnAnswer(m, Now);
         else if (m.Type != Err.Ok && m.Source is Endpoint.Pci or Endpoint.Iommu)
             Log($"{(m.Source == Endpoint.Pci ? "the PCI-bus" : "the IOMMU")} driver refused a request: {Err.Name(m.Type)}");
+        if (m.Source == Endpoint.Pci) _pciAnswered++;
+        if (m.Source is Endpoint.Ds or Endpoint.Pci) ReleaseReady();
     }
 
     private void OnNotify(Message m)
@@ -151,6 +154,7 @@ public sealed partial class DriverManager
     {
         int r = AsyncSender.Send(server, m);
         if (r != Err.Ok) Log($"cannot send {what}: {Err.Name(r)}");
+        else if (server == Endpoint.Pci) _pciSent++;
     }
 
     private Service? ServiceAt(int endpoint)

@@ -30,6 +30,19 @@ internal sealed class DsOutbox(Action<string> log)
     /// <summary>Requests not yet answered, the ones in flight included.</summary>
     public int Pending => _queue.Count + _inFlight.Count;
 
+    /// <summary>True while a request about <paramref name="label"/>'s LABEL entry waits or is
+    /// unanswered: once false, DS has answered the last one (RS releases a held instance then).</summary>
+    public bool LabelPending(string label) => IsPending("label " + label);
+
+    private bool IsPending(string key)
+    {
+        foreach (var op in _queue)
+            if (op.Key == key) return true;
+        foreach (var f in _inFlight)
+            if (f.Op.Key == key) return true;
+        return false;
+    }
+
     public void PublishLabel(string label, int endpoint, long now) =>
         Enqueue("label " + label, $"label {label}",
                 (out DsAsyncRequest? r) => DsAsyncRequest.Publish(label, DsFlags.Overwrite | DsFlags.TypeLabel, endpoint, default, out r), now);

@@ -21,6 +21,10 @@ public sealed class RsOptions
     public long StopTimeoutMs { get; set; } = 2_000;
     public long ScriptTimeoutMs { get; set; } = 60_000;
     public long TickMs { get; set; } = 50;
+    /// <summary>Longest time a new instance is held (created, none of its IPC served) while RS
+    /// waits for DS to have its label and the PCI-bus driver its ACL (docs/rs.md, "Starting a
+    /// service"): a stopped or dead DS or bus driver delays a start by this much, not forever.</summary>
+    public long HoldTimeoutMs { get; set; } = 2000;
     /// <summary>Heartbeat period of a service started without -period and of the boot
     /// processes RS adopts (thesis Fig. 2.4's default, 5 s).</summary>
     public int DefaultPeriodMs { get; set; } = 5000;
@@ -47,6 +51,7 @@ public sealed class RsOptions
                 case "init_timeout_ms": o.InitTimeoutMs = v; break;
                 case "stop_timeout_ms": o.StopTimeoutMs = v; break;
                 case "script_timeout_ms": o.ScriptTimeoutMs = v; break;
+                case "hold_timeout_ms": o.HoldTimeoutMs = v; break;
                 case "default_period_ms": o.DefaultPeriodMs = checked((int)v); break;
                 default: throw new ArgumentException($"rs: unknown option '{a[..eq]}'");
             }

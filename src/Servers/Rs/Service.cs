@@ -39,6 +39,15 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image,
     public long LastFailureAt { get; set; } = -1;
     public Queue<long> RecentFailures { get; } = new();
 
+    /// <summary>Starting, created held (SpawnRequest.Held): none of its IPC is served until RS
+    /// releases it, once DS has its label and the PCI-bus driver its ACL, or HeldSince plus the
+    /// hold time-out has passed (DriverManager.Hold.cs).</summary>
+    public bool Held { get; set; }
+    public long HeldSince { get; set; }
+    /// <summary>The PCI-bus driver has this instance's ACL once it has answered this many of
+    /// RS's requests (0: no ACL to wait for).</summary>
+    public long AclSeq { get; set; }
+
     public long StartedAt { get; set; }
     public long RunningSince { get; set; }
     public long Deadline { get; set; }

@@ -87,6 +87,7 @@ public sealed class BootConfigTests
         Assert.Contains(KernelCall.PrivCtl, Calls(pm.Privileges));
         Assert.DoesNotContain(KernelCall.Spawn, Calls(rs.Privileges));
         Assert.Contains(KernelCall.SetAlarm, Calls(rs.Privileges));
+        Assert.Contains(KernelCall.PrivCtl, Calls(rs.Privileges)); // releases the services it starts held (docs/rs.md)
         Assert.Contains(KernelCall.SetGrant, Calls(ds.Privileges));
         Assert.Equal(["$ROOT/etc/drivers.conf"], rs.Args);
         Assert.Empty(rs.References);

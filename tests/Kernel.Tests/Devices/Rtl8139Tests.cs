@@ -9,6 +9,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Bulkhead.Kernel.Tests.Harness;
 using Bulkhead.Kernel.Tests.Rs;
+using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Machine;
@@ -91,6 +92,48 @@ public sealed partial class Rtl8139Tests : IDisposable
         Assert.Equal("r OK OK", c.Ask($"net write {driver} {Convert.ToHexString(tx)}"));
         TestSystem.WaitUntil(() => WireCount() == before + 1, "frame " + i + " on the wire");
         lock (_onWire) Assert.Equal(tx, _onWire[before]);
+    }
+
+    /// <summary>Thesis §3.4: the PCI-bus driver has the driver's ACL before the driver's first
+    /// IPC. With the PCI-bus driver stopped for a while, RS keeps the new instance held until the
+    /// bus driver has answered the ACL, so the driver's first PCI request is answered at once —
+    /// never held by the PCI-bus driver for want of an ACL — at the first start and at restarts.</summary>
+    [Fact]
+    public void Driver_FirstPciRequest_FindsItsAcl_EvenWhenThePciBusDriverIsSlow()
+    {
+        int pci = _rs.Sys.Find(Endpoint.Pci)!.Value.HostPid;
+        int previous = Endpoint.None;
+        for (int start = 0; start < 3; start++)
+        {
+            Assert.Equal(0, Native.kill(pci, 19)); // SIGSTOP
+            int ep;
+            try
+            {
+                if (start == 0)
+                {
+                    var up = _rs.Manager.Ask($"rs-spec up label=eth1;binary={RsSystem.Image};args=rtl8139;policy=rtl8139");
+                    Assert.True(Puppet.Field(up, 1) == "OK" && Puppet.Field(up, 2) == "OK", up);
+                    ep = (int)Puppet.LongField(up, 3);
+                }
+                else
+                {
+                    Assert.Equal(0, Native.kill(_rs.Sys.Find(previous)!.Value.HostPid, 9));
+                    TestSystem.WaitUntil(() => _rs.Row("eth1") is { Length: > 1 } r && r[1] != "-" &&
+                                               int.Parse(r[1], CultureInfo.InvariantCulture) != previous, "a new eth1 instance");
+                    ep = int.Parse(_rs.Row("eth1")[1], CultureInfo.InvariantCulture);
+                }
+                RsKit.Holds(() => _rs.Sys.Find(ep)?.State == ProcState.Held, 500, "eth1 held while the PCI-bus driver has not answered its ACL");
+            }
+            finally
+            {
+                Native.kill(pci, 18); // SIGCONT
+            }
+            _rs.WaitState("eth1", "running");
+            previous = ep;
+        }
+        Assert.Equal(3, DmaAddresses().Count);
+        Assert.False(_rs.Sys.Console.Has("holding a request of endpoint"), _rs.Console());
+        Assert.False(_rs.Sys.Console.Has("released after"), _rs.Console());
     }
 
     [Fact]

@@ -53,6 +53,7 @@ public sealed class RsSystem : IDisposable
         string[] fast = ["backoff_base_ms=100", "backoff_cap_ms=400", "healthy_ms=2000", "init_timeout_ms=5000", "stop_timeout_ms=500"];
         var rs = server;
         rs.AllowCall(KernelCall.Image);
+        rs.AllowCall(KernelCall.PrivCtl); // releases the instances it starts held
         Start("rs", Endpoint.Rs, rs, [DriversConf, .. fast, .. rsTunables], Host.Jail.JailView.Host);
         var user = TestSystem.Privileges(traps: Trap.MaskAll, calls: [KernelCall.SetGrant, KernelCall.SysCtl], flags: PrivilegeBlock.AllTargets);
         Manager = Sys.StartPuppet("manager", user);
