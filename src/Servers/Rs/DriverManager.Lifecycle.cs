@@ -1,7 +1,8 @@
 // Starting, watching and restarting instances (thesis §4.1–4.2, Figs. 2.5, 4.1, 4.2).
 //   start:   policy → privilege block (targets resolved to current endpoints, plus every
 //            running service whose policy names this one, so dependents reach the new
-//            instance) → PM starts it → label published in DS → InitDone within a deadline;
+//            instance) → PM starts it held → label published in DS, PCI ACL sent → released
+//            once both are answered (DriverManager.Hold.cs) → InitDone within a deadline;
 //   detect:  exit reported by PM, classified with the instance's own last words; missed
 //            heartbeats; complaints; explicit requests;
 //   recover: the recovery script if the service has one, else a restart after a binary

@@ -1,6 +1,6 @@
 // RS, the driver manager (thesis §2.2, chapter 4, Figs. 2.5, 4.1, 4.2). It starts every
 // service through PM under the least-authority policy of its drivers.conf entry, publishes
-// label → endpoint in DS, and watches each instance: exits and their causes (reported by PM,
+// label → endpoint in DS before the service's first IPC, and watches each instance: exits and their causes (reported by PM,
 // with the dying component's own last words), heartbeats, complaints from authorized
 // components, and explicit requests. A failed service is restarted with binary exponential
 // backoff, or handed to its recovery script; a service that keeps failing is marked failed.
@@ -15,7 +15,8 @@
 // CrashReport) get no answer; refusals with EPERM count in the kernel's denial table.
 // Files: DriverManager.cs (loop), DriverManager.Requests.cs, DriverManager.Reports.cs,
 // DriverManager.Lifecycle.cs (starting and watching instances), DriverManager.Transitions.cs
-// (the state machine's moves).
+// (the state machine's moves), DriverManager.Hold.cs (a new instance held until its label and
+// PCI ACL are in place).
 using System.Diagnostics;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Rs;
