@@ -93,5 +93,12 @@ public sealed class RsSystem : IDisposable
     public void WaitState(string label, string state, int timeoutMs = 20_000) =>
         TestSystem.WaitUntil(() => Row(label) is { Length: > 2 } r && r[2] == state, $"{label} {state}", timeoutMs);
 
-    public void Dispose() => Sys.Dispose();
+    /// <summary>Ends the system; fails the test if RS logged a move outside its state machine's
+    /// table (ServiceLifecycle) at any time during it.</summary>
+    public void Dispose()
+    {
+        Sys.Dispose();
+        var illegal = Sys.Console.Lines.Where(l => l.Contains("illegal transition", StringComparison.Ordinal)).ToList();
+        Assert.True(illegal.Count == 0, string.Join('\n', illegal));
+    }
 }
