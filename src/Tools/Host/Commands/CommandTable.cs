@@ -1,7 +1,9 @@
 // The launcher's commands in one table — name, arguments, what it does, and who runs it — from
 // which `bulkhead-host help` (and through it `./bulkhead help`) prints the usage text and
-// Program.cs dispatches. `test` and `help` are the launcher script's own (it needs no instance
-// and no built host for them); the service utility's options come from ServiceCommandLine.
+// Program.cs dispatches. `boot` becomes bulkhead-kernel, `bench` runs its own kernel, and the
+// others are clients of a running instance. `test` and `help` are the launcher script's own (it
+// needs no instance and no built host for them); the service utility's options come from
+// ServiceCommandLine.
 using Bulkhead.Commands.Service;
 using Bulkhead.Lib.Control;
 
@@ -13,7 +15,7 @@ internal static class CommandTable
 
     public static readonly Command[] All =
     [
-        new("boot", "[--detach] [--config FILE]", "boot an instance (default etc/boot.conf) and show its console; --detach runs it in the background", Boot.KernelLauncher.Boot),
+        new("boot", "[--detach] [--config FILE]", "boot an instance (default etc/boot.conf): runs bulkhead-kernel and shows its console; --detach runs it in the background", Boot.KernelLauncher.Boot),
         new("ps", "", "the running instance's process table, with RS's service state", InstanceCommands.Ps),
         new("shutdown", "", "stop the running instance and every process of it", InstanceCommands.Shutdown),
         new("log", "[--restarts]", "the running (or last) instance's system log; --restarts: RS's restart events as a table", InstanceCommands.Log),
