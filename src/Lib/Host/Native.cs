@@ -190,6 +190,10 @@ public static unsafe partial class Native
     [LibraryImport(Libc)]
     public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
+    /// <summary>Replaces this process's program; returns (-1, errno set) only on failure.</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int execve(byte* path, byte** argv, byte** envp);
+
     [LibraryImport(Libc)]
     public static partial int posix_spawn_file_actions_init(void* fa);
 

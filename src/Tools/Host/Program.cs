@@ -1,8 +1,10 @@
-// bulkhead-host: the host side of Bulkhead. `bulkhead-host [--root DIR] [--run DIR] COMMAND
+// bulkhead-host: the host client of Bulkhead. `bulkhead-host [--root DIR] [--run DIR] COMMAND
 // [ARGS]`; the `bulkhead` launcher at the repository root builds it and passes --root.
-// Commands: Commands/CommandTable.cs, which also makes the usage text.
+// Commands: Commands/CommandTable.cs, which also makes the usage text. `boot` becomes
+// bulkhead-kernel, the kernel process (Boot/KernelLauncher.cs); the others talk to it.
 using Bulkhead.Host;
 using Bulkhead.Host.Commands;
+using Bulkhead.Lib.Control;
 
 string? root = null, run = null;
 var rest = new List<string>();
@@ -23,7 +25,7 @@ if (CommandTable.Find(rest[0]) is not { Run: { } command })
     Console.Error.WriteLine($"bulkhead: unknown command '{rest[0]}'");
     return Usage(2);
 }
-var ctx = HostContext.Create(root, run);
+var ctx = RunDirectory.Create(root, run);
 return command(ctx, [.. rest.Skip(1)]);
 
 static int Usage(int status)

@@ -1,8 +1,8 @@
-// What `boot` refuses before it starts anything (src/Tools/Host/Boot/BootCheck.cs): a boot
+// What `boot` refuses before it starts anything (src/Kernel/Main/Boot/BootCheck.cs): a boot
 // configuration that starts no process, and one that names a component bulkhead-image does
 // not have — checked against the list the image binary itself prints (ImageComponents), and
 // end to end through bulkhead-host, which must exit 1 with the cause and leave no instance.
-using Bulkhead.Host.Boot;
+using Bulkhead.Kernel.Main.Boot;
 using Bulkhead.Kernel.Boot;
 using Bulkhead.Kernel.Tests.Harness;
 

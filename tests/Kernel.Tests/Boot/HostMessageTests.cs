@@ -6,7 +6,8 @@
 using System.Net.Sockets;
 using System.Text;
 using Bulkhead.Host.Commands;
-using Bulkhead.Host.Control;
+using Bulkhead.Kernel.Main.Control;
+using Bulkhead.Lib.Control;
 using Bulkhead.Kernel.Tests.Harness;
 using Bulkhead.Lib.Sys;
 
@@ -46,7 +47,7 @@ public sealed class HostMessageTests : IDisposable
         int bytes = Encoding.UTF8.GetByteCount(request) + 1;
         Assert.Equal($"error: request too large ({bytes} bytes): {TooLarge}\n",
                      ControlClient.Ask(Path.Combine(_run, "no-such.sock"), request));
-        string fits = new('x', ControlServer.MaxRequestBytes - 1);
+        string fits = new('x', ControlProtocol.MaxRequestBytes - 1);
         Assert.Null(ControlClient.Ask(Path.Combine(_run, "no-such.sock"), fits)); // sent: nobody there
     }
 
@@ -70,9 +71,9 @@ public sealed class HostMessageTests : IDisposable
             return new StreamReader(stream).ReadToEnd();
         }
         Assert.Equal($"error: request too large: {TooLarge}\n", Send(new string('x', 20_000) + "\n"));
-        Assert.Equal($"error: request too large: {TooLarge}\n", Send(new string('x', ControlServer.MaxRequestBytes)));
-        Assert.Equal("ok\n", Send(new string('y', ControlServer.MaxRequestBytes - 1) + "\n"));
-        lock (handled) Assert.Equal([new string('y', ControlServer.MaxRequestBytes - 1)], handled);
+        Assert.Equal($"error: request too large: {TooLarge}\n", Send(new string('x', ControlProtocol.MaxRequestBytes)));
+        Assert.Equal("ok\n", Send(new string('y', ControlProtocol.MaxRequestBytes - 1) + "\n"));
+        lock (handled) Assert.Equal([new string('y', ControlProtocol.MaxRequestBytes - 1)], handled);
     }
 
     [Fact]

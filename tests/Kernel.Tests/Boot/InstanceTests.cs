@@ -1,5 +1,6 @@
-// A booted instance as a user runs it (bulkhead-host with etc/boot.conf): detach, ps and
-// shutdown leave no host process behind, and neither does killing the kernel outright.
+// A booted instance as a user runs it (bulkhead-host with etc/boot.conf): the kernel process is
+// bulkhead-kernel, which `boot` runs with its arguments and exit status passed through; detach,
+// ps and shutdown leave no host process behind, and neither does killing the kernel outright.
 using System.Diagnostics;
 using Bulkhead.Kernel.Tests.Harness;
 using Bulkhead.Lib.Host;
@@ -38,6 +39,8 @@ public sealed class InstanceTests : IDisposable
         int kernel = int.Parse(File.ReadAllText(Path.Combine(_run, "kernel.pid")).Trim(), global::System.Globalization.CultureInfo.InvariantCulture);
         TestSystem.WaitUntil(() => ChildrenOf(kernel).Count >= 2, "boot processes running");
         var components = ChildrenOf(kernel);
+        // The kernel process is bulkhead-kernel (src/Kernel/Main), not the host client.
+        Assert.Equal("bulkhead-kernel", Path.GetFileName(new FileInfo($"/proc/{kernel}/exe").LinkTarget));
 
         var ps = RunHost("ps");
         Assert.Equal(0, ps.Status);
@@ -48,6 +51,15 @@ public sealed class InstanceTests : IDisposable
         Assert.True(down.Status == 0, down.Output);
         TestSystem.WaitUntil(() => !HostProcess.Exists(kernel) && components.All(c => !HostProcess.Exists(c)), "every process gone");
         Assert.False(File.Exists(Path.Combine(_run, "control.sock")));
+    }
+
+    [Fact]
+    public void Boot_UnknownArgument_KernelRefusesWithBootUsage()
+    {
+        var (status, output) = RunHost("boot", "--detach", "--bogus");
+        Assert.Equal(2, status);
+        Assert.Contains("boot: unknown argument '--bogus' (usage: boot [--detach] [--config FILE])", output);
+        Assert.False(File.Exists(Path.Combine(_run, "kernel.pid")));
     }
 
     /// <summary>The `stats --devices` row of <paramref name="device"/>, split on blanks.</summary>

@@ -5,7 +5,7 @@
 // the <run>/bin/service wrapper's quoting, and the `log --restarts` table (RestartLog).
 using Bulkhead.Commands.Service;
 using Bulkhead.Host.Commands;
-using Bulkhead.Host.Control;
+using Bulkhead.Lib.Control;
 using Bulkhead.Lib.Rs;
 
 namespace Bulkhead.Kernel.Tests.Boot;
@@ -256,7 +256,7 @@ public sealed class ServiceCommandTests
     [Fact]
     public void Wrapper_QuotesForShell()
     {
-        Assert.Equal("'/a b/c'", Bulkhead.Host.Boot.ServiceWrapper.Quote("/a b/c"));
-        Assert.Equal("'it'\\''s'", Bulkhead.Host.Boot.ServiceWrapper.Quote("it's"));
+        Assert.Equal("'/a b/c'", Bulkhead.Kernel.Main.Boot.ServiceWrapper.Quote("/a b/c"));
+        Assert.Equal("'it'\\''s'", Bulkhead.Kernel.Main.Boot.ServiceWrapper.Quote("it's"));
     }
 }

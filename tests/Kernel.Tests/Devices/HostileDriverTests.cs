@@ -7,7 +7,7 @@
 // while the real dp8390 driver keeps exchanging frames byte for byte with its client, the idle
 // card is untouched, and no other process has a denial. The table `stats --denials` prints is
 // checked against the attack.
-using Bulkhead.Host.Control;
+using Bulkhead.Kernel.Main.Control;
 using Bulkhead.Kernel.Tests.Harness;
 using Bulkhead.Lib.Grants;
 using Bulkhead.Lib.Ipc;

@@ -1,18 +1,21 @@
 // The launcher's commands in one table — name, arguments, what it does, and who runs it — from
 // which `bulkhead-host help` (and through it `./bulkhead help`) prints the usage text and
-// Program.cs dispatches. `test` and `help` are the launcher script's own (it needs no instance
-// and no built host for them); the service utility's options come from ServiceCommandLine.
+// Program.cs dispatches. `boot` becomes bulkhead-kernel, `bench` runs its own kernel, and the
+// others are clients of a running instance. `test` and `help` are the launcher script's own (it
+// needs no instance and no built host for them); the service utility's options come from
+// ServiceCommandLine.
 using Bulkhead.Commands.Service;
+using Bulkhead.Lib.Control;
 
 namespace Bulkhead.Host.Commands;
 
 internal static class CommandTable
 {
-    public sealed record Command(string Name, string Arguments, string Description, Func<HostContext, string[], int>? Run);
+    public sealed record Command(string Name, string Arguments, string Description, Func<RunDirectory, string[], int>? Run);
 
     public static readonly Command[] All =
     [
-        new("boot", "[--detach] [--config FILE]", "boot an instance (default etc/boot.conf) and show its console; --detach runs it in the background", Boot.BootCommand.Run),
+        new("boot", "[--detach] [--config FILE]", "boot an instance (default etc/boot.conf): runs bulkhead-kernel and shows its console; --detach runs it in the background", Boot.KernelLauncher.Boot),
         new("ps", "", "the running instance's process table, with RS's service state", InstanceCommands.Ps),
         new("shutdown", "", "stop the running instance and every process of it", InstanceCommands.Shutdown),
         new("log", "[--restarts]", "the running (or last) instance's system log; --restarts: RS's restart events as a table", InstanceCommands.Log),

@@ -1,6 +1,6 @@
 // Host-side commands that talk to a running instance through its run directory: ps,
 // shutdown, log (--restarts: RS's restart events as a table, RestartLog) and stats. Each prints a clear message and exits 1 when no instance runs.
-using Bulkhead.Host.Control;
+using Bulkhead.Lib.Control;
 
 namespace Bulkhead.Host.Commands;
 
@@ -8,13 +8,13 @@ internal static class InstanceCommands
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 
-    private static int NotRunning(HostContext ctx)
+    private static int NotRunning(RunDirectory ctx)
     {
         Console.Error.WriteLine($"no Bulkhead instance running in {ctx.RunDir}");
         return 1;
     }
 
-    private static int Request(HostContext ctx, string request, int timeoutMs = 10_000)
+    private static int Request(RunDirectory ctx, string request, int timeoutMs = 10_000)
     {
         string? response = ControlClient.Ask(ctx.Socket, request, timeoutMs);
         if (response is null) return NotRunning(ctx);
@@ -24,9 +24,9 @@ internal static class InstanceCommands
 
     /// <summary>ps: waits as long as the instance may take over RS's `service list`
     /// (ServiceDeadlines.Ps), so a slow answer is read, not taken for no instance.</summary>
-    public static int Ps(HostContext ctx, string[] args) => Request(ctx, "ps", ServiceDeadlines.Ps.ClientTimeoutMs);
+    public static int Ps(RunDirectory ctx, string[] args) => Request(ctx, "ps", ServiceDeadlines.Ps.ClientTimeoutMs);
 
-    public static int Shutdown(HostContext ctx, string[] args)
+    public static int Shutdown(RunDirectory ctx, string[] args)
     {
         int? pid = Instance.ReadPid(ctx);
         string? response = ControlClient.Ask(ctx.Socket, "shutdown");
@@ -53,7 +53,7 @@ internal static class InstanceCommands
         return 0;
     }
 
-    public static int Log(HostContext ctx, string[] args)
+    public static int Log(RunDirectory ctx, string[] args)
     {
         bool restarts = false;
         switch (args)
@@ -83,7 +83,7 @@ internal static class InstanceCommands
         return 0;
     }
 
-    public static int Stats(HostContext ctx, string[] args) => args switch
+    public static int Stats(RunDirectory ctx, string[] args) => args switch
     {
         ["--denials"] => Request(ctx, "denials"),
         ["--devices"] => Request(ctx, "devices"),

@@ -2,17 +2,17 @@
 // inside an instance): checks the command line here (a usage error prints the usage and exits
 // 2 without contacting anyone), makes relative paths absolute against this process's working
 // directory, and sends `service "ARG"…` to the running instance's control socket, which runs
-// the service component inside Bulkhead (ServiceRunner). Prints the component's output on
+// the service component inside Bulkhead (bulkhead-kernel's ServiceRunner). Prints the component's output on
 // stdout and exits with its status; 1 when no instance runs or the request fails.
 using System.Globalization;
 using Bulkhead.Commands.Service;
-using Bulkhead.Host.Control;
+using Bulkhead.Lib.Control;
 
 namespace Bulkhead.Host.Commands;
 
 internal static class ServiceClient
 {
-    public static int Run(HostContext ctx, string[] args)
+    public static int Run(RunDirectory ctx, string[] args)
     {
         if (args is [] or ["help" or "-h" or "--help"])
         {
@@ -20,14 +20,14 @@ internal static class ServiceClient
             w.WriteLine(ServiceCommandLine.Usage);
             return args.Length == 0 ? 2 : 0;
         }
-        var cl = ServiceCommandLine.Parse(args, HostContext.ImageDir);
+        var cl = ServiceCommandLine.Parse(args, RunDirectory.ImageDir);
         if (!cl.Ok)
         {
             Console.Error.WriteLine($"service: {cl.Error}");
             Console.Error.WriteLine(ServiceCommandLine.Usage);
             return 2;
         }
-        string request = ControlArgs.Join(ServiceRunner.Component, ServiceCommandLine.WithAbsolutePaths(args, Environment.CurrentDirectory));
+        string request = ControlArgs.Join(ControlProtocol.Service, ServiceCommandLine.WithAbsolutePaths(args, Environment.CurrentDirectory));
         string? response = ControlClient.Ask(ctx.Socket, request, ServiceDeadlines.Request.ClientTimeoutMs);
         if (response is null)
         {

@@ -1,28 +1,30 @@
-// The `service` command as components see it: at boot the host writes <run>/bin/service, a
-// /bin/sh wrapper that execs this bulkhead-host with the instance's --root and --run and
+// The `service` command as components see it: at boot the kernel writes <run>/bin/service, a
+// /bin/sh wrapper that execs bulkhead-host (the --client bulkhead-host passed when it started
+// this kernel, else the one next to this program) with the instance's --root and --run and
 // `service "$@"`, and puts <run>/bin first in the PATH of every component. So a recovery
 // script that RS runs with /bin/sh (thesis Fig. 4.2) can say `service restart <label>`, and
 // the request reaches RS through the instance's control socket like `./bulkhead service`.
-// Also provides the rest of the component environment the host adds (BULKHEAD_RUN/ROOT).
+// Also provides the rest of the component environment the kernel adds (BULKHEAD_RUN/ROOT).
 using System.Text;
+using Bulkhead.Lib.Control;
 
-namespace Bulkhead.Host.Boot;
+namespace Bulkhead.Kernel.Main.Boot;
 
 internal static class ServiceWrapper
 {
     public const string RootVariable = "BULKHEAD_ROOT";
 
-    public static string BinDir(HostContext ctx) => Path.Combine(ctx.RunDir, "bin");
+    public static string BinDir(RunDirectory ctx) => Path.Combine(ctx.RunDir, "bin");
 
     /// <summary>Writes <run>/bin/service (mode 755); the path written.</summary>
-    public static string Write(HostContext ctx)
+    public static string Write(RunDirectory ctx, string? client)
     {
         string dir = BinDir(ctx);
         Directory.CreateDirectory(dir);
         var sb = new StringBuilder("#!/bin/sh\n");
-        sb.Append("# Written by bulkhead-host at boot: `service ...` inside this Bulkhead instance.\n");
+        sb.Append("# Written by bulkhead-kernel at boot: `service ...` inside this Bulkhead instance.\n");
         sb.Append("exec");
-        foreach (var word in HostCommand()) sb.Append(' ').Append(Quote(word));
+        foreach (var word in HostCommand(client)) sb.Append(' ').Append(Quote(word));
         sb.Append(" --root ").Append(Quote(ctx.Root));
         sb.Append(" --run ").Append(Quote(ctx.RunDir));
         sb.Append(" service \"$@\"\n");
@@ -39,21 +41,23 @@ internal static class ServiceWrapper
 
     /// <summary>Extra environment of every component: run directory, repository root, and
     /// PATH with <run>/bin first.</summary>
-    public static void AddEnvironment(HostContext ctx, IDictionary<string, string> env)
+    public static void AddEnvironment(RunDirectory ctx, IDictionary<string, string> env)
     {
-        env[HostContext.RunVariable] = ctx.RunDir;
+        env[RunDirectory.RunVariable] = ctx.RunDir;
         env[RootVariable] = ctx.Root;
         string path = Environment.GetEnvironmentVariable("PATH") is { Length: > 0 } p ? p : "/usr/local/bin:/usr/bin:/bin";
         env["PATH"] = BinDir(ctx) + ":" + path;
     }
 
-    /// <summary>How to start this bulkhead-host again: its apphost, else dotnet + its dll.</summary>
-    private static List<string> HostCommand()
+    /// <summary>How to start bulkhead-host: <paramref name="client"/>, else the apphost next to
+    /// this program, else dotnet + the dll there.</summary>
+    private static List<string> HostCommand(string? client)
     {
-        string apphost = Path.Combine(HostContext.BinDir, "bulkhead-host");
+        if (client is not null) return [Path.GetFullPath(client)];
+        string apphost = Path.Combine(RunDirectory.BinDir, "bulkhead-host");
         if (File.Exists(apphost)) return [apphost];
-        string exe = Environment.ProcessPath ?? "dotnet";
-        return [exe, Path.Combine(HostContext.BinDir, "bulkhead-host.dll")];
+        string exe = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        return [exe, Path.Combine(RunDirectory.BinDir, "bulkhead-host.dll")];
     }
 
     /// <summary>A word for /bin/sh: single-quoted, ' written as '\''.</summary>

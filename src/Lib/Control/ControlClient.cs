@@ -1,21 +1,22 @@
-// The host side of the control protocol: connect to <run>/control.sock, send one request
+// The client side of the control protocol (bulkhead-host's commands, and bulkhead-kernel's
+// check for a live instance before it boots): connect to <run>/control.sock, send one request
 // line, read the text response until the instance closes the connection. A request longer
-// than the server takes (ControlServer.MaxRequestBytes) is not sent: it is answered here with
+// than the server takes (ControlProtocol.MaxRequestBytes) is not sent: it is answered here with
 // the server's own "error: request too large …", so its sender learns the limit instead of
 // reading a reset connection as "no instance".
 using System.Net.Sockets;
 using System.Text;
 
-namespace Bulkhead.Host.Control;
+namespace Bulkhead.Lib.Control;
 
-internal static class ControlClient
+public static class ControlClient
 {
     /// <summary>Sends <paramref name="request"/>; returns the response, or null when nobody
     /// answers. An oversized request gets the "error: request too large" response.</summary>
     public static string? Ask(string socketPath, string request, int timeoutMs = 10_000)
     {
         byte[] line = Encoding.UTF8.GetBytes(request + "\n");
-        if (line.Length > ControlServer.MaxRequestBytes) return ControlServer.TooLarge(line.Length);
+        if (line.Length > ControlProtocol.MaxRequestBytes) return ControlProtocol.TooLarge(line.Length);
         if (!File.Exists(socketPath)) return null;
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         s.ReceiveTimeout = timeoutMs;
@@ -34,5 +35,5 @@ internal static class ControlClient
         }
     }
 
-    public static bool Answers(string socketPath) => Ask(socketPath, "ping", 2000) is { } r && r.StartsWith("pong", StringComparison.Ordinal);
+    public static bool Answers(string socketPath) => Ask(socketPath, ControlProtocol.Ping, 2000) is { } r && r.StartsWith(ControlProtocol.Pong, StringComparison.Ordinal);
 }

@@ -14,18 +14,18 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Bulkhead.Kernel;
+using Bulkhead.Lib.Control;
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Microsoft.Win32.SafeHandles;
 
-namespace Bulkhead.Host.Control;
+namespace Bulkhead.Kernel.Main.Control;
 
 internal static unsafe class ServiceRunner
 {
+    /// <summary>The image component that runs the request (bulkhead-image service ARGS).</summary>
     public const string Component = "service";
-    /// <summary>How long a killed component may take to exit, then to close its output.</summary>
-    public static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(5), DrainWait = TimeSpan.FromSeconds(5);
     /// <summary>Output kept from the component; the rest is dropped (and said so).</summary>
     private const int MaxOutput = 1 << 20;
 
@@ -42,7 +42,7 @@ internal static unsafe class ServiceRunner
     /// <summary>Runs the service component with <paramref name="args"/>; the response.
     /// <paramref name="gaveUp"/> says why it was killed unserved (RS does not answer, or the
     /// component outlived deadlines.Total), else null.</summary>
-    public static string Run(Kernel.Kernel kernel, string imagePath, IReadOnlyList<string> args, ServiceDeadlines deadlines, out string? gaveUp)
+    public static string Run(Kernel kernel, string imagePath, IReadOnlyList<string> args, ServiceDeadlines deadlines, out string? gaveUp)
     {
         gaveUp = null;
         int* fds = stackalloc int[2];
@@ -93,7 +93,7 @@ internal static unsafe class ServiceRunner
                 if (!kernel.IsRunning) return "error: the kernel stopped while the service component ran\n";
                 if (killedAt is { } k)
                 {
-                    if (DateTime.UtcNow - k > ExitWait) return $"error: the service component (endpoint {ep}) did not exit after SIGKILL\n";
+                    if (DateTime.UtcNow - k > ServiceDeadlines.ExitWait) return $"error: the service component (endpoint {ep}) did not exit after SIGKILL\n";
                 }
                 else if (watch.Expired(kernel, ep) is { } why)
                 {
@@ -106,7 +106,7 @@ internal static unsafe class ServiceRunner
             }
 
             if (info.How == ExitInfo.Exited) gaveUp = null; // it finished by itself as it was given up
-            string text = output.Wait(DrainWait) ? output.Result : "(output incomplete)\n";
+            string text = output.Wait(ServiceDeadlines.DrainWait) ? output.Result : "(output incomplete)\n";
             if (text.Length > 0 && !text.EndsWith('\n')) text += "\n";
             if (gaveUp is not null && watch.Delivered is { } delivered)
             {
@@ -132,7 +132,7 @@ internal static unsafe class ServiceRunner
 
     /// <summary>Why the service component could not start. EAGAIN from the kernel's spawn
     /// means no free slot in its process table (nothing about the binary), and says so.</summary>
-    private static string SpawnFailed(Kernel.Kernel kernel, string imagePath, int error)
+    private static string SpawnFailed(Kernel kernel, string imagePath, int error)
     {
         if (error == Err.EAGAIN && kernel.IsRunning)
         {

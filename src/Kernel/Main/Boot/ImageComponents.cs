@@ -1,15 +1,16 @@
 // The components of a bulkhead-image binary, as that binary lists them. Run with no arguments
 // it prints its dispatch table's names — `usage: bulkhead-image init|echo|…|service [args...]`
 // (src/Image/Program.cs) — and exits 2; nothing else runs outside a kernel. Asking the very
-// binary the instance will start (the NativeAOT image or the JIT one, HostContext.ImageDir)
+// binary the instance will start (the NativeAOT image or the JIT one, RunDirectory.ImageDir)
 // keeps one list, the dispatch table, and catches an image built without a component.
 // The benchmark components (bench-*, started by the benchmarks, never by boot.conf) are not
 // in that line and so not in this list.
-using Bulkhead.Host.Control;
+using Bulkhead.Kernel.Main.Control;
+using Bulkhead.Lib.Control;
 using Bulkhead.Lib.Host;
 using Microsoft.Win32.SafeHandles;
 
-namespace Bulkhead.Host.Boot;
+namespace Bulkhead.Kernel.Main.Boot;
 
 internal static unsafe class ImageComponents
 {

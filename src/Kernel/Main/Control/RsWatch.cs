@@ -7,10 +7,11 @@
 // Rules: the time counts from the first poll that sees the wait, so a component is never given
 // up sooner than its deadline; the kernel is read only through its thread-safe entry points.
 using System.Globalization;
+using Bulkhead.Lib.Control;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
-namespace Bulkhead.Host.Control;
+namespace Bulkhead.Kernel.Main.Control;
 
 internal sealed class RsWatch(ServiceDeadlines deadlines)
 {
@@ -39,7 +40,7 @@ internal sealed class RsWatch(ServiceDeadlines deadlines)
     private static string Stopped(int pid) => Silent($"its host process, pid {pid}, is stopped");
 
     /// <summary>Why component <paramref name="ep"/> is not served any longer, or null while it may wait.</summary>
-    public string? Expired(Kernel.Kernel kernel, int ep)
+    public string? Expired(Kernel kernel, int ep)
     {
         var now = DateTime.UtcNow;
         if (now - _started >= deadlines.Total)

@@ -2,7 +2,7 @@
 // <run>/control.sock; one background thread accepts, and each connection is served on its own
 // thread (a `service` request may wait up to a minute for its component, and must not hold up
 // `ps` or `shutdown`, nor a recovery script's own `service restart`). Each connection carries
-// one request line (at most MaxRequestBytes bytes with its '\n') and gets one text response,
+// one request line (at most ControlProtocol.MaxRequestBytes bytes with its '\n') and gets one text response,
 // then is closed; a longer line is answered "error: request too large …" (ControlClient never
 // sends one, so a user sees the limit, not a broken connection).
 // Requests: ping, ps, denials, info, devices, shutdown, service "ARG"… (ControlArgs). Requests are
@@ -13,13 +13,12 @@
 // SO_PEERCRED) and root are answered, and only `service` requests (docs/confinement.md).
 using System.Net.Sockets;
 using System.Text;
+using Bulkhead.Lib.Control;
 
-namespace Bulkhead.Host.Control;
+namespace Bulkhead.Kernel.Main.Control;
 
 internal sealed class ControlServer : IDisposable
 {
-    /// <summary>The longest request line, its '\n' included.</summary>
-    public const int MaxRequestBytes = 16384;
     /// <summary>How much of an overlong request is read and dropped before the answer, so the
     /// client is not reset while it still writes.</summary>
     private const int MaxDrainBytes = 1 << 20;
@@ -71,7 +70,7 @@ internal sealed class ControlServer : IDisposable
                 conn.SendTimeout = 5000;
                 if (_peerAllowed is not null && !_peerAllowed(PeerUid(conn))) return;
                 string? line = ReadLine(conn);
-                string response = line is null ? TooLarge() : _handle(line);
+                string response = line is null ? ControlProtocol.TooLarge() : _handle(line);
                 conn.Send(Encoding.UTF8.GetBytes(response));
                 conn.Shutdown(SocketShutdown.Both);
             }
@@ -87,16 +86,11 @@ internal sealed class ControlServer : IDisposable
         return n == 12 ? BitConverter.ToUInt32(cred, 4) : uint.MaxValue;
     }
 
-    /// <summary>The answer to a request line longer than MaxRequestBytes.</summary>
-    public static string TooLarge(long bytes = 0) =>
-        "error: request too large" + (bytes > 0 ? $" ({bytes} bytes)" : "") +
-        $": the control socket takes at most {MaxRequestBytes} bytes per request\n";
-
-    /// <summary>The request's first line, trimmed; null when MaxRequestBytes hold no '\n'
+    /// <summary>The request's first line, trimmed; null when ControlProtocol.MaxRequestBytes hold no '\n'
     /// (the rest of the line is then read and dropped, up to MaxDrainBytes).</summary>
     private static string? ReadLine(Socket conn)
     {
-        var buf = new byte[MaxRequestBytes];
+        var buf = new byte[ControlProtocol.MaxRequestBytes];
         int n = 0;
         bool ended = false;
         while (n < buf.Length)

@@ -4,10 +4,11 @@
 // one row per line, so they read well and grep well.
 using System.Globalization;
 using System.Text;
+using Bulkhead.Kernel.Boot;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
-namespace Bulkhead.Host.Control;
+namespace Bulkhead.Kernel.Main.Control;
 
 internal static class Reports
 {
@@ -84,7 +85,7 @@ internal static class Reports
     /// <summary>One row per device of boot.conf: where it sits, the process whose privileges
     /// hold its ports (its driver), and for a bus master the page frames its IOMMU domain
     /// allows now and the DMA accesses the IOMMU refused.</summary>
-    public static string Devices(Boot.BootDevices devices, Kernel.Kernel kernel)
+    public static string Devices(BootDevices devices, Kernel kernel)
     {
         var names = kernel.ProcessTable().ToDictionary(p => p.Endpoint, p => p.Name.ToString());
         var sb = new StringBuilder();

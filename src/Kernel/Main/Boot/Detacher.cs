@@ -1,23 +1,27 @@
-// `boot --detach`: starts this same program again as `boot --detached-child` in a new session
+// `boot --detach`: starts this same program (bulkhead-kernel) again with `--detached-child`
+// and the same --root, --run, --client and the configuration, in a new session
 // (HostSpawn: posix_spawn with POSIX_SPAWN_SETSID), stdin from /dev/null, stdout and stderr to
 // <run>/console.log, so it outlives the launcher and its terminal. Then waits (30 s at most)
 // until the new instance's control socket answers and reports it, or shows the console log
 // if the child died first. No System.Diagnostics.Process: the child must not be tied to us.
-using Bulkhead.Host.Control;
+using Bulkhead.Lib.Control;
+using Bulkhead.Lib.Host;
 
-namespace Bulkhead.Host.Boot;
+namespace Bulkhead.Kernel.Main.Boot;
 
 internal static class Detacher
 {
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(30);
 
-    public static int Detach(HostContext ctx, string config)
+    public static int Detach(RunDirectory ctx, string config, string? client)
     {
-        // Under `dotnet bulkhead-host.dll` the process path is dotnet; pass the assembly along.
+        // Under `dotnet bulkhead-kernel.dll` the process path is dotnet; pass the assembly along.
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var argv = new List<string> { exe };
         if (Path.GetFileNameWithoutExtension(exe) == "dotnet") argv.Add(Environment.GetCommandLineArgs()[0]);
-        argv.AddRange(["--root", ctx.Root, "--run", ctx.RunDir, "boot", "--config", config, BootCommand.DetachedChildFlag]);
+        argv.AddRange(["--root", ctx.Root, "--run", ctx.RunDir]);
+        if (client is not null) argv.AddRange([KernelArgs.ClientOption, client]);
+        argv.AddRange(["--config", config, KernelArgs.DetachedChildFlag]);
 
         int pid;
         using (var console = File.OpenHandle(ctx.ConsoleLog, FileMode.Create, FileAccess.Write))

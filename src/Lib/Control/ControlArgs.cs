@@ -2,11 +2,12 @@
 // argument double-quoted with \\, \", \n, \r and \t escaped, so arguments may hold spaces,
 // quotes or be empty and the line stays one line. Split is the inverse of Join; it returns
 // null for a malformed line (unterminated string, unknown escape, text between arguments).
+// Shared by bulkhead-host, which joins, and bulkhead-kernel, which splits.
 using System.Text;
 
-namespace Bulkhead.Host.Control;
+namespace Bulkhead.Lib.Control;
 
-internal static class ControlArgs
+public static class ControlArgs
 {
     public static string Join(string verb, IEnumerable<string> args)
     {

@@ -7,7 +7,7 @@
 // line 0 means the file as a whole.
 using Bulkhead.Kernel.Boot;
 
-namespace Bulkhead.Host.Boot;
+namespace Bulkhead.Kernel.Main.Boot;
 
 internal static class BootCheck
 {

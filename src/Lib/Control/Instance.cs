@@ -1,14 +1,13 @@
 // What the run directory says about a Bulkhead instance: its kernel pid (kernel.pid), whether
 // that process is alive (a zombie counts as gone), and whether its control socket answers.
-// An instance is running when both hold; a pid file whose process is gone is stale.
+// An instance is running when both hold; a pid file whose process is gone is stale. Used by
+// bulkhead-kernel before it boots and by bulkhead-host's commands.
 using System.Globalization;
-using Bulkhead.Host.Control;
+namespace Bulkhead.Lib.Control;
 
-namespace Bulkhead.Host;
-
-internal static class Instance
+public static class Instance
 {
-    public static int? ReadPid(HostContext ctx)
+    public static int? ReadPid(RunDirectory ctx)
     {
         try
         {
@@ -36,6 +35,6 @@ internal static class Instance
     }
 
     /// <summary>The pid of the instance running in the run directory, or null.</summary>
-    public static int? Running(HostContext ctx) =>
+    public static int? Running(RunDirectory ctx) =>
         ReadPid(ctx) is { } pid && ProcessAlive(pid) && ControlClient.Answers(ctx.Socket) ? pid : null;
 }

@@ -1,23 +1,26 @@
-// The `device` sections of boot.conf made real: the host creates the machine (Board: I/O
-// ports with the PCI host bridge and the IOMMU's registers, DMA memory, IOMMU) before the
-// kernel, and once the kernel exists builds each device with its IRQ line (Kernel.IrqLine)
-// and its frame backend: an NE2000 is registered at its I/O base; an RTL8139 gets its DMA port
-// from the IOMMU and is plugged into the PCI bus (BAR0 and interrupt line programmed as
-// firmware does) — all before any process runs, so the PCI-bus driver's scan finds it.
-// Any failure — a TAP interface that needs root, a UDP port in use — is a boot error naming
-// the device and the configuration line. Dispose closes every backend at shutdown.
+// The `device` sections of boot.conf made real — the machine's wiring, one piece of code for
+// bulkhead-kernel's boot and for the benchmarks' machines. The owner creates the machine
+// (Board: I/O ports with the PCI host bridge and the IOMMU's registers, DMA memory, IOMMU)
+// before the kernel, hands it to the kernel (KernelOptions Io, DmaMemory, Iommu), and once the
+// kernel exists Start builds each device with its IRQ line (Kernel.IrqLine) and its frame
+// backend: an NE2000 is registered at its I/O base; an RTL8139 gets its DMA port from the
+// IOMMU and is plugged into the PCI bus (BAR0 and interrupt line programmed as firmware does)
+// — all before any process runs, so the PCI-bus driver's scan finds it. The backend is the
+// one the section names (none, TAP, UDP) unless the caller supplies its own (a benchmark's
+// in-process wire). Any failure — a TAP interface that needs root, a UDP port in use, ports
+// already taken — is an error naming the device and the configuration line. Dispose closes
+// every backend Start opened or was given.
 using System.Net;
 using System.Net.Sockets;
-using Bulkhead.Kernel.Boot;
 using Bulkhead.Machine;
 using Bulkhead.Machine.Devices.Ne2000;
 using Bulkhead.Machine.Devices.Rtl8139;
 using Bulkhead.Machine.Net;
 using Bulkhead.Machine.Pci;
 
-namespace Bulkhead.Host.Boot;
+namespace Bulkhead.Kernel.Boot;
 
-internal sealed class BootDevices : IDisposable
+public sealed class BootDevices : IDisposable
 {
     private readonly List<INicBackend> _backends = [];
 
@@ -28,14 +31,17 @@ internal sealed class BootDevices : IDisposable
 
     private readonly List<BootDevice> _devices = [];
 
-    /// <summary>Creates and registers every device; on failure returns the error ("FILE:LINE:
-    /// device NAME: reason") after disposing what was created.</summary>
-    public string? Start(Kernel.Kernel kernel, BootConfig conf)
+    /// <summary>Creates and registers every device of <paramref name="conf"/> (or only those
+    /// <paramref name="only"/> names), each on the backend <paramref name="backendFor"/> gives,
+    /// else on its configured one; null, or the first error ("FILE:LINE: device NAME: reason").
+    /// The caller disposes this either way.</summary>
+    public string? Start(Kernel kernel, BootConfig conf, IReadOnlyCollection<string>? only = null, Func<BootDevice, INicBackend>? backendFor = null)
     {
         foreach (var d in conf.Devices)
         {
+            if (only is not null && !only.Contains(d.Name)) continue;
             INicBackend backend;
-            try { backend = OpenBackend(d); }
+            try { backend = backendFor?.Invoke(d) ?? OpenBackend(d); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
                                           or SocketException or ArgumentException)
             {
