@@ -5,7 +5,7 @@ using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel;
 
-public sealed class ProcessSpec
+public sealed record ProcessSpec
 {
     public required string Name { get; init; }
     public string Path { get; init; } = "";

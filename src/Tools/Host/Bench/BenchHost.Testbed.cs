@@ -89,14 +89,7 @@ internal static partial class BenchHost
         /// <summary>The PCI-bus and IOMMU drivers, exactly as etc/boot.conf defines them.</summary>
         private void BootBusDrivers(string image, BootConfig conf)
         {
-            string root = RepoRoot();
-            foreach (string name in new[] { "pci", "iommu" })
-            {
-                var p = conf.Find(name) ?? throw new InvalidOperationException($"etc/boot.conf has no process '{name}'");
-                var spec = p.ToSpec(Path.GetDirectoryName(image)!, root, n => throw new InvalidOperationException($"{name}: '${n}' arguments are not supported here"));
-                int ep = Kernel.Spawn(spec);
-                if (ep != p.Slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
-            }
+            foreach (string name in new[] { "pci", "iommu" }) BootFromConfig(Kernel, image, RepoRoot(), conf, name, []);
         }
 
         public void Dispose()

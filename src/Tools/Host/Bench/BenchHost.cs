@@ -4,9 +4,8 @@
 //                  (out/aot/bulkhead-image); false, said on stderr, when there is none;
 //   Testbed        the kernel, and the network cards on a Board with the bus drivers
 //                  (BenchHost.Testbed.cs);
-//   Boot           one component of the image at a fixed slot (boot servers, bus drivers);
-//   BootServers    PM, DS and RS with the privileges the benchmarks give them, RS reading
-//                  etc/drivers.conf;
+//   BootServers    PM, DS and RS as etc/boot.conf defines them (BootFromConfig), RS with
+//                  the runner's extra options;
 //   Spawn          a component whose stdout is a pipe the runner reads;
 //   SpawnClient    a client component whose stdin and stdout are pipes the runner holds;
 //   Expect         the client's next line, which must start with a given word, within a time;
@@ -17,6 +16,7 @@
 using System.Globalization;
 using System.Text;
 using Bulkhead.Kernel;
+using Bulkhead.Kernel.Boot;
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -58,35 +58,30 @@ internal static unsafe partial class BenchHost
         throw new InvalidOperationException("repository root not found");
     }
 
-    /// <summary>PM, DS and RS at their slots; RS gets etc/drivers.conf, then <paramref name="rsOptions"/>.</summary>
+    /// <summary>PM, DS and RS exactly as etc/boot.conf defines them (slots, privileges, files);
+    /// RS's arguments get <paramref name="rsOptions"/> appended.</summary>
     public static void BootServers(Kernel.Kernel kernel, string image, string root, params string[] rsOptions)
     {
-        var server = new PrivilegeBlock { TrapMask = Trap.MaskAll, Flags = PrivilegeBlock.AllTargets | PrivilegeBlock.SysProc };
-        foreach (int c in new[] { KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetAlarm })
-            server.AllowCall(c);
-        var pm = server; // a copy: only PM may spawn, kill and take kernel signals
-        pm.AllowCall(KernelCall.Spawn);
-        pm.AllowCall(KernelCall.Kill);
-        pm.AllowCall(KernelCall.GetKsig);
-        Boot(kernel, image, "pm", Endpoint.Pm, pm);
-        Boot(kernel, image, "ds", Endpoint.Ds, server);
-        var rs = server; // as etc/boot.conf: -mirror images kept in the kernel
-        rs.AllowCall(KernelCall.Image);
-        Boot(kernel, image, "rs", Endpoint.Rs, rs, [Path.Combine(root, "etc", "drivers.conf"), .. rsOptions], Kernel.Host.Jail.JailView.Host);
+        var conf = BootConfig.Load(Path.Combine(root, "etc", "boot.conf"));
+        foreach (string name in new[] { "pm", "ds", "rs" })
+            BootFromConfig(kernel, image, root, conf, name, name == "rs" ? rsOptions : []);
+    }
+
+    /// <summary>Starts boot process <paramref name="name"/> of <paramref name="conf"/> from the
+    /// image, at its slot with its privileges, <paramref name="extraArgs"/> after its own; or throws.</summary>
+    public static void BootFromConfig(Kernel.Kernel kernel, string image, string root, BootConfig conf, string name, string[] extraArgs)
+    {
+        var p = conf.Find(name) ?? throw new InvalidOperationException($"etc/boot.conf has no process '{name}'");
+        var spec = p.ToSpec(Path.GetDirectoryName(image)!, root, n => throw new InvalidOperationException($"{name}: '${n}' arguments are not supported here"));
+        if (extraArgs.Length > 0) spec = spec with { Args = [.. spec.Args, .. extraArgs] };
+        int ep = kernel.Spawn(spec);
+        if (ep != p.Slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
     }
 
     /// <summary>The confinement of a benchmark kernel: components read their image's directory
     /// (and this program's); null for the unconfined comparison runs.</summary>
     public static Kernel.Host.Jail.JailOptions? Jail(string image, bool confined) =>
         confined ? new Kernel.Host.Jail.JailOptions { ReadOnlyPaths = [AppContext.BaseDirectory, Path.GetDirectoryName(image)!] } : null;
-
-    /// <summary>Starts component <paramref name="name"/> of the image at <paramref name="slot"/>, or throws.</summary>
-    public static void Boot(Kernel.Kernel kernel, string image, string name, int slot, PrivilegeBlock priv, string[]? args = null,
-                            Kernel.Host.Jail.JailView files = Kernel.Host.Jail.JailView.Bare)
-    {
-        int ep = kernel.Spawn(new ProcessSpec { Name = name, Path = image, Args = [name, .. args ?? []], Slot = slot, Privileges = priv, Files = files });
-        if (ep != slot) throw new InvalidOperationException($"cannot start {name}: {Err.Name(ep)}");
-    }
 
     /// <summary>Starts component <paramref name="name"/> of the image with its stdout on a pipe
     /// read through <paramref name="stdout"/>; returns its endpoint, or throws.</summary>
