@@ -73,12 +73,13 @@ internal static class BootCommand
         ServiceWrapper.AddEnvironment(ctx, env);
         ServiceWrapper.Write(ctx, options.Client);
         var devices = new BootDevices();
-        // Components may read their own program directories (the JIT and the NativeAOT image).
-        // Recovery scripts also see the `service` wrapper, and at the control socket's path the
-        // service socket, which takes nothing but `service` requests.
+        // Components may read their own program directories (this kernel's, the image's, and
+        // that of the bulkhead-host the `service` wrapper runs — with the .NET runtime when it is
+        // a JIT build). Recovery scripts also see the `service` wrapper, and at the control
+        // socket's path the service socket, which takes nothing but `service` requests.
         var jail = new Bulkhead.Kernel.Host.Jail.JailOptions
         {
-            ReadOnlyPaths = [AppContext.BaseDirectory, RunDirectory.ImageDir],
+            ReadOnlyPaths = [AppContext.BaseDirectory, RunDirectory.ImageDir, ServiceWrapper.ClientDir(options.Client)],
             ScriptBinds = [(ServiceWrapper.BinDir(ctx), ServiceWrapper.BinDir(ctx)), (ctx.ServiceSocket, ctx.Socket)],
         };
         Kernel kernel;

@@ -49,6 +49,11 @@ internal static class ServiceWrapper
         env["PATH"] = BinDir(ctx) + ":" + path;
     }
 
+    /// <summary>The directory of the bulkhead-host the wrapper runs (its apphost or dll): it
+    /// must be among the jail's program directories, or a recovery script's `service` finds no
+    /// program (the NativeAOT kernel in out/aot lives apart from the JIT bulkhead-host).</summary>
+    public static string ClientDir(string? client) => Path.GetDirectoryName(HostCommand(client)[^1])!;
+
     /// <summary>How to start bulkhead-host: <paramref name="client"/>, else the apphost next to
     /// this program, else dotnet + the dll there.</summary>
     private static List<string> HostCommand(string? client)
