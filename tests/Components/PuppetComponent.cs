@@ -1,7 +1,7 @@
 // A puppet process, the component side: it runs inside Bulkhead, each stdin line is one
 // command, answered by exactly one stdout line. Results are printed as MINIX error names so
 // tests read like the specification. Tests drive it through the host-side handle
-// (Kernel.Tests' Harness/Puppet.cs).
+// (tests/Harness/Puppet.cs).
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Host;

@@ -7,7 +7,7 @@
 // binaries and DS backups may still carry its numbers); a new protocol takes the next free base
 // (after 0xD00 comes 0xE00, 0xF00, then 0x1100: 0x1000 is NOTIFY). Numbers below the first base
 // are no protocol's: the echo server answers any number, and tests use small numbers for their
-// own messages. tests/Kernel.Tests/Messages/NumberTests.cs holds every request number as a
+// own messages. tests/Lib.Tests/Messages/NumberTests.cs holds every request number as a
 // golden list.
 namespace Bulkhead.Lib.Ipc;
 

@@ -2,7 +2,7 @@
 // privileges with DEVIO/VDEVIO and only the IRQ lines of its policy with IRQCTL; interrupts
 // arrive as NOTIFY from HARDWARE with the hook's bit, masked until the driver re-enables the
 // line. Every refusal is counted in its Fig. 5.5 category.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Machine.Io;

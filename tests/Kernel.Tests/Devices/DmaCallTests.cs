@@ -11,7 +11,7 @@
 // the payload layouts are spelled out here: MapDmaRequest = {Offset, Length, BusAddress};
 // UmapRequest = {Endpoint | Reserved << 32, BusAddress, Length, ArenaOffset}. The puppet's
 // answer shows only A, B and C: UMAP's ArenaOffset (the fourth long) cannot be seen from here.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Machine;

@@ -6,7 +6,7 @@
 // A copy from a dead (or stale) granter answers EDEADSRCDST, as for any dead endpoint in
 // Bulkhead (MINIX answers EINVAL there; EINVAL is kept for endpoints that name no process).
 #pragma warning disable CA1845 // string building in assertions: readability first
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Grants;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;

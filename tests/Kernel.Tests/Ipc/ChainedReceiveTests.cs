@@ -1,7 +1,7 @@
 // A request may chain a RECEIVE after a SEND, SENDNB or NOTIFY (the reply-then-receive step
 // of every server loop) to save one kernel entry. The results must be exactly those of two
 // separate traps, and malformed chains are refused whole.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 
 namespace Bulkhead.Kernel.Tests.Ipc;

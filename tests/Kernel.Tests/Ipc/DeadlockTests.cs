@@ -1,6 +1,6 @@
 // Conformance: ELOCKED (MINIX deadlock()): a blocking SEND, SENDREC or RECEIVE that would
 // close a cycle of blocked processes fails at once; the processes already blocked stay so.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

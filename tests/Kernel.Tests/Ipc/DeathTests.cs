@@ -1,7 +1,7 @@
 // Conformance: process death (thesis §2.1, docs/reference.md "Process death"): everyone
 // blocked on the dead process gets EDEADSRCDST, its pending notifications and queued messages
 // are dropped, and its endpoint is stale forever: the slot's next process has a new generation.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

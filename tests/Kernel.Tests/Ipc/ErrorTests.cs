@@ -1,7 +1,7 @@
 // Conformance: the trap checks, in MINIX's order: primitive known (EBADCALL) → primitive in
 // the trap mask (ETRAPDENIED) → destination valid (EINVAL for ANY, EDEADSRCDST for a dead or
 // stale endpoint, ETRAPDENIED for a kernel task) → destination in the send mask (ECALLDENIED).
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

@@ -1,7 +1,7 @@
 // Shared helpers for the IPC conformance tests: wait until the kernel shows a process blocked
 // in a given way (so every test orders its steps through the kernel's own state, not sleeps),
 // wait until a process is gone, and check notification answers exactly.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 

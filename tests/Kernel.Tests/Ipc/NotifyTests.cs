@@ -2,7 +2,7 @@
 // from the notifier, otherwise kept as one pending bit per sender and merged. Delivered as
 // NOTIFY_MESSAGE (4096) with source = notifier and a kernel-filled timestamp. A process
 // waiting for a SENDREC reply gets the reply first.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

@@ -2,7 +2,7 @@
 // caller's arena; the call returns at once, each entry is delivered when its destination
 // receives and gets its own result and DONE flag; NOTIFY asks for a notification from ASYNCM.
 // The table stays the caller's (untrusted, reread and rechecked at every delivery).
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

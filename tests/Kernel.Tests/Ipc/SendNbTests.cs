@@ -1,7 +1,7 @@
 // Conformance: SENDNB (thesis §2.1.3, §3.3.4): deliver only if the destination is receiving
 // from the caller right now, otherwise ENOTREADY at once; never blocks, never buffers, never
 // reports a deadlock.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

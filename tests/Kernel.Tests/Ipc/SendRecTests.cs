@@ -2,7 +2,7 @@
 // The kernel switches the caller to receiving in the same step that delivers the request, so
 // a server replying with SENDNB always finds the client ready: the race of §2.1.3 that a
 // SEND followed by a separate RECEIVE loses.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

@@ -1,6 +1,6 @@
 // Conformance: SEND (thesis §2.1.3, Fig. 2.2): rendezvous, the sender blocks until the receiver
 // takes the message; the kernel stamps m_source; queued senders are served in arrival order.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using static Bulkhead.Kernel.Tests.Ipc.IpcKit;

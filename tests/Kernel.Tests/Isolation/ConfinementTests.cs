@@ -12,8 +12,7 @@
 // HostileDriver.cs, run by HostileStatsTests.)
 using System.Diagnostics;
 using Bulkhead.Kernel.Host.Jail;
-using Bulkhead.Kernel.Tests.Harness;
-using Bulkhead.Kernel.Tests.Rs;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;

@@ -2,7 +2,7 @@
 // while blocked harms nobody: the kernel survives, peers waiting on it get EDEADSRCDST, the
 // exit is reported with its cause, and no host process is left behind.
 using System.Collections.Concurrent;
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel.Tests.Isolation;

@@ -3,7 +3,7 @@
 // every hostile trap, keep serving the pair, and keep its memory bounded. The full count
 // (1,000,000) runs by default; BULKHEAD_HOSTILE_TRAPS lowers it on slow CI machines. The seed
 // is printed, and BULKHEAD_HOSTILE_SEED reproduces a run.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Xunit.Abstractions;

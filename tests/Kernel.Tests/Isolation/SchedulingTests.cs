@@ -12,7 +12,7 @@
 //   quantum in which the spinner gets 80 % of the CPU at nice 19).
 using System.Diagnostics;
 using System.Globalization;
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Xunit.Abstractions;

@@ -2,7 +2,7 @@
 // process created held runs on the host but none of its traps is served until its parent of
 // record (or RS) releases it, so that RS can publish its label and hand its PCI ACL first
 // (docs/rs.md). The child here is a SENDREC ping-pong client whose very first act is a trap.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 

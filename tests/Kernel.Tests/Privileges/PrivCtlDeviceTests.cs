@@ -7,7 +7,7 @@
 // and a full range table ENOSPC. Calls are raw "kcall" with three longs of payload:
 // PrivCtlRequest = {Target | Op << 32, PrivOffset, Base | Length << 32};
 // SysCtlRequest = {Op | Length << 32, Offset, Category | Offender << 32}.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Machine.Io;

@@ -1,7 +1,7 @@
 // Least authority (thesis §2.3.1): each privilege mask denies exactly what it does not list.
 // Trap mask → ETRAPDENIED, send mask (symmetric) → ECALLDENIED, kernel-call mask →
 // ECALLDENIED; unknown calls → EBADREQUEST; every denial is counted in its Fig. 5.5 category.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 

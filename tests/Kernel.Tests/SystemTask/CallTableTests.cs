@@ -1,6 +1,6 @@
 // The kernel-call table: the system task performs exactly the calls KernelCall names (number
 // and name are declared once in KernelCall, the handler once in SystemTask's table).
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Sys;
 
 namespace Bulkhead.Kernel.Tests.SystemTask;

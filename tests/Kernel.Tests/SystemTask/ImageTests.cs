@@ -1,7 +1,7 @@
 // IMAGE (src/Kernel/System/ImageCalls.cs): an executable image kept in the kernel, started any
 // number of times with SPAWN FromImage without the file and without copying it again; deleted
 // only by its creator, dropped when the creator ends; ids never reused; bounded.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 

@@ -1,6 +1,6 @@
 // The informational kernel calls: SYSCTL diagnostics, TIMES, SETALARM (NOTIFY from CLOCK),
 // GETINFO (kernel info, process table, identity); and their argument checks.
-using Bulkhead.Kernel.Tests.Harness;
+using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 

@@ -1,0 +1,2 @@
+// Usings shared by every test file of Bulkhead.Drivers.Tests.
+global using Xunit;

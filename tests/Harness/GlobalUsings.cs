@@ -1,0 +1,2 @@
+// Usings shared by every file of the test harness.
+global using Xunit;

@@ -1,0 +1,2 @@
+// Usings shared by every test file of Bulkhead.System.Tests.
+global using Xunit;
