@@ -158,6 +158,11 @@ public sealed partial class NetEngine
     internal void TcpCloseListener(TcpSocket s)
     {
         if (_tcpListeners.TryGetValue(s.LocalPort, out var l) && l == s) _tcpListeners.Remove(s.LocalPort);
+        // Handshakes still in progress have nobody to accept them any more.
+        _tcpSweep.Clear();
+        foreach (var c in _tcpConnections.Values)
+            if (c.Listener == s) _tcpSweep.Add(c);
+        foreach (var c in _tcpSweep) c.Abort();
     }
 
     /// <summary>RFC 9293 §3.10.7.1: a segment for no connection is answered with a RST, unless it is one.</summary>

@@ -87,6 +87,8 @@ public sealed partial class TcpSocket
             _cwnd = Math.Min(MaxCwnd, _cwnd + Math.Max(1, mss * mss / _cwnd)); // congestion avoidance
         }
         _dupAcks = 0;
+        // Growth past what the peer's window allows measures nothing (RFC 7661's idea, simply).
+        _cwnd = Math.Min(_cwnd, Math.Max(2 * _maxSndWnd, 4 * mss));
     }
 
     private void DuplicateAck()

@@ -67,6 +67,8 @@ public sealed partial class TcpSocket : NetSocket
     public bool Timestamps => _timestamps;
     public int PendingConnections => _acceptQueue.Count;
     internal bool UserClosed => _userClosed;
+    /// <summary>The listener this connection came from, until a program accepted it.</summary>
+    internal TcpSocket? Listener => _listener;
 
     /// <summary>An established connection from the accept queue, or null (check Readiness).</summary>
     public TcpSocket? Accept()
@@ -194,11 +196,25 @@ public sealed partial class TcpSocket : NetSocket
         FreeBuffers();
         if (_listener != null)
         {
+            // Never handed to a program: nobody will close it, so it leaves the socket table now.
             if (was == TcpState.SynReceived) _listener._embryonic--;
+            else _listener.RemoveFromAcceptQueue(this);
+            _listener.Notify();
             _listener = null;
+            _userClosed = true;
         }
         Engine.TcpForget(this);
         Notify();
+    }
+
+    private void RemoveFromAcceptQueue(TcpSocket child)
+    {
+        int n = _acceptQueue.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var c = _acceptQueue.Dequeue();
+            if (c != child) _acceptQueue.Enqueue(c);
+        }
     }
 
     private void FreeBuffers()
