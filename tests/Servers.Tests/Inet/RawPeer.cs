@@ -29,6 +29,9 @@ internal sealed class RawPeer
         Port = Net.Port(E);
         Net.AddEngine(E);
         E.AddInterface("eth0", Pair.MacB, Pair.AddrB, Pair.Mask24, Port);
+        // The peer answers E's ARP requests for its address (after entries expire, say).
+        Port.Responder = f => Frames.EtherTypeOf(f) == 0x0806 && Frames.ArpOp(f) == 1 && Frames.ArpTarget(f) == PeerAddr
+            ? Frames.Arp(2, PeerMac, PeerAddr, Pair.MacB, Pair.AddrB, Pair.MacB) : null;
         // Introduce the peer: E learns its MAC from a request for E's own address.
         E.FrameArrived(0, Frames.Arp(1, PeerMac, PeerAddr, MacAddress.Zero, Pair.AddrB, MacAddress.Broadcast), 0);
     }
@@ -48,13 +51,14 @@ internal sealed class RawPeer
     public List<Seg> Segments()
     {
         var list = new List<Seg>();
-        foreach (var f in Port.Sent)
+        for (int i = 0; i < Port.Sent.Count; i++)
         {
+            var f = Port.Sent[i];
             if (Frames.EtherTypeOf(f) != 0x0800 || Frames.IpProtocolOf(f) != 6) continue;
             var t = f.AsSpan(14 + ((f[14] & 0xF) * 4));
             int hl = (t[12] >> 4) * 4;
             list.Add(new Seg(BinaryPrimitives.ReadUInt32BigEndian(t[4..]), BinaryPrimitives.ReadUInt32BigEndian(t[8..]), t[13],
-                BinaryPrimitives.ReadUInt16BigEndian(t[14..]), t.Length - hl, t[hl..].ToArray(), t[20..hl].ToArray(), 0));
+                BinaryPrimitives.ReadUInt16BigEndian(t[14..]), t.Length - hl, t[hl..].ToArray(), t[20..hl].ToArray(), Port.SentAt[i]));
         }
         return list;
     }

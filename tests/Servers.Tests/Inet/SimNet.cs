@@ -41,9 +41,19 @@ internal sealed class SimNet(int seed)
 
     internal void Send(SimPort from, byte[] frame)
     {
-        if (from.Capture) from.Sent.Add(frame);
+        if (from.Capture)
+        {
+            from.Sent.Add(frame);
+            from.SentAt.Add(Now);
+        }
+        if (from.Down) return;
+        if (from.Peer == null)
+        {
+            // No peer: a responder may answer (a reply travels back after the latency).
+            if (from.Responder?.Invoke(frame) is { } reply) _queue.Enqueue((from, reply), (Now + (2 * Latency), _order++));
+            return;
+        }
         var to = from.Peer;
-        if (to == null || from.Down) return;
         if (_random.NextDouble() < Loss) return;
         int copies = _random.NextDouble() < Duplicate ? 2 : 1;
         for (int c = 0; c < copies; c++)
@@ -84,7 +94,7 @@ internal sealed class SimNet(int seed)
             while (_queue.TryPeek(out var item, out var q) && q.At <= Now)
             {
                 _queue.Dequeue();
-                item.To.Peer!.InQueue--;
+                if (item.To.Peer != null) item.To.Peer.InQueue--;
                 Delivered++;
                 if (!item.To.Down) item.To.Owner.FrameArrived(item.To.Interface, item.Frame, Now);
             }
@@ -109,8 +119,12 @@ internal sealed class SimPort(SimNet net, NetEngine owner) : INetLink
     public int InQueue { get; set; }
     public long TailDrops { get; set; }
     public bool Capture { get; set; } = true;
+    /// <summary>For a port with no peer: answers a frame the engine sent (e.g. ARP), or null.</summary>
+    public Func<byte[], byte[]?>? Responder { get; set; }
     /// <summary>Every frame the engine handed to this port, in order (while Capture).</summary>
     public List<byte[]> Sent { get; } = [];
+    /// <summary>The virtual time at which each frame of Sent was handed over.</summary>
+    public List<long> SentAt { get; } = [];
 
     public void Transmit(ReadOnlySpan<byte> frame) => net.Send(this, frame.ToArray());
 }

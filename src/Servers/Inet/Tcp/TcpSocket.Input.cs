@@ -291,8 +291,17 @@ public sealed partial class TcpSocket
             _sndWl1 = seg.Seq;
             _sndWl2 = ack;
             if (window > _maxSndWnd) _maxSndWnd = window;
-            if (window > 0) _persistAt = long.MaxValue;
-            else if (_sndNxt != _sndUna && _persisting)
+            if (window > 0)
+            {
+                _persistAt = long.MaxValue;
+                _persistBackoff = 0;
+                if (_persisting)
+                {
+                    _persisting = false;
+                    _sndNxt = _sndUna; // the window opened: send from the first unacknowledged byte
+                }
+            }
+            else if (_persisting)
             {
                 _sndNxt = _sndUna; // the probe byte was refused: keep probing
             }

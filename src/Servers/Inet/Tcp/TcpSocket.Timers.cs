@@ -59,7 +59,7 @@ public sealed partial class TcpSocket
         _sndNxt = opening ? _iss : _sndUna;           // go back N
         _persisting = false;
         Output();
-        if (_retransmitAt == long.MaxValue && _sndMax != _sndUna) _retransmitAt = Engine.Now + _rto;
+        if (_retransmitAt == long.MaxValue && _persistAt == long.MaxValue && _sndMax != _sndUna) _retransmitAt = Engine.Now + _rto;
     }
 
     private void PersistTimeout()
@@ -68,6 +68,7 @@ public sealed partial class TcpSocket
         if (_sndWnd != 0 || !HasUnsentData || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck)) return;
         // One byte past the closed window; the answer's window says whether it opened.
         _persisting = true;
+        _sndNxt = _sndUna; // an unanswered probe is repeated, not followed by the next byte
         SendData(_sndNxt, 1, fin: false);
         _sndNxt += 1;
         _sndMax = Seq.Max(_sndMax, _sndNxt);
