@@ -121,7 +121,8 @@ public sealed partial class NetEngine
     /// <summary>
     /// The driver of interface i is (back) up — possibly a new driver instance with a new link and,
     /// for a replaced card, a new MAC. Sends a gratuitous ARP, then what waited while it was down.
-    /// TCP state is untouched; retransmission repairs what was lost.
+    /// TCP state is untouched; retransmission repairs what was lost, and starts at once for
+    /// connections on this interface (docs/inet.md, "Driver recovery").
     /// </summary>
     public void InterfaceReset(int interfaceIndex, long now, INetLink? link = null, MacAddress? mac = null)
     {
@@ -137,6 +138,7 @@ public sealed partial class NetEngine
         ifc.Up = true;
         SendGratuitousArp(ifc);
         Stats.FramesOut += ifc.FlushDownQueue();
+        TcpInterfaceRestarted(ifc);
     }
 
     private void SetNow(long now)

@@ -219,6 +219,15 @@ public sealed partial class NetEngine
         return d;
     }
 
+    /// <summary>The interface came back: its connections resend what the dead driver may have lost.</summary>
+    private void TcpInterfaceRestarted(Link.NetInterface ifc)
+    {
+        _tcpSweep.Clear();
+        foreach (var c in _tcpConnections.Values)
+            if (c.LocalAddress == ifc.Address) _tcpSweep.Add(c);
+        foreach (var c in _tcpSweep) c.LinkRestarted();
+    }
+
     private void TcpUnreachable(Ip4Address local, ushort localPort, Ip4Address remote, ushort remotePort, byte code)
     {
         if (_tcpConnections.TryGetValue(new TcpKey(local, localPort, remote, remotePort), out var c)) c.IcmpUnreachable(code);

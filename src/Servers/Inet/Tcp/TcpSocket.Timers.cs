@@ -62,6 +62,27 @@ public sealed partial class TcpSocket
         if (_retransmitAt == long.MaxValue && _persistAt == long.MaxValue && _sndMax != _sndUna) _retransmitAt = Engine.Now + _rto;
     }
 
+    /// <summary>
+    /// The driver under this connection was replaced: frames handed to the dead one are gone.
+    /// The loss has a known cause that is not congestion, so the window is kept: resend from
+    /// SND.UNA now instead of waiting for the RTO, and tell the peer where we are with an ACK
+    /// (a receiver's lost data is then resent by the peer's own timers).
+    /// </summary>
+    internal void LinkRestarted()
+    {
+        if (State is TcpState.Closed or TcpState.Listen or TcpState.TimeWait) return;
+        if (_sndMax != _sndUna && !_persisting)
+        {
+            _sndNxt = State is TcpState.SynSent or TcpState.SynReceived ? _iss : _sndUna;
+            _rtt.Timing = false; // Karn: what follows is a retransmission
+            _retransmitAt = long.MaxValue;
+        }
+        _ackNow = true;
+        Output();
+        if (_retransmitAt == long.MaxValue && _persistAt == long.MaxValue && _sndMax != _sndUna) _retransmitAt = Engine.Now + _rto;
+        Notify();
+    }
+
     private void PersistTimeout()
     {
         _persistAt = long.MaxValue;
