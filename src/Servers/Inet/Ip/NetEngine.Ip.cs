@@ -61,7 +61,7 @@ public sealed partial class NetEngine
         }
         var src = Ip4Address.Read(p[12..]);
         var dst = Ip4Address.Read(p[16..]);
-        bool broadcast = dst.IsBroadcast || _interfaces.Any(i => i.DirectedBroadcast == dst);
+        bool broadcast = dst.IsBroadcast || IsDirectedBroadcast(dst);
         if (!broadcast && !IsOurAddress(dst))
         {
             Stats.Drop(DropReason.NotOurAddress);
@@ -116,6 +116,13 @@ public sealed partial class NetEngine
             i += len;
         }
         return true;
+    }
+
+    private bool IsDirectedBroadcast(Ip4Address a)
+    {
+        foreach (var i in _interfaces)
+            if (i.DirectedBroadcast == a) return true;
+        return false;
     }
 
     public bool IsOurAddress(Ip4Address a)

@@ -44,7 +44,8 @@ internal sealed class ArpCache
 
     private readonly Entry[] _entries = Enumerable.Range(0, NetLimits.ArpCacheEntries).Select(_ => new Entry()).ToArray();
 
-    public IEnumerable<Entry> Entries => _entries;
+    /// <summary>The table itself (an array, so that a sweep allocates nothing).</summary>
+    public Entry[] Entries => _entries;
 
     public Entry? Find(Ip4Address ip)
     {
