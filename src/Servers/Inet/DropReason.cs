@@ -75,6 +75,4 @@ public enum DropReason
     NoIcmpListener,
     /// <summary>EtherType the engine does not speak (IPv6, VLAN, ...).</summary>
     UnknownEtherType,
-    /// <summary>UDP send while the interface toward the destination had no queue room, or an ICMP error toward a broadcast.</summary>
-    NotSent,
 }
