@@ -18,6 +18,19 @@ public sealed class NetStats
 
     internal void Drop(DropReason reason) => _drops[(int)reason]++;
 
+    /// <summary>The dump for `stats --net`: one "name value" line per counter, drops only when non-zero.</summary>
+    public string Format()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("frames-in ").Append(FramesIn).Append('\n');
+        sb.Append("frames-out ").Append(FramesOut).Append('\n');
+        sb.Append("tcp-retransmits ").Append(TcpRetransmits).Append('\n');
+        sb.Append("tcp-fast-retransmits ").Append(TcpFastRetransmits).Append('\n');
+        sb.Append("tcp-timeouts ").Append(TcpTimeouts).Append('\n');
+        foreach (var (reason, count) in NonZeroDrops()) sb.Append("drop ").Append(reason).Append(' ').Append(count).Append('\n');
+        return sb.ToString();
+    }
+
     /// <summary>"reason count" lines for every non-zero drop counter, in enum order.</summary>
     public IEnumerable<(DropReason Reason, long Count)> NonZeroDrops()
     {

@@ -149,4 +149,36 @@ public class IcmpUdpTests
         Assert.Null(p.A.OpenEcho());
         Assert.True(p.A.Stats[DropReason.SocketTableFull] >= 2);
     }
+
+    [Fact]
+    public void UnicastInLinkBroadcast_IsDropped()
+    {
+        var p = new Pair();
+        var sb = p.B.UdpBind(Ip4Address.Any, 2000, out _)!;
+        p.B.FrameArrived(0, Frames.IpFrame(MacAddress.Broadcast, FarMac, Far, Pair.AddrB, 17, Frames.Udp(Far, Pair.AddrB, 5, 2000, "d"u8)), 0);
+        Assert.Null(sb.ReceiveFrom());
+        Assert.Equal(1, p.B.Stats[DropReason.NotForUs]);
+        p.B.FrameArrived(0, Frames.IpFrame(MacAddress.Broadcast, FarMac, Far, Ip4Address.Broadcast, 17, Frames.Udp(Far, Ip4Address.Broadcast, 5, 2000, "b"u8)), 0);
+        Assert.Equal("b"u8.ToArray(), sb.ReceiveFrom()!.Payload);
+    }
+
+    [Fact]
+    public void Stats_Format_ListsCountersAndNonZeroDrops()
+    {
+        var p = new Pair();
+        p.B.FrameArrived(0, new byte[3], 0);
+        var text = p.B.Stats.Format();
+        Assert.Contains("frames-in 1\n", text); // the runt (A's gratuitous ARP is still on the wire)
+        Assert.Contains("drop MalformedFrame 1\n", text);
+        Assert.DoesNotContain("BadIpChecksum", text);
+    }
+
+    [Fact]
+    public void Time_GoingBack_IsIgnored()
+    {
+        var p = new Pair();
+        p.A.Advance(5 * NetLimits.Second);
+        p.A.Advance(NetLimits.Second);
+        Assert.Equal(5 * NetLimits.Second, p.A.Now);
+    }
 }

@@ -186,6 +186,39 @@ public sealed class LinuxPeerTests : IDisposable
         print('MATCH' if back == data else 'DIFFER %d of %d' % (len(back), len(data)), hashlib.sha256(data).hexdigest(), flush=True)
         """;
 
+    private const string UdpEchoScript = """
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((sys.argv[1], int(sys.argv[2])))
+        s.settimeout(20)
+        print('READY', flush=True)
+        for _ in range(int(sys.argv[3])):
+            data, addr = s.recvfrom(65535)
+            s.sendto(data, addr)
+        print('DONE', flush=True)
+        """;
+
+    [LinuxFact]
+    public void Udp_EchoThroughLinux_IncludingFragmentedDatagrams()
+    {
+        int[] sizes = [1, 512, 1472, 3000, 20000];
+        using var p = Start(UdpEchoScript, LinuxAddr.ToString(), "7001", sizes.Length.ToString());
+        Assert.Equal("READY", p.StandardOutput.ReadLine());
+        var u = _engine.UdpBind(Ip4Address.Any, 0, out _)!;
+        foreach (int size in sizes)
+        {
+            var data = new byte[size];
+            new Random(size).NextBytes(data);
+            Assert.Equal(size, u.SendTo(LinuxAddr, 7001, data));
+            Bulkhead.Servers.Inet.Udp.UdpDatagram? back = null;
+            Assert.True(Pump(() => (back ??= u.ReceiveFrom()) != null, TimeSpan.FromSeconds(10)), $"no echo of {size} bytes");
+            Assert.Equal(data, back!.Payload);
+            Assert.Equal(LinuxAddr, back.Source);
+        }
+        Assert.Equal("DONE", Line(p, TimeSpan.FromSeconds(10)));
+        Finish(p);
+    }
+
     [LinuxFact]
     public void Ping_EngineToLinux_LinuxAnswers()
     {

@@ -67,9 +67,14 @@ public sealed partial class NetEngine
             Stats.Drop(DropReason.NotOurAddress);
             return;
         }
-        if (src.IsBroadcast || src.IsMulticast || (linkBroadcast && !broadcast && dst.IsAny))
+        if (src.IsBroadcast || src.IsMulticast)
         {
             Stats.Drop(DropReason.MalformedIp); // RFC 1122 §3.2.1.3: such a source is never valid
+            return;
+        }
+        if (linkBroadcast && !broadcast)
+        {
+            Stats.Drop(DropReason.NotForUs); // RFC 1122 §3.3.6: a unicast datagram in a link-layer broadcast
             return;
         }
         p = p[..total];
