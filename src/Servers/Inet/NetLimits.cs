@@ -46,6 +46,8 @@ public static class NetLimits
 
     // Sockets and TCP
     public const int MaxSockets = 256;
+    /// <summary>Closed connections kept in TIME-WAIT outside the socket table; past this the oldest ends early.</summary>
+    public const int MaxTimeWait = 1024;
     public const int DefaultBacklog = 16;
     public const int MaxBacklog = 128;
     public const int DefaultTcpBuffer = 256 * 1024;

@@ -52,18 +52,29 @@ internal sealed class RawPeer
     {
         var list = new List<Seg>();
         for (int i = 0; i < Port.Sent.Count; i++)
-        {
-            var f = Port.Sent[i];
-            if (Frames.EtherTypeOf(f) != 0x0800 || Frames.IpProtocolOf(f) != 6) continue;
-            var t = f.AsSpan(14 + ((f[14] & 0xF) * 4));
-            int hl = (t[12] >> 4) * 4;
-            list.Add(new Seg(BinaryPrimitives.ReadUInt32BigEndian(t[4..]), BinaryPrimitives.ReadUInt32BigEndian(t[8..]), t[13],
-                BinaryPrimitives.ReadUInt16BigEndian(t[14..]), t.Length - hl, t[hl..].ToArray(), t[20..hl].ToArray(), Port.SentAt[i]));
-        }
+            if (Parse(i) is { } g) list.Add(g);
         return list;
     }
 
-    public Seg LastSegment => Segments()[^1];
+    private Seg? Parse(int i)
+    {
+        var f = Port.Sent[i];
+        if (Frames.EtherTypeOf(f) != 0x0800 || Frames.IpProtocolOf(f) != 6) return null;
+        var t = f.AsSpan(14 + ((f[14] & 0xF) * 4));
+        int hl = (t[12] >> 4) * 4;
+        return new Seg(BinaryPrimitives.ReadUInt32BigEndian(t[4..]), BinaryPrimitives.ReadUInt32BigEndian(t[8..]), t[13],
+            BinaryPrimitives.ReadUInt16BigEndian(t[14..]), t.Length - hl, t[hl..].ToArray(), t[20..hl].ToArray(), Port.SentAt[i]);
+    }
+
+    public Seg LastSegment
+    {
+        get
+        {
+            for (int i = Port.Sent.Count - 1; i >= 0; i--)
+                if (Parse(i) is { } g) return g;
+            throw new InvalidOperationException("E sent no TCP segment");
+        }
+    }
     public int SegmentCount => Segments().Count;
 
     /// <summary>Connects E (client) to the peer: returns E's socket in ESTABLISHED and E's ISS.</summary>

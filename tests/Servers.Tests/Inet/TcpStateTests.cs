@@ -76,14 +76,16 @@ public class TcpStateTests
         Assert.Equal(TcpState.LastAck, s.State);
         Assert.True(p.Run(() => c.State == TcpState.TimeWait));
         Assert.True(p.Run(() => s.State == TcpState.Closed));
-        int sockets = p.A.SocketCount;
+        // The program closed it: the id is free already, the four-tuple is held for 2·MSL.
+        Assert.Equal(0, p.A.SocketCount);
+        Assert.Equal(1, p.A.TimeWaitCount);
+        Assert.Equal(Readiness.Closed, c.Readiness);
         p.Net.RunFor(NetLimits.TimeWait - 10 * NetLimits.Millisecond);
         Assert.Equal(TcpState.TimeWait, c.State);
         p.Net.RunFor(20 * NetLimits.Millisecond);
         Assert.Equal(TcpState.Closed, c.State);
-        Assert.Equal(sockets - 1, p.A.SocketCount);
         Assert.Equal(0, p.A.TcpConnectionCount);
-        Assert.Equal(Readiness.Closed, c.Readiness);
+        Assert.Equal(0, p.A.TimeWaitCount);
     }
 
     [Fact]
@@ -144,6 +146,47 @@ public class TcpStateTests
         Assert.Equal(n + 1, r.SegmentCount);
         Assert.Equal(5002u, r.LastSegment.Ack);
         Assert.Equal(TcpState.TimeWait, s.State);
+    }
+
+    [Fact]
+    public void TimeWait_NewSynBeyondOldSequence_ReopensThroughListener()
+    {
+        var r = new RawPeer();
+        var (s, l, iss) = r.PassiveOpen();
+        s.Close();                                  // E closes first: E will hold TIME-WAIT
+        r.Send(ACK | FIN, 7001, iss + 2);
+        Assert.Equal(TcpState.TimeWait, s.State);
+        r.Send(SYN, 7001 + 100_000, 0);             // the same four-tuple, a new incarnation
+        Assert.Equal(TcpState.Closed, s.State);
+        var synAck = r.LastSegment;
+        Assert.True(synAck.Syn && synAck.HasAck);
+        Assert.Equal(7001u + 100_001, synAck.Ack);
+        r.Send(ACK, 7001 + 100_001, synAck.Seq + 1);
+        Assert.NotNull(l.Accept());
+    }
+
+    [Fact]
+    public void TimeWait_ManyClosedConnections_StayOutOfSocketTableAndBounded()
+    {
+        var r = new RawPeer();
+        var l = r.E.TcpListen(Ip4Address.Any, 80, 4, out _)!;
+        for (int i = 0; i < NetLimits.MaxTimeWait + 20; i++)
+        {
+            r.PeerPort = (ushort)(10000 + i);
+            r.Send(SYN, 1000, 0);
+            uint iss = r.LastSegment.Seq;
+            r.Send(ACK, 1001, iss + 1);
+            var s = l.Accept()!;
+            s.Close();
+            r.Send(ACK | FIN, 1001, iss + 2);
+            Assert.Equal(TcpState.TimeWait, s.State);
+        }
+        Assert.Equal(1, r.E.SocketCount);                                   // only the listener
+        Assert.Equal(NetLimits.MaxTimeWait, r.E.TimeWaitCount);              // the oldest 20 ended early
+        Assert.Equal(NetLimits.MaxTimeWait, r.E.TcpConnectionCount);
+        r.Net.RunFor(NetLimits.TimeWait + NetLimits.Second);
+        Assert.Equal(0, r.E.TimeWaitCount);
+        Assert.Equal(0, r.E.TcpConnectionCount);
     }
 
     [Fact]

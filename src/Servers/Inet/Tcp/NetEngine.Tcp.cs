@@ -17,7 +17,11 @@ public sealed partial class NetEngine
     private readonly Dictionary<ushort, TcpSocket> _tcpListeners = [];
     private readonly List<TcpSocket> _tcpSweep = [];
 
+    private int _timeWaitCount;
+
     public int TcpConnectionCount => _tcpConnections.Count;
+    /// <summary>Connections in TIME-WAIT that no program holds any more.</summary>
+    public int TimeWaitCount => _timeWaitCount;
 
     /// <summary>Opens a listening socket; null with <paramref name="error"/> set on failure.</summary>
     public TcpSocket? TcpListen(Ip4Address address, ushort port, int backlog, out NetError error,
@@ -117,7 +121,15 @@ public sealed partial class NetEngine
             return;
         }
         var key = new TcpKey(packet.Destination, seg.DestinationPort, packet.Source, seg.SourcePort);
-        if (_tcpConnections.TryGetValue(key, out var conn))
+        if (_tcpConnections.TryGetValue(key, out var conn) && conn.State == TcpState.TimeWait
+            && seg.Flags == TcpFlags.Syn && Seq.Gt(seg.Seq, conn.RcvNxt) && _tcpListeners.ContainsKey(seg.DestinationPort))
+        {
+            // A new incarnation of the connection (RFC 9293 §3.6.1, as BSD and Linux do): its
+            // SYN is beyond everything the old one sent, so TIME-WAIT ends and a listener takes it.
+            conn.EndTimeWait();
+            conn = null;
+        }
+        if (conn != null)
         {
             conn.SegmentArrives(ref seg);
             return;
@@ -144,17 +156,31 @@ public sealed partial class NetEngine
 
     internal uint TcpNewIss() => NewIss();
 
-    /// <summary>The connection reached CLOSED: it leaves the table, and the socket table once the program closed it too.</summary>
-    internal void TcpForget(TcpSocket s)
+    internal void TcpForget(TcpSocket s, bool wasTimeWait)
     {
         var key = new TcpKey(s.LocalAddress, s.LocalPort, s.RemoteAddress, s.RemotePort);
         if (_tcpConnections.TryGetValue(key, out var c) && c == s) _tcpConnections.Remove(key);
-        if (s.UserClosed) UnregisterSocket(s);
+        if (!s.UserClosed) return;
+        if (wasTimeWait && !_sockets.ContainsKey(s.Id)) _timeWaitCount--;
+        UnregisterSocket(s);
     }
 
-    /// <summary>A program closed a socket whose connection had already ended.</summary>
-    internal void TcpReleaseClosed(TcpSocket s) => UnregisterSocket(s);
+    /// <summary>
+    /// A connection the program has closed sits in TIME-WAIT: it leaves the socket table (so
+    /// TIME-WAITs do not use up NetLimits.MaxSockets) and counts against NetLimits.MaxTimeWait;
+    /// past that, the one that would end first ends now.
+    /// </summary>
+    internal void TcpEnteredTimeWait(TcpSocket s)
+    {
+        if (!s.UserClosed || !_sockets.Remove(s.Id)) return;
+        if (++_timeWaitCount <= NetLimits.MaxTimeWait) return;
+        TcpSocket? oldest = null;
+        foreach (var c in _tcpConnections.Values)
+            if (c.State == TcpState.TimeWait && c.UserClosed && c != s && (oldest == null || c.TimeWaitEnds < oldest.TimeWaitEnds)) oldest = c;
+        oldest?.EndTimeWait();
+    }
 
+    /// <summary>The connection reached CLOSED: it leaves the table, and the socket table once the program closed it too.</summary>
     internal void TcpCloseListener(TcpSocket s)
     {
         if (_tcpListeners.TryGetValue(s.LocalPort, out var l) && l == s) _tcpListeners.Remove(s.LocalPort);

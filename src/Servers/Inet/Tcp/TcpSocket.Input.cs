@@ -388,7 +388,14 @@ public sealed partial class TcpSocket
         _send?.Release();
         _send = null;
         ClearOutOfOrder();
+        Engine.TcpEnteredTimeWait(this);
     }
+
+    internal long TimeWaitEnds => _timeWaitAt;
+    internal uint RcvNxt => _rcvNxt;
+
+    /// <summary>Ends TIME-WAIT early: the table of them is full, or a new SYN reopens the four-tuple.</summary>
+    internal void EndTimeWait() => EnterClosed(NetError.None);
 
     internal void IcmpUnreachable(byte code)
     {

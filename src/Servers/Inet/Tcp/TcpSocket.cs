@@ -160,6 +160,12 @@ public sealed partial class TcpSocket : NetSocket
             EnterClosed(NetError.None);
             return;
         }
+        if (State == TcpState.TimeWait)
+        {
+            Engine.TcpEnteredTimeWait(this); // nothing left for the program: the id is free now
+            Notify();
+            return;
+        }
         Shutdown();
         Notify();
     }
@@ -176,7 +182,7 @@ public sealed partial class TcpSocket : NetSocket
 
     protected override Readiness ComputeReadiness()
     {
-        if (State == TcpState.Closed && _userClosed) return Readiness.Closed;
+        if (State is TcpState.Closed or TcpState.TimeWait && _userClosed) return Readiness.Closed;
         var r = Readiness.None;
         if (PendingError != NetError.None) r |= Readiness.Error | Readiness.Readable;
         if (State == TcpState.Listen)
@@ -203,7 +209,7 @@ public sealed partial class TcpSocket : NetSocket
             _listener = null;
             _userClosed = true;
         }
-        Engine.TcpForget(this);
+        Engine.TcpForget(this, was == TcpState.TimeWait);
         Notify();
     }
 
