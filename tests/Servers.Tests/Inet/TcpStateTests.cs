@@ -190,6 +190,22 @@ public class TcpStateTests
     }
 
     [Fact]
+    public void SynSent_ShutdownWithQueuedData_SendsDataAndFinOnceEstablished()
+    {
+        var r = new RawPeer();
+        var s = r.E.TcpConnect(RawPeer.PeerAddr, r.PeerPort, out _, 80)!;
+        var syn = r.LastSegment;
+        Assert.Equal(5, s.Send("early"u8));
+        s.Shutdown();
+        Assert.Equal(TcpState.SynSent, s.State);
+        r.Send(SYN | ACK, 900, syn.Seq + 1);
+        Assert.Equal(TcpState.FinWait1, s.State);
+        var last = r.LastSegment;
+        Assert.True(last.Fin);
+        Assert.Equal("early"u8.ToArray(), last.Data);
+    }
+
+    [Fact]
     public void SynSent_Close_GoesToClosed()
     {
         var r = new RawPeer();

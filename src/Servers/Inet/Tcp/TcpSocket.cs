@@ -115,6 +115,10 @@ public sealed partial class TcpSocket : NetSocket
     {
         switch (State)
         {
+            case TcpState.SynSent when _send is { Count: > 0 }:
+                _finQueued = true; // data waits for the handshake, and the FIN after it
+                Notify();
+                return 0;
             case TcpState.SynSent:
                 EnterClosed(NetError.None);
                 return 0;
