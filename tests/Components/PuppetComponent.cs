@@ -454,6 +454,18 @@ internal static unsafe class PuppetComponent
                                 r = IpcCall.SendRec(Endpoint.Ds, ref m);
                                 return R(r == Err.Ok ? m.Type : r);
                             }
+                        case "tagged": // ds tagged <tag> <call> <key>: the call with the key granted and DsRequest.Tag set → r RESULT <reply's tag>
+                            {
+                                byte[] key = System.Text.Encoding.UTF8.GetBytes(w[4]);
+                                r = Bulkhead.Lib.Grants.GrantedBuffer.Create(Endpoint.Ds, key.Length, Bulkhead.Lib.Grants.Grant.Read, out var kb);
+                                if (r != Err.Ok) return R(r);
+                                using var keyBuffer = kb!;
+                                key.CopyTo(keyBuffer.Span);
+                                var q = new Bulkhead.Lib.Ds.DsRequest { KeyGrant = keyBuffer.Grant, KeyLength = key.Length, Flags = Bulkhead.Lib.Ds.DsFlags.TypeU32, U32 = 7, Tag = (uint)L(w[2]) };
+                                m = Message.Of((int)L(w[3]), q);
+                                r = IpcCall.SendRec(Endpoint.Ds, ref m);
+                                return r == Err.Ok ? $"{R(m.Type)} {m.As<Bulkhead.Lib.Ds.DsReply>().Tag}" : R(r);
+                            }
                         default:
                             return "x unknown ds " + sub;
                     }

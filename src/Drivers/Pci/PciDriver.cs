@@ -150,7 +150,7 @@ public sealed class PciDriver
         if (acl.Count + req.Count > MaxAclEntries) return Err.ENOSPC;
         for (int i = 0; i < req.Count; i++) acl.Add(req.Entries[i]);
         ServeHeld(req.Endpoint, deadlinePassed: false);
-        m = default;
+        m = Message.Of(0, new PciAclRequest { Endpoint = req.Endpoint, Count = req.Count }); // names whose ACL this answers
         return Err.Ok;
     }
 

@@ -18,19 +18,14 @@ internal sealed record KernelArgs(string? Root, string? Run, string? Client, boo
     public static KernelArgs? Parse(string[] args)
     {
         string? root = null, run = null, client = null, config = null;
-        int i = 0;
-        for (; i + 1 < args.Length; i += 2)
-        {
-            if (args[i] == "--root") root = args[i + 1];
-            else if (args[i] == "--run") run = args[i + 1];
-            else if (args[i] == ClientOption) client = args[i + 1];
-            else break;
-        }
         bool detach = false, child = false;
-        for (; i < args.Length; i++)
+        for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
+                case "--root" when i + 1 < args.Length: root = args[++i]; break;
+                case "--run" when i + 1 < args.Length: run = args[++i]; break;
+                case ClientOption when i + 1 < args.Length: client = args[++i]; break;
                 case "--detach": detach = true; break;
                 case DetachedChildFlag: child = true; break;
                 case "--config" when i + 1 < args.Length: config = args[++i]; break;

@@ -1,8 +1,8 @@
 // A DS request sent without waiting for DS, for RS: RS must never block on a server it
 // watches, and DS is one (a stopped DS would otherwise stop RS, and with it the recovery of
 // DS). Key and value are copied into an arena block of the request's own and granted to DS
-// until Dispose; the caller sends Request with SENDNB and takes DS's reply (m_type = result)
-// as a message from DS. Same wire format as DsClient's calls.
+// until Dispose; the caller sends Request with SENDA (AsyncSender) and takes DS's reply
+// (m_type = result, DsReply.Tag = the request's tag) as a message from DS. Same wire format as DsClient's calls.
 using System.Text;
 using Bulkhead.Lib.Grants;
 using Bulkhead.Lib.Ipc;

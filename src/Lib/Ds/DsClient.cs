@@ -5,8 +5,9 @@
 // Keys, labels and regexes (2..80 bytes) and MEM values (≤ 64 KiB) do not fit a message: each
 // call copies them into an arena block of its own and grants DS access to it for the one call
 // (GrantedBuffer: READ for what DS reads, WRITE for what DS fills in), revoked and freed when the
-// call returns. A key block has room for KeyBufferSize bytes, more than the longest valid key,
-// so that an over-long key reaches DS and is refused there (EINVAL) like any other bad input.
+// call returns. A key block is exactly the key's length; keys longer than KeyBufferSize bytes
+// are refused here (EINVAL), shorter over-long ones reach DS and are refused there like any
+// other bad input.
 // STR values (≤ 16 bytes) and U32/LABEL values travel in the message. Calls share nothing, so
 // any thread may make them; no call blocks on anything but DS.
 using System.Text;

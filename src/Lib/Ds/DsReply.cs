@@ -4,6 +4,7 @@
 //   Copied   bytes actually copied into the caller's buffer (≤ its size).
 //   Type     CHECK: type of the changed key.  Owner: CHECK: owner's current endpoint (NONE when
 //            the owner label has no endpoint).  Snapshot: SNAPSHOT: number of the new snapshot.
+//   Tag      the request's DsRequest.Tag, on every reply (at the same offset as in the request).
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 
@@ -21,4 +22,6 @@ public struct DsReply
     public int Snapshot;
     public int StrLength;
     public DsString Str;
+    private readonly int _reserved; // Tag at the request's offset
+    public uint Tag;
 }

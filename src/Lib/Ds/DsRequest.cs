@@ -6,6 +6,9 @@
 //   U32, Endpoint        U32 and LABEL values; RETRIEVE_LABEL's endpoint.
 //   Snapshot             RETRIEVE of MEM: 0 = current value, n = snapshot number n.
 //   Str/StrLength        STR value inline (≤ 16 bytes).
+//   Tag                  any number; DS's reply carries it back (DsReply.Tag), so a caller
+//                        with several requests outstanding (RS's DsOutbox) knows which one
+//                        an answer is for.
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 
@@ -24,4 +27,5 @@ public struct DsRequest
     public int Snapshot;
     public int StrLength;
     public DsString Str;
+    public uint Tag;
 }

@@ -49,7 +49,8 @@ public static unsafe class HostSpawn
     }
 
     /// <summary>Runs <paramref name="path"/> with <paramref name="argv"/> in place of this
-    /// process (same pid, descriptors and signal dispositions reset by the host), with this
+    /// process (same pid and descriptors; execve resets caught signals to their default, but
+    /// ignored signals and the signal mask carry over), with this
     /// process's environment and the variables of <paramref name="set"/>. Returns only on
     /// failure, with the errno.</summary>
     public static int Exec(string path, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string>? set = null)

@@ -1,7 +1,9 @@
 // Protocol of the trusted PCI-bus driver (thesis §3.3.3, Fig. 3.8 step 1). Every request is a
 // SENDREC to Endpoint.Pci; the reply's m_type is the result, its payload a PciReply.
 //   SetAcl    (RS only; PciAclRequest): the devices and classes a driver's policy grants
-//             (`pci device`, `pci class`); added to what the endpoint already has.
+//             (`pci device`, `pci class`); added to what the endpoint already has. The answer's
+//             payload is a PciAclRequest naming the Endpoint (and Count) it took — on a refusal
+//             the request as it came — so RS knows whose ACL an answer is about.
 //   DelAcl    (RS only; PciRequest.Endpoint): forget the endpoint's ACL and release its devices.
 //   FirstDev / NextDev (PciRequest.Bdf = the previous device for NextDev): the next function,
 //             in bus order, that the caller's ACL grants → Bdf, ids, class; ENOENT at the end.

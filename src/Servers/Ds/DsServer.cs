@@ -20,14 +20,24 @@ public static class DsServer
         ServiceRuntime.Start(); // RS's heartbeats and last words (DS is a boot process RS adopts)
         var ds = new DsService();
         var loop = new ServerLoop { NonBlockingReplies = true, BlockingRepliesTo = Endpoint.Rs, CountRefusals = true, BoundGarbage = true }
-            .On(DsCall.Publish, ds.DoPublish)
-            .On(DsCall.Retrieve, ds.DoRetrieve)
-            .On(DsCall.Subscribe, ds.DoSubscribe)
-            .On(DsCall.Check, ds.DoCheck)
-            .On(DsCall.Delete, ds.DoDelete)
-            .On(DsCall.Snapshot, ds.DoSnapshot)
-            .On(DsCall.RetrieveLabel, ds.DoRetrieveLabel);
+            .On(DsCall.Publish, Tagged(ds.DoPublish))
+            .On(DsCall.Retrieve, Tagged(ds.DoRetrieve))
+            .On(DsCall.Subscribe, Tagged(ds.DoSubscribe))
+            .On(DsCall.Check, Tagged(ds.DoCheck))
+            .On(DsCall.Delete, Tagged(ds.DoDelete))
+            .On(DsCall.Snapshot, Tagged(ds.DoSnapshot))
+            .On(DsCall.RetrieveLabel, Tagged(ds.DoRetrieveLabel));
         int r = loop.Run();
         return r == Err.Ok ? 0 : 1;
     }
+
+    /// <summary>Every reply carries its request's tag back (DsRequest.Tag), whatever the
+    /// handler wrote into the message.</summary>
+    private static RequestHandler Tagged(RequestHandler handler) => (ref Message m) =>
+    {
+        uint tag = m.As<DsRequest>().Tag;
+        int r = handler(ref m);
+        m.As<DsReply>().Tag = tag;
+        return r;
+    };
 }

@@ -8,9 +8,9 @@
 //
 // RS never blocks on a server it watches, so it does not wait in a call: the requests go out
 // with SENDA (DsOutbox, Tell), and each answer, arriving as a message, lets RS look for
-// instances ready to go (ReleaseReady). DS answers the label request (DsOutbox.LabelPending);
-// the PCI-bus driver answers every request in the order it receives them, so the ACL is there
-// once it has answered as many requests as RS had sent up to the ACL (Service.AclSeq). A DS or
+// instances ready to go (ReleaseReady). DS answers the label request (DsOutbox.LabelPending,
+// matched by the request's tag); the PCI-bus driver's answer to a SetAcl names the endpoint
+// whose ACL it took (Service.AclAwaited counts those still to come). A DS or
 // PCI-bus driver that does not answer (stopped, dead, restarting) must not keep a driver held:
 // after hold_timeout_ms (2 s) RS releases it anyway and logs what it did not get. The init
 // deadline starts at the release. A held instance that dies is a starting instance that died.
@@ -25,8 +25,6 @@ public sealed partial class DriverManager
     private bool _canHold;
     /// <summary>The system has a DS / a PCI-bus driver to wait for (present when RS started).</summary>
     private bool _hasDs = true, _hasPci = true;
-    /// <summary>Requests RS sent the PCI-bus driver, and answers it got (since that driver's last start).</summary>
-    private long _pciSent, _pciAnswered;
 
     /// <summary>Finds out, once at start, whether RS can hold new instances and what it has to
     /// wait for. PRIVCTL Allow of RS itself, which is not held, answers EINVAL when RS may make
@@ -50,7 +48,7 @@ public sealed partial class DriverManager
     private string Awaited(Service s)
     {
         bool label = _hasDs && _ds.LabelPending(s.Label);
-        bool acl = s.AclSeq > _pciAnswered;
+        bool acl = s.AclAwaited > 0;
         return (label, acl) switch
         {
             (true, true) => "its label in DS and its PCI ACL (neither DS nor the PCI-bus driver answered)",

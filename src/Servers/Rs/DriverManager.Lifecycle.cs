@@ -134,14 +134,11 @@ public sealed partial class DriverManager
         {
             Publish(s);
         }
-        // A new PCI-bus driver has its owners back from DS, but the ACLs come from RS only. The
-        // requests the old one left unanswered will never be answered.
+        // A new PCI-bus driver has its owners back from DS, but the ACLs come from RS only
+        // (what the old one left unanswered is awaited from the new one).
         if (ep == Endpoint.Pci)
-        {
-            _pciSent = _pciAnswered = 0;
             foreach (var other in _services.Values)
                 if (other.HasInstance) GrantPciDevices(other);
-        }
         return Err.Ok;
     }
 
@@ -165,8 +162,9 @@ public sealed partial class DriverManager
                 Kind = c.Interface is null ? PciAclEntry.KindClass : PciAclEntry.KindClassInterface,
                 Class = c.Class, Subclass = c.Subclass, Interface = c.Interface ?? 0,
             });
-        foreach (var m in PciClient.SetAclMessages(s.Endpoint, acl.ToArray())) Tell(Endpoint.Pci, m, $"the PCI devices of {s.Label}");
-        if (_hasPci) s.AclSeq = _pciSent;
+        s.AclAwaited = 0;
+        foreach (var m in PciClient.SetAclMessages(s.Endpoint, acl.ToArray()))
+            if (Tell(Endpoint.Pci, m, $"the PCI devices of {s.Label}") && _hasPci) s.AclAwaited++;
     }
 
     /// <summary>The instance is gone: its device's DMA domain is reset (nothing in flight may

@@ -52,6 +52,7 @@ public sealed partial class DriverManager
         {
             _services.Remove(spec.Label);
             _claims.Release(spec.Label);
+            DropImage(s); // the kernel's copy of a -mirror binary (at most 32 exist)
             return RsResult.Refused(r, CannotStart(r, spec.Binary));
         }
         Log($"up {s.Label}: endpoint {s.Endpoint}, policy {policy.Origin}{(image is null ? "" : ", mirrored in memory")}");

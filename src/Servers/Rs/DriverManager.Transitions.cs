@@ -30,7 +30,7 @@ public sealed partial class DriverManager
         s.StartedAt = now;
         s.Held = held;
         s.HeldSince = now;
-        s.AclSeq = 0;
+        s.AclAwaited = 0;
         s.Deadline = held ? long.MaxValue : now + _opt.InitTimeoutMs;
         s.LastAlive = s.LastPing = now;
         s.PendingReason = null;
@@ -94,6 +94,7 @@ public sealed partial class DriverManager
     /// time-out it is stopped anyway. The new binary starts at the old instance's exit.</summary>
     private void BeginUpdate(Service s)
     {
+        if (s.Held) Release(s); // a held instance could neither save its state nor answer
         Enter(s, ServiceState.Updating);
         s.PendingReason = FailureCause.Update;
         s.SavingState = true;
@@ -104,6 +105,7 @@ public sealed partial class DriverManager
     /// <summary>SIGTERM now, SIGKILL when the stop time-out passes (Tick).</summary>
     private void Stop(Service s, FailureCause reason)
     {
+        if (s.Held) Release(s); // it ends the way a running instance does
         s.PendingReason = reason;
         s.Deadline = Now + _opt.StopTimeoutMs;
         PmClient.Kill(s.Endpoint, SigTerm);

@@ -19,6 +19,7 @@
 // PCI ACL are in place).
 using System.Diagnostics;
 using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Pci;
 using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Server;
 using Bulkhead.Lib.Sys;
@@ -107,7 +108,7 @@ public sealed partial class DriverManager
         if (m.Source == Endpoint.Ds) _ds.OnAnswer(m, Now);
         else if (m.Type != Err.Ok && m.Source is Endpoint.Pci or Endpoint.Iommu)
             Log($"{(m.Source == Endpoint.Pci ? "the PCI-bus" : "the IOMMU")} driver refused a request: {Err.Name(m.Type)}");
-        if (m.Source == Endpoint.Pci) _pciAnswered++;
+        if (m.Source == Endpoint.Pci && ServiceAt(m.As<PciAclRequest>().Endpoint) is { AclAwaited: > 0 } s) s.AclAwaited--;
         if (m.Source is Endpoint.Ds or Endpoint.Pci) ReleaseReady();
     }
 
@@ -150,12 +151,12 @@ public sealed partial class DriverManager
 
     /// <summary>A request to a bus driver, sent with SENDA: RS never waits for a server it
     /// watches (a stopped PCI-bus driver must not stop RS). The answer arrives as a message and
-    /// is only logged when it is a refusal.</summary>
-    private void Tell(int server, in Message m, string what)
+    /// is only logged when it is a refusal. False (logged) when it could not be sent.</summary>
+    private bool Tell(int server, in Message m, string what)
     {
         int r = AsyncSender.Send(server, m);
         if (r != Err.Ok) Log($"cannot send {what}: {Err.Name(r)}");
-        else if (server == Endpoint.Pci) _pciSent++;
+        return r == Err.Ok;
     }
 
     private Service? ServiceAt(int endpoint)

@@ -3,9 +3,12 @@
 // stopped or hung DS could neither notice the missed heartbeats nor restart it. Requests go
 // out in order with SENDA (AsyncSender: the kernel delivers one when DS next receives, and RS
 // never blocks), one at a time (MaxInFlight); DS answers RS with a blocking SEND, so no answer
-// is lost while RS is busy. A newer request for the same key replaces one not yet sent; when
-// the answer is overdue (ResendMs), or DS was restarted, the request is sent again (every
-// request here is idempotent). Bounded: MaxPending queued keys.
+// is lost while RS is busy, and every answer carries its request's tag (DsRequest.Tag), so an
+// answer to a request RS gave up on is never taken for another's. A newer request for the same
+// key replaces one not yet sent; when DS was restarted, what was unanswered is sent again with
+// a new tag (every request here is idempotent). Nothing is sent again on a timer: a stopped DS
+// answers when it runs again, and each copy would hold an entry of RS's SENDA table (shared
+// with its other asynchronous requests) until DS took it. Bounded: MaxPending queued keys.
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 
@@ -15,17 +18,17 @@ internal sealed class DsOutbox(Action<string> log)
 {
     public const int MaxPending = 4 * DriverManager.MaxServices;
     /// <summary>One: the kernel delivers a SENDA table in table order, not in the order the
-    /// entries were filled, and DS's answers say nothing of which request they answer, so with
-    /// more than one unanswered an answer could be taken for another request's.</summary>
+    /// entries were filled, and DS must apply the requests about one key in the order RS made
+    /// them (a label published, then deleted).</summary>
     public const int MaxInFlight = 1;
-    private const long ResendMs = 2000;
 
     private delegate int Builder(out DsAsyncRequest? request);
 
     private sealed record Op(string Key, string What, Builder Build);
 
     private readonly LinkedList<Op> _queue = new();
-    private readonly Queue<(Op Op, DsAsyncRequest Request, long SentAt)> _inFlight = new();
+    private readonly Queue<(Op Op, DsAsyncRequest Request, uint Tag)> _inFlight = new();
+    private uint _lastTag;
 
     /// <summary>Requests not yet answered, the ones in flight included.</summary>
     public int Pending => _queue.Count + _inFlight.Count;
@@ -72,11 +75,11 @@ internal sealed class DsOutbox(Action<string> log)
         Pump(now);
     }
 
-    /// <summary>Sends what waits, up to MaxInFlight unanswered; sends everything unanswered
-    /// again when the oldest answer is overdue. Called after every change and at every tick.</summary>
+    /// <summary>Sends what waits, up to MaxInFlight unanswered. Called after every change and
+    /// at every tick (a send that found RS's SENDA table full is tried again).</summary>
     public void Pump(long now)
     {
-        if (_inFlight.TryPeek(out var oldest) && now - oldest.SentAt >= ResendMs) Requeue();
+        _ = now;
         while (_inFlight.Count < MaxInFlight && _queue.First is { } first)
         {
             int r = first.Value.Build(out var request);
@@ -86,21 +89,27 @@ internal sealed class DsOutbox(Action<string> log)
                 _queue.RemoveFirst();
                 continue;
             }
-            r = AsyncSender.Send(Endpoint.Ds, request!.Request);
+            uint tag = ++_lastTag == 0 ? ++_lastTag : _lastTag;
+            var m = request!.Request;
+            m.As<DsRequest>().Tag = tag;
+            r = AsyncSender.Send(Endpoint.Ds, m);
             if (r != Err.Ok)
             {
                 request.Dispose(); // DS dead or the table full: the next tick tries again
                 return;
             }
             _queue.RemoveFirst();
-            _inFlight.Enqueue((first.Value, request, now));
+            _inFlight.Enqueue((first.Value, request, tag));
         }
     }
 
-    /// <summary>DS's answer to the oldest request in flight (a message from DS with m_type ≤ 0).</summary>
+    /// <summary>DS's answer (a message from DS with m_type ≤ 0) to the request in flight whose
+    /// tag it carries; an answer to a request given up on (sent again after a DS restart) is
+    /// ignored.</summary>
     public void OnAnswer(in Message m, long now)
     {
-        if (!_inFlight.TryDequeue(out var done)) return; // an answer to a request sent again meanwhile
+        if (!_inFlight.TryPeek(out var done) || done.Tag != m.As<DsReply>().Tag) return;
+        _inFlight.Dequeue();
         if (m.Type != Err.Ok) log($"DS refused {done.Op.What}: {Err.Name(m.Type)}");
         done.Request.Dispose();
         Pump(now);

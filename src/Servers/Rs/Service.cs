@@ -44,9 +44,9 @@ public sealed class Service(ServiceSpec spec, PolicyEntry policy, byte[]? image,
     /// hold time-out has passed (DriverManager.Hold.cs).</summary>
     public bool Held { get; set; }
     public long HeldSince { get; set; }
-    /// <summary>The PCI-bus driver has this instance's ACL once it has answered this many of
-    /// RS's requests (0: no ACL to wait for).</summary>
-    public long AclSeq { get; set; }
+    /// <summary>SetAcl requests for this instance the PCI-bus driver has yet to answer (each
+    /// answer names the endpoint whose ACL it took, PciCall.SetAcl); 0: nothing to wait for.</summary>
+    public int AclAwaited { get; set; }
 
     public long StartedAt { get; set; }
     public long RunningSince { get; set; }

@@ -1,6 +1,7 @@
 // Wire format of the data store: payloads are exactly 56 bytes and the request numbers and
 // flag values are MINIX's and append-only (a golden test: changing one breaks every client).
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 
@@ -14,6 +15,9 @@ public sealed class DsLayoutTests
         Assert.Equal(Message.PayloadSize, Unsafe.SizeOf<DsRequest>());
         Assert.Equal(Message.PayloadSize, Unsafe.SizeOf<DsReply>());
         Assert.Equal(DsLimits.MaxStrLength, Unsafe.SizeOf<DsString>());
+        // The reply's tag sits where the request's does, so an answer names its request.
+        Assert.Equal(52, (int)Marshal.OffsetOf<DsRequest>(nameof(DsRequest.Tag)));
+        Assert.Equal(52, (int)Marshal.OffsetOf<DsReply>(nameof(DsReply.Tag)));
     }
 
     [Fact]

@@ -198,6 +198,20 @@ public sealed class DsTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void EveryReply_CarriesItsRequestsTag()
+    {
+        using var sys = new TestSystem(output: output);
+        var rs = DsKit.Boot(sys);
+        var a = DsKit.Client(sys, rs, "alpha");
+        // Success, a refusal after the key was read, and a refusal before anything was read:
+        // the answer names its request whatever the handler wrote (RS's DsOutbox relies on it).
+        Assert.Equal("r OK 4000000001", a.Ask($"ds tagged 4000000001 {DsCall.Publish} counter"));
+        Assert.Equal("r OK 17", a.Ask($"ds tagged 17 {DsCall.Retrieve} counter"));
+        Assert.Equal("r ESRCH 18", a.Ask($"ds tagged 18 {DsCall.Retrieve} nothing"));
+        Assert.Equal("r ENOSYS 19", a.Ask($"ds tagged 19 {DsCall.Base + 99} counter"));
+    }
+
+    [Fact]
     public void Requests_MalformedFields_EinvalBeforeAnyChange()
     {
         using var sys = new TestSystem(output: output);
