@@ -129,11 +129,23 @@ public sealed unsafe partial class Kernel : IDisposable
         long nextTick = Native.MonotonicNs() + _opt.QuantumNs;
         try
         {
+            int direct = 0;
             while (!_stopping)
             {
                 ArmTimer(Math.Min(nextTick, _nextAlarm));
-                int n = Native.epoll_wait(_epfd, events, MaxEvents, -1);
-                for (int i = 0; i < n && !_stopping; i++) Dispatch(events[i].Data, events[i].Events);
+                // Requests of watched processes first (Ipc/Traps.cs), but at most DirectBudget
+                // in a row: then epoll, without sleeping, so doorbells, exits, timers and host
+                // requests are never starved by a pair of processes trading messages.
+                if (_watchedCount > 0 && direct < DirectBudget && ServeWatched())
+                {
+                    direct++;
+                }
+                else
+                {
+                    int n = Native.epoll_wait(_epfd, events, MaxEvents, _watchedCount > 0 ? 0 : -1);
+                    direct = 0;
+                    for (int i = 0; i < n && !_stopping; i++) Dispatch(events[i].Data, events[i].Events);
+                }
                 long now = Native.MonotonicNs();
                 if (now >= _nextAlarm) RunAlarms(now);
                 if (now >= nextTick)
@@ -154,6 +166,9 @@ public sealed unsafe partial class Kernel : IDisposable
             while (_invokes.TryDequeue(out var a)) a(); // let waiters see the final state
         }
     }
+
+    /// <summary>Watched requests served in a row before the loop polls epoll again.</summary>
+    private const int DirectBudget = 16;
 
     private void Dispatch(ulong tag, uint events)
     {

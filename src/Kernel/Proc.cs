@@ -47,6 +47,8 @@ internal sealed class Proc
     public uint HandledSeq;
     public uint CallSeq;
     public bool InCall;
+    /// <summary>In the kernel's watch list (Kernel.Watch): its kernel page says Watching.</summary>
+    public bool Watched;
     /// <summary>Created with SpawnRequest.Held and not yet released by PRIVCTL Allow: its
     /// doorbell is not answered (a trap it makes waits, untouched, for the release).</summary>
     public bool Held;

@@ -148,13 +148,68 @@ public sealed partial class Kernel
             }
         }
         p.InCall = false;
+        Watch(p);
         p.Arena!.PublishReply(p.CallSeq, result, default, withMessage: false);
     }
 
     /// <summary>Ends the caller's trap with a result and a delivered message.</summary>
-    private static void CompleteWith(Proc p, int result, in Message m)
+    private void CompleteWith(Proc p, int result, in Message m)
     {
         p.InCall = false;
+        Watch(p);
         p.Arena!.PublishReply(p.CallSeq, result, m, withMessage: true);
+    }
+
+    // Watching (KernelPage.Watching). A process whose call the kernel just answered usually
+    // makes its next trap at once — a server its reply-and-receive, a client its next SENDREC
+    // — and on one CPU it does so while the kernel, preempted by the wakeup, is still runnable.
+    // So the kernel marks the process watched before publishing the answer and looks at its
+    // trap page before it next waits in epoll; a process that finds itself watched skips its
+    // doorbell. The kernel never waits in epoll without a timeout while a process is marked.
+    // That takes the doorbell write and the epoll_wait out of a hop: two of the four host
+    // system calls of each hop. The checks, their order and the results are those of the
+    // doorbell path (HandleDoorbell); only how the kernel learns of the request differs.
+    private Proc[] _watched = [];
+    private Proc[] _watchedSwap = [];
+    private int _watchedCount;
+
+    /// <summary>Marks <paramref name="p"/> watched; before its answer is published, so the
+    /// process sees the mark when it wakes.</summary>
+    private void Watch(Proc p)
+    {
+        if (p.Watched) return;
+        if (_watched.Length == 0)
+        {
+            _watched = new Proc[_procs.Length];
+            _watchedSwap = new Proc[_procs.Length];
+        }
+        p.Watched = true;
+        _watched[_watchedCount++] = p;
+        p.Arena!.Page.Watching = 1;
+    }
+
+    /// <summary>Unmarks every watched process and serves the requests they made meanwhile.
+    /// True when at least one request was served (which may have marked processes again).</summary>
+    private bool ServeWatched()
+    {
+        var list = _watched;
+        int n = _watchedCount;
+        (_watched, _watchedSwap) = (_watchedSwap, _watched);
+        _watchedCount = 0;
+        bool served = false;
+        for (int i = 0; i < n; i++)
+        {
+            var p = list[i];
+            list[i] = null!;
+            p.Watched = false;
+            if (!p.Alive || p.Arena is not { } arena) continue;
+            // Cleared before the trap page is read, with a full barrier between: a request
+            // made after this store rings the doorbell (Channel.Publish).
+            Interlocked.Exchange(ref arena.Page.Watching, 0);
+            uint handled = p.HandledSeq;
+            HandleDoorbell(p);
+            if (p.HandledSeq != handled) served = true;
+        }
+        return served;
     }
 }

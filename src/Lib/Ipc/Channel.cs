@@ -85,8 +85,7 @@ public sealed unsafe class Channel
             req->Count = count;
             req->Msg = m;
             uint seq = req->Seq + 1;
-            Volatile.Write(ref req->Seq, seq);
-            Native.WriteEventfd(_doorbell);
+            Publish(req, seq);
             WaitReply(seq);
             int result = _kpage->Result;
             if (result == Err.Ok && (trap == Bulkhead.Lib.Ipc.Trap.Receive || trap == Bulkhead.Lib.Ipc.Trap.SendRec)) m = _kpage->Msg;
@@ -114,14 +113,22 @@ public sealed unsafe class Channel
             req->Count = 0;
             req->Msg = m;
             uint seq = req->Seq + 1;
-            Volatile.Write(ref req->Seq, seq);
-            Native.WriteEventfd(_doorbell);
+            Publish(req, seq);
             WaitReply(seq);
             firstResult = _kpage->FirstResult;
             int result = _kpage->Result;
             if (firstResult == Err.Ok && result == Err.Ok) m = _kpage->Msg;
             return firstResult == Err.Ok ? result : firstResult;
         }
+    }
+
+    /// <summary>Makes the request visible and rings the doorbell unless the kernel is watching
+    /// the trap page (KernelPage.Watching): it answered this process's last call and looks
+    /// here before it sleeps, so the ring (a host system call) would be wasted.</summary>
+    private void Publish(TrapRequest* req, uint seq)
+    {
+        Interlocked.Exchange(ref req->Seq, seq); // a full barrier: Seq is stored before Watching is read
+        if (Volatile.Read(ref _kpage->Watching) == 0) Native.WriteEventfd(_doorbell);
     }
 
     private void WaitReply(uint seq)

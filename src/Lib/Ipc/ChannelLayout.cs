@@ -63,7 +63,12 @@ public struct KernelPage
     /// <summary>With a chained request: the result of the first primitive. When it is not OK
     /// the RECEIVE was not performed.</summary>
     public int FirstResult;
-    public int Reserved;
+    /// <summary>1 while the kernel will look at the trap page for a new request before it next
+    /// sleeps (set when it answers a call, cleared when it looks): the process need not ring
+    /// the doorbell then. The process stores its Seq and then reads this word, the kernel
+    /// clears it and then reads Seq, each with a full barrier between, so one of them always
+    /// sees the other's store and no request is missed.</summary>
+    public int Watching;
     public Message Msg;
     // Identity, written once before the process runs.
     public int Endpoint;
