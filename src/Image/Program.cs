@@ -13,6 +13,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["echo"] = EchoServer.Run,
     ["ping"] = PingCommand.Run,
     ["ds"] = Bulkhead.Servers.Ds.DsServer.Run,
+    ["inet"] = Bulkhead.Servers.Inet.Server.InetServer.Run,
     ["pm"] = Bulkhead.Servers.Pm.PmServer.Run,
     ["rs"] = Bulkhead.Servers.Rs.RsServer.Run,
     ["testdrv"] = Bulkhead.Drivers.Test.TestDriver.Run,

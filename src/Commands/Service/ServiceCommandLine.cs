@@ -1,12 +1,15 @@
 // The service utility's command line (thesis §2.2, Fig. 2.4), parsed without side effects:
 //   service up <binary> [-args "<args>"] [-label <name>] [-period <secs>] [-recovery <script>]
 //                       [-mirror true|false] [-isolation <file>] [-dev <node>] [-policy <entry>] [-nobackoff]
+//                       [-config <file>]
 //   service down|refresh|restart <label>
 //   service update <label> <binary> [same options as up, except -label]
 //   service list
 // Parse returns a ServiceCommandLine whose Error is null on success, else a one-line reason
 // (a usage error: the caller prints Usage and exits 2). Rules: options may appear once each, in
-// any order, after the binary; "-x" and "--x" are the same option; the label defaults to the
+// any order, after the binary; "-x" and "--x" are the same option; -config reads the file here
+// (the service itself runs in the bare file view and cannot) and appends it to the arguments as
+// one word (Bulkhead.Lib.Config.ConfigArgument); the label defaults to the
 // binary's file name and must satisfy ServiceSpec.IsLabel; a binary "image:NAME" is the
 // multi-call bulkhead-image with NAME as its first argument; relative paths (binary, recovery
 // script, isolation file) are made absolute against the given working directory, because RS
@@ -37,6 +40,7 @@ public sealed class ServiceCommandLine
     public const string Usage = """
         usage: service up <binary> [-args "<args>"] [-label <name>] [-period <secs>] [-recovery <script>]
                           [-mirror true|false] [-isolation <file>] [-dev <node>] [-policy <entry>] [-nobackoff]
+                          [-config <file>]
                service down <label>        stop a service for good
                service refresh <label>     restart it as if it had failed (reason "restart")
                service restart <label>     restart it now (recovery scripts use this)
@@ -47,11 +51,12 @@ public sealed class ServiceCommandLine
         none); -recovery "<script> [params]" runs /bin/sh <script> <label> <reason> <count> [params]
         instead of a direct restart, and the script decides what repeated failures mean;
         -isolation names a drivers.conf-style policy file (default RS's), -policy its entry
-        (default the label).
+        (default the label); -config passes a configuration file to a service that cannot read
+        files (INET's etc/inet.conf), as one argument word.
         """;
 
     private static readonly string[] OptionNames =
-        ["args", "label", "period", "recovery", "mirror", "isolation", "dev", "policy", "nobackoff"];
+        ["args", "label", "period", "recovery", "mirror", "isolation", "dev", "policy", "nobackoff", "config"];
 
     public ServiceVerb Verb { get; private init; }
     /// <summary>Up and Update: what RS is asked to run.</summary>
@@ -130,6 +135,16 @@ public sealed class ServiceCommandLine
 
         var spec = new ServiceSpec();
         string args = values.GetValueOrDefault("args", "").Trim();
+        if (values.TryGetValue("config", out string? config))
+        {
+            if (config.Length == 0) return Fail("empty -config file");
+            string path = Path.GetFullPath(config, cwd);
+            string text;
+            try { text = File.ReadAllText(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail($"-config {path}: cannot read: {e.Message}"); }
+            if (!Bulkhead.Lib.Config.ConfigArgument.TryEncode(Path.GetFileName(path), text, out string word, out string why)) return Fail("-config " + why);
+            args = args.Length > 0 ? args + " " + word : word;
+        }
         if (binary.StartsWith(ImagePrefix, StringComparison.Ordinal))
         {
             string component = binary[ImagePrefix.Length..];
@@ -204,7 +219,7 @@ public sealed class ServiceCommandLine
             result[binaryAt] = Path.GetFullPath(result[binaryAt], workingDirectory);
         for (int i = binaryAt + 1; i + 1 < result.Length; i++)
         {
-            if (result[i] is "-recovery" or "--recovery" or "-isolation" or "--isolation" && result[i + 1].Length > 0)
+            if (result[i] is "-recovery" or "--recovery" or "-isolation" or "--isolation" or "-config" or "--config" && result[i + 1].Length > 0)
                 result[i + 1] = Path.GetFullPath(result[i + 1], workingDirectory);
             if (IsOption(result[i]) && result[i] is not ("-nobackoff" or "--nobackoff")) i++; // skip the value
         }

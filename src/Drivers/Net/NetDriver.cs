@@ -2,10 +2,14 @@
 // protocol of Bulkhead.Lib.Net.NetDriverCall, the posted receive buffers, the counters, and the
 // copies through grants. A device plugs in through INetDevice: Init (probe, start, hook the
 // IRQ), SetMode, Send (one frame already in the driver's own memory), OnInterrupt (service the
-// card; received frames are handed to Deliver, which copies them to the oldest posted buffer).
+// card; received frames are handed to Deliver, which copies them to the oldest posted buffer, or
+// keeps them in the receive queue — NetDriverCall.RxQueueFrames frames, preallocated — until the
+// next Read, so that frames arriving between two reads are not lost; beyond it they are dropped
+// and counted).
 // Rules: every request field is checked before any state changes; client buffers are only
 // reached through their grants (SAFECOPYFROM/SAFECOPYTO); posted reads are bounded
-// (MaxReaders, one per client); the deferred Read reply goes out with SENDA (AsyncSender): a
+// (MaxReaders, one per client); every reply names its request and grant (NetDriverCall.RequestOf);
+// a Read answered from the queue and the deferred Read reply go out with SENDA (AsyncSender): a
 // driver must never block on a client, and the answer must not be lost when the client is not
 // receiving at that instant (it may have posted the read with SEND and be busy writing).
 // RS and DS are optional: reports to them that fail are ignored. A device that reports a port
@@ -52,6 +56,9 @@ public sealed class NetDriver
     private readonly INetDevice _device;
     private readonly Dictionary<int, NetBufferRequest> _posted = [];
     private readonly Queue<int> _order = new();
+    private readonly byte[][] _queue = new byte[NetDriverCall.RxQueueFrames][];
+    private readonly int[] _queueLength = new int[NetDriverCall.RxQueueFrames];
+    private int _queueHead, _queueCount;
     private long _txBuffer = -1, _rxBuffer = -1;
     private int _mode = NetDriverCall.ModeBroadcast;
 
@@ -59,13 +66,21 @@ public sealed class NetDriver
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
+        for (int i = 0; i < _queue.Length; i++) _queue[i] = new byte[NetDriverCall.MaxFrame];
     }
 
     /// <summary>The counters; devices add their errors here.</summary>
     public NetStats Stats;
 
-    /// <summary>True when a client has a receive buffer posted (else a received frame is dropped).</summary>
+    /// <summary>True when a client has a receive buffer posted.</summary>
     public bool HasReader => _order.Count > 0;
+
+    /// <summary>True when Deliver will take a frame (a reader, or room in the receive queue); a
+    /// device that must do work to fetch a frame (remote DMA) fetches it only then.</summary>
+    public bool CanTake => HasReader || _queueCount < _queue.Length;
+
+    /// <summary>Frames waiting in the receive queue for a Read.</summary>
+    public int Queued => _queueCount;
 
     /// <summary>Starts the device and serves requests; returns the process exit status.</summary>
     public int Run(string label)
@@ -106,7 +121,7 @@ public sealed class NetDriver
     private int DoConf(ref Message m)
     {
         int mode = m.As<NetConfRequest>().Mode;
-        m = default;
+        m = Message.Of(0, new NetConfReply { Request = NetDriverCall.Conf });
         if ((mode & ~NetDriverCall.ModeMask) != 0) return Err.EINVAL;
         if (mode != 0)
         {
@@ -114,7 +129,7 @@ public sealed class NetDriver
             if (r != Err.Ok) return r;
             _mode = mode;
         }
-        m = Message.Of(0, new NetConfReply { Mac = NetConfReply.PackMac(_device.Mac), Link = _device.LinkUp ? 1 : 0, Mode = _mode });
+        m = Message.Of(0, new NetConfReply { Request = NetDriverCall.Conf, Mac = NetConfReply.PackMac(_device.Mac), Link = _device.LinkUp ? 1 : 0, Mode = _mode });
         return Err.Ok;
     }
 
@@ -122,7 +137,7 @@ public sealed class NetDriver
     {
         var req = m.As<NetBufferRequest>();
         int source = m.Source;
-        m = default;
+        m = Message.Of(0, new NetWriteReply { Request = NetDriverCall.Write, GrantId = req.GrantId });
         if (req.Length is < NetDriverCall.HeaderLength or > NetDriverCall.MaxFrame) return Err.EINVAL;
         int r = SysCall.SafeCopyFrom(source, req.GrantId, 0, _txBuffer, req.Length);
         if (r != Err.Ok) return r;
@@ -137,10 +152,22 @@ public sealed class NetDriver
     {
         var req = m.As<NetBufferRequest>();
         int source = m.Source;
-        m = default;
+        m = Message.Of(0, new NetReadReply { Request = NetDriverCall.Read, GrantId = req.GrantId });
         if (req.Length is <= 0 or > NetDriverCall.MaxFrame) return Err.EINVAL;
         if (_posted.ContainsKey(source)) return Err.EBUSY;
         if (_posted.Count >= MaxReaders) return Err.ENOSPC;
+        if (_queueCount > 0)
+        {
+            // A frame waited for this Read: answer now (SENDA, as a deferred answer would go),
+            // and keep the frame for the next reader if the client's grant was bad.
+            var frame = _queue[_queueHead].AsSpan(0, _queueLength[_queueHead]);
+            if (Answer(source, req, frame) == Err.Ok)
+            {
+                _queueHead = (_queueHead + 1) % _queue.Length;
+                _queueCount--;
+            }
+            return Err.EDONTREPLY;
+        }
         _posted[source] = req;
         _order.Enqueue(source);
         return Err.EDONTREPLY;
@@ -163,24 +190,37 @@ public sealed class NetDriver
     /// <summary>Counts a received frame that nobody could take.</summary>
     public void Drop() => Stats.Dropped++;
 
-    /// <summary>Hands a received frame (without FCS) to the oldest posted buffer, or drops it.</summary>
+    /// <summary>Hands a received frame (without FCS) to the oldest posted buffer, else to the
+    /// receive queue, else drops it.</summary>
     public void Deliver(ReadOnlySpan<byte> frame)
     {
         while (_order.TryDequeue(out int client))
         {
             if (!_posted.Remove(client, out var req)) continue;
-            int n = Math.Min(Math.Min(frame.Length, req.Length), NetDriverCall.MaxFrame);
-            frame[..n].CopyTo(Channel.Current.Arena.Slice((int)_rxBuffer, n));
-            int r = SysCall.SafeCopyTo(client, req.GrantId, 0, _rxBuffer, n);
-            var reply = r == Err.Ok ? Message.Of(Err.Ok, new NetReadReply { Length = n, FrameLength = frame.Length }) : new Message(r);
-            if (AsyncSender.Send(client, reply) != Err.Ok) Stats.ReplyFailures++;
-            if (r == Err.Ok)
-            {
-                Stats.Received++;
-                return;
-            }
+            if (Answer(client, req, frame) == Err.Ok) return;
             // The client's grant was bad: it got the error; try the next reader.
         }
-        Stats.Dropped++;
+        if (_queueCount == _queue.Length || frame.Length > NetDriverCall.MaxFrame)
+        {
+            Stats.Dropped++;
+            return;
+        }
+        int tail = (_queueHead + _queueCount) % _queue.Length;
+        frame.CopyTo(_queue[tail]);
+        _queueLength[tail] = frame.Length;
+        _queueCount++;
+    }
+
+    /// <summary>Copies <paramref name="frame"/> into the buffer <paramref name="client"/> posted and
+    /// answers its Read with SENDA; returns the copy's result (the client got it either way).</summary>
+    private int Answer(int client, NetBufferRequest req, ReadOnlySpan<byte> frame)
+    {
+        int n = Math.Min(Math.Min(frame.Length, req.Length), NetDriverCall.MaxFrame);
+        frame[..n].CopyTo(Channel.Current.Arena.Slice((int)_rxBuffer, n));
+        int r = SysCall.SafeCopyTo(client, req.GrantId, 0, _rxBuffer, n);
+        var body = new NetReadReply { Request = NetDriverCall.Read, GrantId = req.GrantId, Length = r == Err.Ok ? n : 0, FrameLength = frame.Length };
+        if (AsyncSender.Send(client, Message.Of(r, body)) != Err.Ok) Stats.ReplyFailures++;
+        if (r == Err.Ok) Stats.Received++;
+        return r;
     }
 }

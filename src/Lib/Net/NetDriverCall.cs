@@ -1,14 +1,19 @@
 // Protocol between the network server (or any client) and a network driver, in the style of
-// MINIX's DL_* messages. Every request is a SENDREC; the reply's m_type is the result (OK or a
-// negative Err) and its payload is the matching *Reply struct.
+// MINIX's DL_* messages. A request is a SENDREC, or a SENDA whose answer comes later as a
+// message (the network server's way, thesis Fig. 3.6); the reply's m_type is the result (OK or
+// a negative Err) and its payload is the matching *Reply struct. Every reply payload starts
+// with the request's message type (RequestOf), and Read/Write replies echo the request's grant
+// id, so that a client with several requests in flight can tell the answers apart.
 //   Conf    (NetConfRequest → NetConfReply): (re)configure the receive mode, answer the MAC
 //           and the link state.
-//   Write   (NetBufferRequest → empty): send one frame of Length bytes that the client granted
+//   Write   (NetBufferRequest → NetWriteReply): send one frame of Length bytes that the client granted
 //           (Grant.Read) to the driver; the driver copies it in with SAFECOPYFROM.
 //   Read    (NetBufferRequest → NetReadReply): post one receive buffer the client granted
 //           (Grant.Write). The reply is deferred until a frame arrives; the driver copies the
 //           frame out with SAFECOPYTO and answers with its length. One posted buffer per client
-//           (a second is EBUSY), and a bounded number of clients (ENOSPC beyond).
+//           (a second is EBUSY), and a bounded number of clients (ENOSPC beyond). Frames that
+//           arrive while no buffer is posted wait in the driver's receive queue (RxQueueFrames;
+//           more are dropped and counted) and answer the next Read at once.
 //   GetStat (empty → NetStats): the driver's counters.
 // Rules: message numbers are explicit and append-only; payloads are 56 bytes; a driver checks
 // every field of a request (grant lengths, mode bits) before acting on it.
@@ -36,6 +41,12 @@ public static class NetDriverCall
     public const int ModeMulticast = 0x2;
     public const int ModePromiscuous = 0x4;
     public const int ModeMask = ModeBroadcast | ModeMulticast | ModePromiscuous;
+
+    /// <summary>Received frames a driver keeps while no Read is posted; more are dropped (Dropped).</summary>
+    public const int RxQueueFrames = 32;
+
+    /// <summary>The request a reply answers (the first field of every reply payload).</summary>
+    public static int RequestOf(in Message reply) => reply.As<NetWriteReply>().Request;
 }
 
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
@@ -48,10 +59,12 @@ public struct NetConfRequest
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
 public struct NetConfReply
 {
-    /// <summary>The station address, byte i in bits 8i..8i+7.</summary>
-    public long Mac;
+    /// <summary>NetDriverCall.Conf (RequestOf).</summary>
+    public int Request;
     /// <summary>1 when the link is up.</summary>
     public int Link;
+    /// <summary>The station address, byte i in bits 8i..8i+7.</summary>
+    public long Mac;
     public int Mode;
 
     public readonly byte[] MacBytes()
@@ -81,6 +94,10 @@ public struct NetBufferRequest
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
 public struct NetReadReply
 {
+    /// <summary>NetDriverCall.Read (RequestOf).</summary>
+    public int Request;
+    /// <summary>The grant of the Read this answers.</summary>
+    public int GrantId;
     /// <summary>Bytes of the frame copied into the posted buffer.</summary>
     public int Length;
     /// <summary>The frame's length on the wire (larger than Length if the buffer was too small).</summary>
@@ -88,11 +105,20 @@ public struct NetReadReply
 }
 
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetWriteReply
+{
+    /// <summary>NetDriverCall.Write (RequestOf).</summary>
+    public int Request;
+    /// <summary>The grant of the Write this answers.</summary>
+    public int GrantId;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
 public struct NetStats
 {
     public long Sent;
     public long Received;
-    /// <summary>Received frames with no posted buffer, or lost in a ring overflow.</summary>
+    /// <summary>Received frames with no posted buffer and no room in the receive queue, or lost in a ring overflow.</summary>
     public long Dropped;
     public long RxErrors;
     public long TxErrors;

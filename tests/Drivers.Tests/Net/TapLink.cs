@@ -12,18 +12,27 @@ namespace Bulkhead.Drivers.Tests.Net;
 
 public sealed class TapFactAttribute : FactAttribute
 {
-    public TapFactAttribute()
+    public TapFactAttribute() => Skip = WhyNot();
+
+    /// <summary>Why TAP tests cannot run here, or null.</summary>
+    public static string? WhyNot()
     {
-        if (!OperatingSystem.IsLinux()) Skip = "TAP tests need Linux";
-        else if (Environment.UserName != "root") Skip = "TAP tests need root (not running as root)";
-        else if (!File.Exists("/dev/net/tun")) Skip = "TAP tests need /dev/net/tun (missing)";
-        else if (!OnPath("ip")) Skip = "TAP tests need the `ip` tool (iproute2) on PATH";
-        else if (!OnPath("python3")) Skip = "TAP tests need python3 on PATH";
+        if (!OperatingSystem.IsLinux()) return "TAP tests need Linux";
+        if (Environment.UserName != "root") return "TAP tests need root (not running as root)";
+        if (!File.Exists("/dev/net/tun")) return "TAP tests need /dev/net/tun (missing)";
+        if (!OnPath("ip")) return "TAP tests need the `ip` tool (iproute2) on PATH";
+        if (!OnPath("python3")) return "TAP tests need python3 on PATH";
+        return null;
     }
 
     private static bool OnPath(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Concat(["/usr/sbin", "/sbin"]).Any(d => File.Exists(Path.Combine(d, tool)));
+}
+
+public sealed class TapTheoryAttribute : TheoryAttribute
+{
+    public TapTheoryAttribute() => Skip = TapFactAttribute.WhyNot();
 }
 
 public sealed class TapLink : IDisposable
@@ -64,6 +73,23 @@ public sealed class TapLink : IDisposable
     {
         Ip(["link", "set", _if, "netns", _ns]);
         Ip(["netns", "exec", _ns, "ip", "link", "set", _if, "up"]);
+    }
+
+    /// <summary>Gives the Linux end of the link the address <paramref name="cidr"/> (e.g. 10.0.2.1/24).</summary>
+    public void AddAddress(string cidr) => Ip(["netns", "exec", _ns, "ip", "addr", "add", cidr, "dev", _if]);
+
+    /// <summary>Runs python3 <paramref name="script"/> with <paramref name="args"/> inside the
+    /// namespace; returns its standard output (fails the test on a non-zero exit or a timeout).</summary>
+    public string Python(string script, string[] args, int timeoutMs = 60_000)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "netns", "exec", _ns, "python3", "-c", script }.Concat(args)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs)) { p.Kill(); throw new TimeoutException("python3 in " + _ns); }
+        Assert.True(p.ExitCode == 0, $"python3 exited {p.ExitCode}: {err.Result}");
+        return output.Result;
     }
 
     /// <summary>Linux sends <paramref name="frame"/> on the interface (raw, as given).</summary>

@@ -290,7 +290,7 @@ internal sealed class Dp8390Card : INetDevice
                 return;
             }
             int end = RingHeader + length - Fcs;
-            if (_driver!.HasReader)
+            if (_driver!.CanTake) // a posted read or room in the receive queue: fetch it
             {
                 if (end > HeadBurst)
                 {

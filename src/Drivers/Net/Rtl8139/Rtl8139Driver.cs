@@ -196,8 +196,7 @@ internal sealed class Rtl8139Card : INetDevice
             int length = ring[_rxRead + 2] | ring[_rxRead + 3] << 8;
             if ((status & RxStatRok) == 0 || length < MinFrame + 4 || length > MaxPacket) return false;
             var frame = ring.Slice(_rxRead + 4, length - 4); // without the CRC; WRAP keeps it contiguous
-            if (_driver!.HasReader) _driver.Deliver(frame);
-            else _driver.Drop();
+            _driver!.Deliver(frame); // to a posted read, the receive queue, or counted as dropped
             _rxRead = ((_rxRead + 4 + length + 3) & ~3) % RingSize;
             Out16(Capr, (ushort)(_rxRead - 16));
         }

@@ -5,6 +5,7 @@
 // from the wire fills the posted Read buffer byte for byte, frames with no posted buffer are
 // dropped and counted, and a driver without the card's ports fails its init cleanly.
 using Bulkhead.Kernel;
+using Bulkhead.Lib.Net;
 using Bulkhead.Tests.Harness;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -156,6 +157,22 @@ public sealed class Dp8390Tests : IDisposable
         for (int i = 0; i < 400; i++) _wire.Send(Frame(Mac, 1000, (byte)i));
         var stat = Array.Empty<string>();
         TestSystem.WaitUntil(() => (stat = c.Ask($"net stat {drv}").Split(' '))[8] != "0", "an overrun to be counted"); // r OK OK sent received dropped rxerr txerr overruns
+        // The receive queue kept frames of the burst (in order, byte for byte, at most
+        // RxQueueFrames); a marker sent now comes after them.
+        var marker = Frame(Mac, 777, 0xEE);
+        _wire.Send(marker);
+        int previous = -1, queued = 0;
+        while (true)
+        {
+            string got = c.Ask($"net read {drv} 1514");
+            if (got == $"r OK OK 777 {Convert.ToHexString(marker)}") break;
+            int seed = Enumerable.Range(previous + 1, 400 - previous - 1).FirstOrDefault(k => got == $"r OK OK 1000 {Convert.ToHexString(Frame(Mac, 1000, (byte)k))}", -1);
+            Assert.True(seed > previous, $"queued frame {queued}: {got[..Math.Min(got.Length, 40)]}");
+            previous = seed;
+            queued++;
+            Assert.True(queued <= NetDriverCall.RxQueueFrames, "more frames than the receive queue holds");
+        }
+        Assert.True(queued > 0, "the receive queue kept no frame of the burst");
         for (int i = 0; i < 30; i++)
         {
             var frame = Frame(Mac, 60 + 97 * i % 1455, (byte)(i + 1));
@@ -164,7 +181,7 @@ public sealed class Dp8390Tests : IDisposable
             Assert.Equal($"r OK OK {frame.Length} {Convert.ToHexString(frame)}", Puppet.Await(answer));
         }
         var after = c.Ask($"net stat {drv}").Split(' ');
-        Assert.Equal("30", after[4]); // received
+        Assert.Equal((30 + queued + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), after[4]); // received
         Assert.Equal("0", after[6]);  // no receive errors: every header it read was sound
     }
 
@@ -204,9 +221,21 @@ public sealed class Dp8390Tests : IDisposable
             TestSystem.WaitUntil(() => { lock (_onWire) return _onWire.Count == i + 1; }, "frame " + i);
             lock (_onWire) Assert.Equal(tx, _onWire[i]);
         }
-        // No buffer posted: frames are dropped and counted, and the ring keeps working.
-        for (int i = 0; i < 5; i++) _wire.Send(Frame(Mac, 100, (byte)i));
+        // No buffer posted: the receive queue keeps RxQueueFrames frames, the rest are dropped
+        // and counted, and the ring keeps working; reads then take the queued frames in order.
+        const int Q = NetDriverCall.RxQueueFrames;
+        for (int i = 0; i < Q + 5; i++)
+        {
+            _wire.Send(Frame(Mac, 100 + i, (byte)i));
+            if (i < Q) TestSystem.WaitUntil(() => c.Ask($"net stat {drv}").StartsWith($"r OK OK {N} {N} 0 ", StringComparison.Ordinal), "no drop");
+        }
         TestSystem.WaitUntil(() => c.Ask($"net stat {drv}").StartsWith($"r OK OK {N} {N} 5 ", StringComparison.Ordinal), "drops counted");
+        for (int i = 0; i < Q; i++)
+        {
+            var queued = Frame(Mac, 100 + i, (byte)i);
+            Assert.Equal($"r OK OK {queued.Length} {Convert.ToHexString(queued)}", c.Ask($"net read {drv} 1514"));
+        }
+        Assert.StartsWith($"r OK OK {N} {N + Q} 5 ", c.Ask($"net stat {drv}"));
         var last = Frame(Mac, 200, 77);
         var reply = PostRead(c, drv);
         _wire.Send(last);
