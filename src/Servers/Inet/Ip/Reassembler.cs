@@ -139,8 +139,13 @@ internal sealed class Reassembler(NetStats stats)
     {
         if (s.Buffer.Length >= end) return true;
         int size = Math.Min(NetLimits.MaxDatagram, Math.Max(end, 2 * s.Buffer.Length));
-        if (_bytesInUse - s.Buffer.Length + size > NetLimits.ReassemblyBytes) return false;
         var bigger = ArrayPool<byte>.Shared.Rent(size);
+        // The pool rounds up (40000 → 65536): the bound counts what was rented.
+        if (_bytesInUse - s.Buffer.Length + bigger.Length > NetLimits.ReassemblyBytes)
+        {
+            ArrayPool<byte>.Shared.Return(bigger);
+            return false;
+        }
         s.Buffer.CopyTo(bigger, 0);
         Release(s);
         s.Buffer = bigger;
