@@ -39,14 +39,16 @@ public sealed class RcScriptTests
             var words = Split(line);
             if (words.Count == 0) continue;
             Assert.Equal("service", words[0]);
-            var cl = ServiceCommandLine.Parse(words.Skip(1).ToList(), imageDirectory: AppContext.BaseDirectory);
+            // As init runs it (RcScript): relative files are the rc file's neighbours.
+            var cl = ServiceCommandLine.Parse(words.Skip(1).ToList(), imageDirectory: AppContext.BaseDirectory, workingDirectory: Path.GetDirectoryName(rc));
             Assert.True(cl.Ok, $"{line}: {cl.Error}");
             Assert.Equal(ServiceVerb.Up, cl.Verb);
             specs.Add(cl.Spec!);
         }
-        Assert.Equal(["eth0", "eth1"], specs.Select(s => s.Label));
-        Assert.Equal(["dp8390", "rtl8139"], specs.Select(s => s.Policy));
+        Assert.Equal(["eth0", "eth1", "inet"], specs.Select(s => s.Label));
+        Assert.Equal(["dp8390", "rtl8139", "inet"], specs.Select(s => s.Policy));
         Assert.Equal("dp8390 io=0x300 irq=9", specs[0].Args);
+        Assert.StartsWith("inet config=inet.conf:", specs[2].Args, StringComparison.Ordinal); // etc/inet.conf, carried in the argument
     }
 }
 

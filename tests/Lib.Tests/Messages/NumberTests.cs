@@ -110,6 +110,7 @@ public sealed class NumberTests
         "NetDriverCall.ModeMulticast = 0x2",
         "NetDriverCall.ModePromiscuous = 0x4",
         "NetDriverCall.ModeMask = 0x7",
+        "NetDriverCall.RxQueueFrames = 0x20",
         "TestDriverCall.BadPointer = 0x1",
         "TestDriverCall.DivideByZero = 0x2",
         "TestDriverCall.Panic = 0x3",

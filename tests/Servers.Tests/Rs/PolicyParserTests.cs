@@ -95,7 +95,7 @@ public sealed class PolicyParserTests
     public void Load_DriversConf_HasExpectedPolicies()
     {
         var set = PolicySet.Load(RepoFile("etc/drivers.conf"));
-        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2"], set.Labels);
+        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2", "inet"], set.Labels);
 
         var t = set["testdrv"];
         Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb), t.TrapMask);
@@ -113,17 +113,24 @@ public sealed class PolicyParserTests
         var r = set["rtl8139"];
         Assert.Equal([new PciDevice(0x10ec, 0x8139)], r.PciDevices);
         Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb, Trap.SendA), r.TrapMask);
-        Assert.Equal(["KERNEL", "PM", "DS", "RS", "PCI", "IOMMU", "INET"], r.Targets);
+        Assert.Equal(["KERNEL", "PM", "DS", "RS", "PCI", "IOMMU", "inet"], r.Targets);
         Assert.Equal(NetCalls.Order(), r.KernelCalls);
 
         var d = set["dp8390"];
         Assert.Equal([new AddressRange(0x300, 0x20)], d.IsaIo);
         Assert.Equal([9], d.IsaIrqs);
         Assert.Equal(Trap.MaskAll, d.TrapMask);
-        Assert.Equal(["KERNEL", "PM", "DS", "RS", "INET"], d.Targets);
+        Assert.Equal(["KERNEL", "PM", "DS", "RS", "inet"], d.Targets);
         Assert.Contains(KernelCall.DevIo, d.KernelCalls);
         Assert.DoesNotContain(KernelCall.MapDma, d.KernelCalls);
         Assert.Empty(d.PciDevices);
+
+        // INET: its drivers, DS and RS; no device, no process management (docs/inet.md).
+        var inet = set["inet"];
+        Assert.Equal(["DS", "RS", "eth0", "eth1"], inet.Targets);
+        Assert.Equal(new[] { KernelCall.SetAlarm, KernelCall.Times, KernelCall.GetInfo, KernelCall.SetGrant, KernelCall.SafeCopyFrom, KernelCall.SafeCopyTo, KernelCall.VSafeCopy, KernelCall.SysCtl }.Order(), inet.KernelCalls.Order());
+        Assert.Empty(inet.IsaIo);
+        Assert.Empty(inet.PciDevices);
     }
 
     [Fact]

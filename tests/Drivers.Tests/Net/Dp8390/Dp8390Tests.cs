@@ -158,14 +158,21 @@ public sealed class Dp8390Tests : IDisposable
         var stat = Array.Empty<string>();
         TestSystem.WaitUntil(() => (stat = c.Ask($"net stat {drv}").Split(' '))[8] != "0", "an overrun to be counted"); // r OK OK sent received dropped rxerr txerr overruns
         // The receive queue kept frames of the burst (in order, byte for byte, at most
-        // RxQueueFrames); a marker sent now comes after them.
+        // RxQueueFrames): reads are answered from it at once until it is empty; the read that
+        // then waits gets a marker sent only now (sent earlier, a full queue would drop it).
         var marker = Frame(Mac, 777, 0xEE);
-        _wire.Send(marker);
         int previous = -1, queued = 0;
         while (true)
         {
-            string got = c.Ask($"net read {drv} 1514");
-            if (got == $"r OK OK 777 {Convert.ToHexString(marker)}") break;
+            var pending = c.AskAsync($"net read {drv} 1514");
+            if (!pending.Wait(1000))
+            {
+                TestSystem.WaitUntil(() => _sys.Find(c.Endpoint) is { State: ProcState.Receiving } p && p.BlockedOn == drv, "the read to be posted");
+                _wire.Send(marker);
+                Assert.Equal($"r OK OK 777 {Convert.ToHexString(marker)}", Puppet.Await(pending));
+                break;
+            }
+            string got = pending.Result;
             int seed = Enumerable.Range(previous + 1, 400 - previous - 1).FirstOrDefault(k => got == $"r OK OK 1000 {Convert.ToHexString(Frame(Mac, 1000, (byte)k))}", -1);
             Assert.True(seed > previous, $"queued frame {queued}: {got[..Math.Min(got.Length, 40)]}");
             previous = seed;
