@@ -18,4 +18,15 @@ public static class HostRss
                 return long.Parse(line.AsSpan(8).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
         throw new InvalidOperationException($"no RssAnon for pid {pid}");
     }
+
+    /// <summary>Fails when <paramref name="who"/>'s memory kept growing after sample
+    /// <paramref name="from"/>: garbage kept grows it sample after sample, while what the runtime
+    /// does once (a method compiled again by tiered compilation, a thread stack touched) is a
+    /// single step, so at most <paramref name="steps"/> later samples may be larger than the one
+    /// before.</summary>
+    public static void AssertLevelsOff(IReadOnlyList<long> rss, int from, int steps, string who)
+    {
+        int grew = Enumerable.Range(from + 1, rss.Count - from - 1).Count(i => rss[i] > rss[i - 1]);
+        Assert.True(grew <= steps, $"{who} grew in {grew} of its last {rss.Count - from - 1} rounds (KiB): {string.Join(' ', rss)}");
+    }
 }

@@ -3,8 +3,9 @@
 // server allocating a few hundred bytes per request kept every request's garbage resident for
 // thousands of requests; HeapBound collects after every 256 KiB. Each overwrite of a 4 KiB MEM
 // value leaves 4 KiB of garbage: 16 rounds of 25 overwrites, and the anonymous resident memory
-// of DS must not grow over the last ten rounds (the first ones hold the one-off growth of the
-// first collections). Measured on the reference VM, KiB per round from round 6 on:
+// of DS must not keep growing over the last ten rounds (the first ones hold the one-off growth of the
+// first collections), apart from a one-off step or three (the runtime's own: tiered compilation,
+// a thread stack). Measured on the reference VM, KiB per round from round 6 on:
 //   without HeapBound  5956 6060 6164 … 6916 (+104 per round, until the runtime's own collection)
 //   with HeapBound     5568 5568 5568 … 5568
 using Bulkhead.Tests.Harness;
@@ -29,7 +30,6 @@ public sealed class DsHeapTests(Xunit.Abstractions.ITestOutputHelper output)
             rss.Add(HostRss.AnonKiB(sys, Endpoint.Ds));
         }
         output.WriteLine("DS RssAnon (KiB) after each 25 overwrites: " + string.Join(' ', rss));
-        long growth = rss[^1] - rss[6];
-        Assert.True(growth < Bulkhead.Lib.Server.HeapBound.Budget / 1024, $"DS grew by {growth} KiB over its last ten rounds: {string.Join(' ', rss)}");
+        HostRss.AssertLevelsOff(rss, from: 6, steps: 3, "DS");
     }
 }
