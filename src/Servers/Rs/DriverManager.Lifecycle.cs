@@ -349,6 +349,7 @@ public sealed partial class DriverManager
         _lastTick = now;
         if (gap > Math.Max(StalledMs, 10 * _opt.TickMs)) Stalled(gap, now);
         _ds.Pump(now);
+        if (_untold.Count > 0) TellQueued();
         if (now - _lastVerified >= VerifyMs) VerifyInstances(now);
         foreach (var s in _services.Values.ToList())
         {

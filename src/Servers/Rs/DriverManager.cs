@@ -149,14 +149,46 @@ public sealed partial class DriverManager
         return Err.ENOSYS;
     }
 
-    /// <summary>A request to a bus driver, sent with SENDA: RS never waits for a server it
-    /// watches (a stopped PCI-bus driver must not stop RS). The answer arrives as a message and
-    /// is only logged when it is a refusal. False (logged) when it could not be sent.</summary>
+    /// <summary>Requests that found RS's SENDA table full (a stopped bus driver leaves its
+    /// entries there): sent again at every tick, in order, before anything newer to the same server.</summary>
+    private readonly Queue<(int Server, Message Request, string What)> _untold = new();
+    private const int MaxUntold = 4 * MaxServices;
+
+    /// <summary>A request to a bus driver (or a service), sent with SENDA: RS never waits for a
+    /// server it watches (a stopped PCI-bus driver must not stop RS). The answer arrives as a
+    /// message and is only logged when it is a refusal. A full SENDA table queues the request
+    /// (bounded, MaxUntold) for the next tick; requests to one server keep their order. False
+    /// (logged) only when it is lost: the destination is gone, or the queue is full.</summary>
     private bool Tell(int server, in Message m, string what)
     {
-        int r = AsyncSender.Send(server, m);
-        if (r != Err.Ok) Log($"cannot send {what}: {Err.Name(r)}");
-        return r == Err.Ok;
+        bool queuedBefore = false;
+        foreach (var u in _untold) queuedBefore |= u.Server == server;
+        int r = queuedBefore ? Err.EAGAIN : AsyncSender.Send(server, m);
+        if (r == Err.Ok) return true;
+        if (r == Err.EAGAIN && _untold.Count < MaxUntold)
+        {
+            _untold.Enqueue((server, m, what));
+            return true;
+        }
+        Log($"cannot send {what}: {Err.Name(r)}");
+        return false;
+    }
+
+    /// <summary>Sends what Tell had to queue, oldest first, until the table is full again.</summary>
+    private void TellQueued()
+    {
+        var blocked = new HashSet<int>();
+        for (int n = _untold.Count; n > 0; n--)
+        {
+            var u = _untold.Dequeue();
+            int r = blocked.Contains(u.Server) ? Err.EAGAIN : AsyncSender.Send(u.Server, u.Request);
+            if (r == Err.EAGAIN)
+            {
+                blocked.Add(u.Server); // keeps the order of what follows for that server
+                _untold.Enqueue(u);
+            }
+            else if (r != Err.Ok) Log($"cannot send {u.What}: {Err.Name(r)}");
+        }
     }
 
     private Service? ServiceAt(int endpoint)
