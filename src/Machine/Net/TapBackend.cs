@@ -1,7 +1,10 @@
 // A NIC backend on a Linux TAP interface: opens /dev/net/tun, attaches to (or creates) the named
 // interface with TUNSETIFF(IFF_TAP | IFF_NO_PI), so each read is one whole Ethernet frame and
 // each write puts one on the interface. A dedicated reader thread polls the fd with a short
-// timeout and hands each frame to the attached receiver; Dispose stops that thread, waits for
+// timeout and hands each frame to the attached receiver, padded with zeros to the Ethernet
+// minimum of 60 bytes (without FCS) the way the sender's card would put it on a wire: Linux
+// hands a TAP its frames as its stack built them (an ARP request is 42 bytes), and a card such
+// as the NE2000 drops runts unless told to accept them (RCR.AR). Dispose stops that thread, waits for
 // it, then closes the fd (in that order, so the thread never reads a closed or reused fd).
 // Needs CAP_NET_ADMIN (or an interface already owned by the caller).
 using System.Runtime.InteropServices;
@@ -19,6 +22,8 @@ public sealed unsafe class TapBackend : INicBackend
     private const int IfReqSize = 40;
     private const int PollTimeoutMs = 100;
     private const int MaxFrame = 65536;
+    /// <summary>The shortest frame on an Ethernet wire, without its FCS.</summary>
+    private const int MinWireFrame = 60;
 
     private readonly object _lock = new();
     private readonly object _sendLock = new();
@@ -122,6 +127,11 @@ public sealed unsafe class TapBackend : INicBackend
                 return;
             }
             if (n == 0) continue;
+            if (n < MinWireFrame)
+            {
+                Array.Clear(buffer, (int)n, MinWireFrame - (int)n);
+                n = MinWireFrame;
+            }
 
             Action<ReadOnlySpan<byte>>? rcv;
             lock (_lock) rcv = _receiver;

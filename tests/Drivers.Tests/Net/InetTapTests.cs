@@ -73,9 +73,8 @@ public sealed class InetTapTests : IDisposable
         return answered;
     }
 
-    // dp8390 (eth0) is left out until INET receives on it: its driver counts no frame at all
-    // under INET, while its own TAP tests pass (docs/inet.md, "Not yet").
     [TapTheory]
+    [InlineData("dp8390")]
     [InlineData("rtl8139")]
     public void LinuxPingsInet_EveryRequestIsAnswered(string driver)
     {
@@ -85,10 +84,8 @@ public sealed class InetTapTests : IDisposable
         Assert.True(answered.All(a => a), $"unanswered: {string.Join(' ', Enumerable.Range(0, 20).Where(i => !answered[i]))}");
     }
 
-    // Not yet true (issue 10, item 2): after the kill INET attaches the new driver (the log says
-    // so) but most of the flood goes unanswered (448 of 600 lost in the last run); see
-    // docs/inet.md, "Not yet".
-    [TapTheory(Skip = "INET's recovery from a killed driver loses the rest of the flood: not yet fixed (docs/inet.md)")]
+    [TapTheory]
+    [InlineData("dp8390")]
     [InlineData("rtl8139")]
     public void PingFlood_SurvivesAKilledDriver_RsRestartsIt_InetReattaches(string driver)
     {
@@ -108,6 +105,7 @@ public sealed class InetTapTests : IDisposable
     }
 
     [TapTheory]
+    [InlineData("dp8390")]
     [InlineData("rtl8139")]
     public void UdpEcho_AnswersLinuxByteForByte(string driver)
     {
