@@ -98,7 +98,11 @@ public sealed class InetTapTests : IDisposable
         Assert.NotEqual(first.ToString(CultureInfo.InvariantCulture), _rs.Row(label)[1]); // a new instance
         Assert.True(_rs.Sys.Console.Lines.Count(l => l.Contains($"inet: {label}: driver {label} (", StringComparison.Ordinal) && l.Contains(" up, ", StringComparison.Ordinal)) >= 2,
             "INET did not attach the restarted driver");
-        Assert.True(answered.Take(Count / 4).All(a => a), "replies were lost before the kill");
+        // One outage, around the kill (its place in the flood depends on how fast python started):
+        // every lost request lies in one window of at most 2 s of the flood.
+        var lostAt = Enumerable.Range(0, Count).Where(i => !answered[i]).ToList();
+        if (lostAt.Count > 0)
+            Assert.True(lostAt[^1] - lostAt[0] < 200, $"requests lost far apart (not one outage): {string.Join(' ', lostAt)}");
         Assert.True(answered.Skip(Count - 100).All(a => a), "the flood did not end with replies");
         // A few replies may be lost (requests the dead driver took); the restart is proven above.
         Assert.True(lost < Count / 3, $"lost {lost} of {Count}: recovery took too long");
