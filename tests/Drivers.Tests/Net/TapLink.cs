@@ -7,33 +7,9 @@
 // returns it once `act` has run. Dispose closes the TAP and deletes the namespace.
 using System.Diagnostics;
 using Bulkhead.Machine.Net;
+using Bulkhead.Tests.Harness;
 
 namespace Bulkhead.Drivers.Tests.Net;
-
-public sealed class TapFactAttribute : FactAttribute
-{
-    public TapFactAttribute() => Skip = WhyNot();
-
-    /// <summary>Why TAP tests cannot run here, or null.</summary>
-    public static string? WhyNot()
-    {
-        if (!OperatingSystem.IsLinux()) return "TAP tests need Linux";
-        if (Environment.UserName != "root") return "TAP tests need root (not running as root)";
-        if (!File.Exists("/dev/net/tun")) return "TAP tests need /dev/net/tun (missing)";
-        if (!OnPath("ip")) return "TAP tests need the `ip` tool (iproute2) on PATH";
-        if (!OnPath("python3")) return "TAP tests need python3 on PATH";
-        return null;
-    }
-
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin"]).Any(d => File.Exists(Path.Combine(d, tool)));
-}
-
-public sealed class TapTheoryAttribute : TheoryAttribute
-{
-    public TapTheoryAttribute() => Skip = TapFactAttribute.WhyNot();
-}
 
 public sealed class TapLink : IDisposable
 {

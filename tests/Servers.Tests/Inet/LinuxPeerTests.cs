@@ -13,23 +13,10 @@ using Bulkhead.Servers.Inet;
 using Bulkhead.Servers.Inet.Icmp;
 using Bulkhead.Servers.Inet.Tcp;
 using Bulkhead.Servers.Inet.Wire;
+using Bulkhead.Tests.Harness;
 using Xunit.Abstractions;
 
 namespace Bulkhead.Servers.Tests.Inet;
-
-public sealed class LinuxFactAttribute : FactAttribute
-{
-    public LinuxFactAttribute()
-    {
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root") Skip = "needs Linux and root (a TAP device in a network namespace)";
-        else if (!File.Exists("/dev/net/tun")) Skip = "needs /dev/net/tun";
-        else if (Tool("ip") is null || Tool("python3") is null) Skip = "needs the `ip` and `python3` tools";
-    }
-
-    internal static string? Tool(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/sbin")
-            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
-}
 
 public sealed class LinuxPeerTests : IDisposable
 {
@@ -53,7 +40,7 @@ public sealed class LinuxPeerTests : IDisposable
     public LinuxPeerTests(ITestOutputHelper output)
     {
         _output = output;
-        if (new LinuxFactAttribute().Skip != null) return;
+        if (TapFactAttribute.WhyNot() is not null) return;
         Run("ip", "netns", "add", _ns);
         _tap = new TapBackend(_if);
         _tap.Attach(f => _frames.Add(f.ToArray()));
@@ -198,7 +185,7 @@ public sealed class LinuxPeerTests : IDisposable
         print('DONE', flush=True)
         """;
 
-    [LinuxFact]
+    [TapFact]
     public void Udp_EchoThroughLinux_IncludingFragmentedDatagrams()
     {
         int[] sizes = [1, 512, 1472, 3000, 20000];
@@ -219,7 +206,7 @@ public sealed class LinuxPeerTests : IDisposable
         Finish(p);
     }
 
-    [LinuxFact]
+    [TapFact]
     public void Ping_EngineToLinux_LinuxAnswers()
     {
         var echo = _engine.OpenEcho()!;
@@ -238,7 +225,7 @@ public sealed class LinuxPeerTests : IDisposable
         Assert.Equal([1, 2, 3], replies.Select(r => (int)r.Sequence));
     }
 
-    [LinuxFact]
+    [TapFact]
     public void Ping_LinuxToEngine_EngineAnswers()
     {
         using var p = Start(PingScript, EngineAddr.ToString());
@@ -246,7 +233,7 @@ public sealed class LinuxPeerTests : IDisposable
         Assert.True(line == "OK 3", $"{line}: {Finish(p)}");
     }
 
-    [LinuxFact]
+    [TapFact]
     public void Tcp_EngineConnectsToLinuxEchoServer_BothDirectionsByteExact()
     {
         using var p = Start(EchoServerScript, LinuxAddr.ToString(), "7000");
@@ -281,7 +268,7 @@ public sealed class LinuxPeerTests : IDisposable
         Finish(p);
     }
 
-    [LinuxFact]
+    [TapFact]
     public void Tcp_LinuxConnectsToEngineEchoServer_BothDirectionsByteExact()
     {
         var l = _engine.TcpListen(Ip4Address.Any, 8000, 4, out _)!;
