@@ -3,7 +3,7 @@
 // [component, args...]. A component runs until it returns its exit status. Started by hand
 // (outside a Bulkhead kernel) it only prints what it is.
 using Bulkhead.Commands.Init;
-using Bulkhead.Commands.Ping;
+using Bulkhead.Commands.IpcPing;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Servers.Echo;
 
@@ -11,7 +11,13 @@ var components = new Dictionary<string, Func<string[], int>>
 {
     ["init"] = InitCommand.Run,
     ["echo"] = EchoServer.Run,
-    ["ping"] = PingCommand.Run,
+    ["ipcping"] = IpcPingCommand.Run,
+    ["ping"] = Bulkhead.Commands.Ping.PingCommand.Run,
+    ["daytime"] = Bulkhead.Commands.Daytime.DaytimeCommand.Run,
+    ["daytimed"] = Bulkhead.Commands.Daytime.DaytimeServer.Run,
+    ["wget"] = Bulkhead.Commands.Wget.WgetCommand.Run,
+    ["nc"] = Bulkhead.Commands.Nc.NcCommand.Run,
+    ["netstat"] = Bulkhead.Commands.Netstat.NetstatCommand.Run,
     ["ds"] = Bulkhead.Servers.Ds.DsServer.Run,
     ["inet"] = Bulkhead.Servers.Inet.Server.InetServer.Run,
     ["pm"] = Bulkhead.Servers.Pm.PmServer.Run,

@@ -42,6 +42,8 @@ internal sealed class Priv
 
     public bool AllTargets => (Flags & PrivilegeBlock.AllTargets) != 0;
 
+    public bool Has(uint flag) => (Flags & flag) != 0;
+
     public bool TrapAllowed(int trap) => (TrapMask & Trap.Bit(trap)) != 0;
 
     public bool CallAllowed(int call) => call switch

@@ -27,4 +27,6 @@ public sealed record ProcessSpec
     /// stdin and stdout/stderr (-1: /dev/null-free inheritance of the kernel's).</summary>
     public int StdinFd { get; init; } = -1;
     public int StdoutFd { get; init; } = -1;
+    /// <summary>The process's stderr (-1: the same as its stdout).</summary>
+    public int StderrFd { get; init; } = -1;
 }

@@ -59,7 +59,7 @@ public sealed unsafe partial class Kernel
     {
         if (spec.Restartable && (spec.Slot < 0 || spec.Slot >= _procs.Length || spec.Image is not null)) return Err.EINVAL;
         int ep = SpawnOnThread(spec.Name, spec.Path, spec.Image, spec.Args, spec.Privileges, spec.Slot, spec.Parent, spec.ArenaBytes, out _,
-                               spec.StdinFd, spec.StdoutFd, files: spec.Files);
+                               spec.StdinFd, spec.StdoutFd, files: spec.Files, stderrFd: spec.StderrFd);
         if (ep >= 0 && spec.Restartable)
         {
             _procs[spec.Slot].BootSpec = spec;
@@ -79,7 +79,7 @@ public sealed unsafe partial class Kernel
         if (spec.Parent != caller.Endpoint) return Refused(caller, Denial.RequestRejected, Err.EPERM);
         if (_procs[slot].State != ProcState.Free) return Err.EBUSY;
         int ep = SpawnOnThread(spec.Name, spec.Path, default, spec.Args, spec.Privileges, slot, caller.Endpoint, spec.ArenaBytes, out hostPid,
-                               spec.StdinFd, spec.StdoutFd, files: spec.Files);
+                               spec.StdinFd, spec.StdoutFd, files: spec.Files, stderrFd: spec.StderrFd);
         if (ep >= 0) _procs[slot].BootStarts++;
         return ep;
     }
@@ -87,7 +87,7 @@ public sealed unsafe partial class Kernel
     private int SpawnOnThread(string name, string path, ReadOnlySpan<byte> image, IReadOnlyList<string> args,
                               in PrivilegeBlock priv, int fixedSlot, int parent, long arenaBytes, out int hostPid,
                               int stdinFd = -1, int stdoutFd = -1, int sharedImageFd = -1, JailView files = JailView.Bare,
-                              string? argv0 = null, bool held = false)
+                              string? argv0 = null, bool held = false, int stderrFd = -1)
     {
         hostPid = 0;
         if (_stopping) return Err.EAGAIN;
@@ -137,7 +137,7 @@ public sealed unsafe partial class Kernel
             argv.AddRange(args);
             var env = ComponentEnvironment(p.Name);
             var channel = HostSpawner.Channel(arena.ArenaFd, arena.KernelPageReadOnlyFd, doorbell,
-                                              stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd);
+                                              stdinFd >= 0 ? stdinFd : _devNull, stdoutFd >= 0 ? stdoutFd : _opt.ComponentOutputFd, stderrFd);
             int pid = StartHost(p, path, execFd, argv, env, channel, files);
             if (pid < 0)
             {

@@ -22,9 +22,9 @@ internal static unsafe class HostSpawner
         Spawn(path, argv, env, Channel(arenaFd, kpageFd, doorbellFd, stdinFd, stdoutFd), imageFd);
 
     /// <summary>The descriptors of a component's channel and stdio: (kernel's, child's) pairs.</summary>
-    public static (int Source, int Target)[] Channel(int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd) =>
+    public static (int Source, int Target)[] Channel(int arenaFd, int kpageFd, int doorbellFd, int stdinFd, int stdoutFd, int stderrFd = -1) =>
         [(arenaFd, ChannelLayout.ArenaFd), (kpageFd, ChannelLayout.KernelPageFd), (doorbellFd, ChannelLayout.DoorbellFd),
-         (stdinFd, 0), (stdoutFd, 1), (stdoutFd, 2)];
+         (stdinFd, 0), (stdoutFd, 1), (stderrFd >= 0 ? stderrFd : stdoutFd, 2)];
 
     /// <summary>Spawns <paramref name="path"/> with exactly the descriptors <paramref name="fds"/>
     /// (each kernel descriptor Source at the child's number Target; a negative Source is

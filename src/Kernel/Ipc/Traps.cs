@@ -121,9 +121,12 @@ public sealed partial class Kernel
         }
     }
 
-    /// <summary>Symmetric send mask: either side listing the other is enough.</summary>
+    /// <summary>Symmetric send mask: either side listing the other is enough; a user program
+    /// and a server that serves users may always talk (MINIX's user send mask of all servers).</summary>
     private static bool MaySend(Proc a, Proc b) =>
-        a.Priv.AllTargets || b.Priv.AllTargets || a.Priv.Lists(b.Slot) || b.Priv.Lists(a.Slot);
+        a.Priv.AllTargets || b.Priv.AllTargets || a.Priv.Lists(b.Slot) || b.Priv.Lists(a.Slot) ||
+        (a.Priv.Has(PrivilegeBlock.UserProgram) && b.Priv.Has(PrivilegeBlock.ServesUsers)) ||
+        (b.Priv.Has(PrivilegeBlock.UserProgram) && a.Priv.Has(PrivilegeBlock.ServesUsers));
 
     /// <summary>Counts the denial and ends the caller's trap with the error (Refused, by
     /// contrast, counts it and returns the error to a kernel-call handler).</summary>

@@ -35,5 +35,29 @@ public static class ControlClient
         }
     }
 
+    /// <summary>Sends a `run` request with <paramref name="fds"/> (the caller's stdin, stdout and
+    /// stderr) attached and waits, without a time limit, for the answer that comes when the
+    /// program ends; null when nobody answers. Closing the connection (the caller exits) makes
+    /// the instance kill the program.</summary>
+    public static string? Run(string socketPath, IEnumerable<string> args, ReadOnlySpan<int> fds)
+    {
+        byte[] line = Encoding.UTF8.GetBytes(ControlArgs.Join(ControlProtocol.Run, args) + "\n");
+        if (line.Length > ControlProtocol.MaxRequestBytes) return ControlProtocol.TooLarge(line.Length);
+        if (!File.Exists(socketPath)) return null;
+        using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            s.Connect(new UnixDomainSocketEndPoint(socketPath));
+            if (Host.Native.SendWithFds((int)s.Handle, line, fds) != line.Length) return null;
+            using var stream = new NetworkStream(s, ownsSocket: false);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            return reader.ReadToEnd();
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            return null;
+        }
+    }
+
     public static bool Answers(string socketPath) => Ask(socketPath, ControlProtocol.Ping, 2000) is { } r && r.StartsWith(ControlProtocol.Pong, StringComparison.Ordinal);
 }

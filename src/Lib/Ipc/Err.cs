@@ -10,6 +10,7 @@ public static class Err
     public const int ESRCH = -3;
     public const int EINTR = -4;
     public const int EIO = -5;
+    public const int EBADF = -9;
     public const int E2BIG = -7;
     public const int ENOEXEC = -8;
     public const int EAGAIN = -11;
@@ -25,6 +26,20 @@ public static class Err
     public const int ERANGE = -34;
     public const int ENOSYS = -38;
     public const int ELOOP = -40;
+    // Socket errors (Linux numbers, as the rest): the network server's answers to programs.
+    public const int ENOTSOCK = -88;
+    public const int EMSGSIZE = -90;
+    public const int EADDRINUSE = -98;
+    public const int ENETUNREACH = -101;
+    public const int ECONNRESET = -104;
+    public const int ENOBUFS = -105;
+    public const int EISCONN = -106;
+    public const int ENOTCONN = -107;
+    public const int ECONNREFUSED = -111;
+    public const int EHOSTUNREACH = -113;
+    public const int EALREADY = -114;
+    public const int EINPROGRESS = -115;
+    public const int EPIPE = -32;
     public const int ETIMEDOUT = -110;
 
     public const int ERESTART = -200;
@@ -47,6 +62,7 @@ public static class Err
         ESRCH => "ESRCH",
         EINTR => "EINTR",
         EIO => "EIO",
+        EBADF => "EBADF",
         EACCES => "EACCES",
         E2BIG => "E2BIG",
         ENOEXEC => "ENOEXEC",
@@ -62,6 +78,19 @@ public static class Err
         ERANGE => "ERANGE",
         ENOSYS => "ENOSYS",
         ELOOP => "ELOOP",
+        ENOTSOCK => "ENOTSOCK",
+        EMSGSIZE => "EMSGSIZE",
+        EADDRINUSE => "EADDRINUSE",
+        ENETUNREACH => "ENETUNREACH",
+        ECONNRESET => "ECONNRESET",
+        ENOBUFS => "ENOBUFS",
+        EISCONN => "EISCONN",
+        ENOTCONN => "ENOTCONN",
+        ECONNREFUSED => "ECONNREFUSED",
+        EHOSTUNREACH => "EHOSTUNREACH",
+        EALREADY => "EALREADY",
+        EINPROGRESS => "EINPROGRESS",
+        EPIPE => "EPIPE",
         ETIMEDOUT => "ETIMEDOUT",
         ERESTART => "ERESTART",
         ENOTREADY => "ENOTREADY",

@@ -43,7 +43,7 @@ public static class NetDriverCall
     public const int ModeMask = ModeBroadcast | ModeMulticast | ModePromiscuous;
 
     /// <summary>Received frames a driver keeps while no Read is posted; more are dropped (Dropped).</summary>
-    public const int RxQueueFrames = 32;
+    public const int RxQueueFrames = 256;
 
     /// <summary>The request a reply answers (the first field of every reply payload).</summary>
     public static int RequestOf(in Message reply) => reply.As<NetWriteReply>().Request;

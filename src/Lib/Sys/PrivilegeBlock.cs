@@ -22,6 +22,11 @@ public struct PrivilegeBlock
     /// <summary>A trusted driver of the TCB (PCI-bus, IOMMU): may add I/O ports and IRQ lines to
     /// other processes with PRIVCTL and report the denials it makes with SYSCTL.</summary>
     public const uint DeviceAuthority = 8;
+    /// <summary>A user program (MINIX's USR_T): may send to every process that serves users.</summary>
+    public const uint UserProgram = 16;
+    /// <summary>A server that user programs may call (policy `ipc targets USERS`): every
+    /// UserProgram may send to it, and it may answer them (the send mask is symmetric).</summary>
+    public const uint ServesUsers = 32;
 
     public uint TrapMask;
     public uint Flags;

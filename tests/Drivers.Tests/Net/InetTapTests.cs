@@ -7,53 +7,28 @@
 // again; UDP echo (port 7) answers a datagram byte for byte; INET itself killed is restarted by
 // RS and answers pings again.
 using System.Globalization;
-using Bulkhead.Lib.Config;
 using Bulkhead.Tests.Harness;
 
 namespace Bulkhead.Drivers.Tests.Net;
 
 public sealed class InetTapTests : IDisposable
 {
-    private static readonly byte[] Mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
-
     private readonly Xunit.Abstractions.ITestOutputHelper _output;
+    private InetTapKit? _kit;
     private RsSystem? _rs;
     private TapLink? _tap;
 
     public InetTapTests(Xunit.Abstractions.ITestOutputHelper output) => _output = output;
 
-    public void Dispose()
-    {
-        _rs?.Dispose();
-        _tap?.Dispose();
-    }
-
-    /// <summary>The driver's label in etc/rc and etc/inet.conf, INET's address and Linux's on that card.</summary>
-    private static (string Label, string Inet, string Linux) Addresses(string driver) => driver switch
-    {
-        "dp8390" => ("eth0", "10.0.2.15", "10.0.2.1/24"),
-        _ => ("eth1", "10.0.3.15", "10.0.3.1/24"),
-    };
+    public void Dispose() => _kit?.Dispose();
 
     /// <summary>Boots the card with its driver and INET; returns the driver's label and INET's address.</summary>
     private (string Label, string Address) Boot(string driver)
     {
-        var card = NetTestKit.CardNamed(driver);
-        var (label, inet, linux) = Addresses(driver);
-        _tap = TapLink.Open();
-        _rs = card.Boot(_output, _tap.Backend, Mac);
-        _tap.Up();
-        _tap.AddAddress(linux);
-        var up = _rs.Manager.Ask("rs-spec up " + card.UpSpec(label));
-        Assert.True(Puppet.Field(up, 1) == "OK" && Puppet.Field(up, 2) == "OK", up);
-        _rs.WaitState(label, "running");
-        string conf = Path.Combine(TestSystem.RepoRoot(), "etc", "inet.conf");
-        Assert.True(ConfigArgument.TryEncode("inet.conf", File.ReadAllText(conf), out string word, out string why), why);
-        up = _rs.Manager.Ask($"rs-spec up label=inet;binary={RsSystem.Image};args=inet {word};policy=inet");
-        Assert.True(Puppet.Field(up, 1) == "OK" && Puppet.Field(up, 2) == "OK", up);
-        _rs.WaitState("inet", "running");
-        TestSystem.WaitUntil(() => _rs.Sys.Console.Lines.Any(l => l.Contains($"inet: {label}: driver {label} (", StringComparison.Ordinal) && l.Contains(" up, ", StringComparison.Ordinal)), "INET to attach its driver");
-        return (label, inet);
+        _kit = InetTapKit.Boot(_output, driver);
+        _rs = _kit.Rs;
+        _tap = _kit.Tap;
+        return (_kit.Label, _kit.Inet);
     }
 
     /// <summary>Runs PingScript: COUNT echo requests INTERVAL ms apart; returns the answered sequence numbers.</summary>

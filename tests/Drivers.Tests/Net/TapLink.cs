@@ -68,6 +68,39 @@ public sealed class TapLink : IDisposable
         return output.Result;
     }
 
+    /// <summary>Starts <paramref name="command"/> inside the namespace in the background (a Linux
+    /// server: socat, python3 -m http.server, nc); its output is read and dropped unless asked for.</summary>
+    public Process Start(string[] command, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        foreach (string a in new[] { "netns", "exec", _ns }.Concat(command)) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Starts a Linux server inside the namespace whose output is read and dropped.</summary>
+    public Process Serve(string[] command, string? workingDirectory = null)
+    {
+        var p = Start(command, workingDirectory);
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    /// <summary>Runs <paramref name="command"/> inside the namespace to its end: exit code, stdout, stderr.</summary>
+    public (int Code, string Stdout, string Stderr) Exec(string[] command, int timeoutMs = 60_000, byte[]? stdin = null)
+    {
+        using var p = Start(command);
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEndAsync();
+        if (stdin is not null) p.StandardInput.BaseStream.Write(stdin);
+        p.StandardInput.Close();
+        if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException(string.Join(' ', command) + " in " + _ns); }
+        return (p.ExitCode, output.Result, err.Result);
+    }
+
     /// <summary>Linux sends <paramref name="frame"/> on the interface (raw, as given).</summary>
     public void SendFromLinux(byte[] frame) =>
         Ip(["netns", "exec", _ns, "python3", "-c", SendScript, _if, Convert.ToHexString(frame)]);

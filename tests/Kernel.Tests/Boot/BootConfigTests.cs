@@ -38,7 +38,7 @@ public sealed class BootConfigTests
         Assert.Equal(16384, c.System.ArenaKiB);
         Assert.Equal(1UL, c.System.CpuMask); // cpus 0: everything on CPU 0
         Assert.Equal(100, c.System.QuantumMs);
-        Assert.Equal(["pm", "ds", "pci", "iommu", "rs", "init", "echo", "ping"], c.Processes.Select(p => p.Name));
+        Assert.Equal(["pm", "ds", "pci", "iommu", "rs", "init", "echo", "ipcping"], c.Processes.Select(p => p.Name));
     }
 
     [Fact]
@@ -111,11 +111,11 @@ public sealed class BootConfigTests
     }
 
     [Fact]
-    public void Load_DefaultConfig_EchoAndPingListEachOther()
+    public void Load_DefaultConfig_EchoAndIpcPingListEachOther()
     {
         var c = BootConfig.Load(RepoFile("etc/boot.conf"));
         var echo = c.Find("echo")!;
-        var ping = c.Find("ping")!;
+        var ping = c.Find("ipcping")!;
         Assert.Equal(BootConfig.FirstDynamicSlot, echo.Slot);
         Assert.Equal(BootConfig.FirstDynamicSlot + 1, ping.Slot);
         Assert.Equal(Traps(Trap.Receive, Trap.Send, Trap.SendNb), echo.Privileges.TrapMask); // SENDNB: RS's heartbeats
@@ -132,10 +132,10 @@ public sealed class BootConfigTests
     [Fact]
     public void ToSpec_ImageProgram_PassesComponentNameAndResolvedEndpoint()
     {
-        var ping = BootConfig.Load(RepoFile("etc/boot.conf")).Find("ping")!;
+        var ping = BootConfig.Load(RepoFile("etc/boot.conf")).Find("ipcping")!;
         var spec = ping.ToSpec("/opt/b", "/root", name => name == "echo" ? 16 : throw new KeyNotFoundException(name));
         Assert.Equal("/opt/b/bulkhead-image", spec.Path);
-        Assert.Equal(["ping", "16"], spec.Args);
+        Assert.Equal(["ipcping", "16"], spec.Args);
         Assert.Equal(ping.Slot, spec.Slot);
         Assert.Equal(0, spec.ArenaBytes);
     }

@@ -25,6 +25,7 @@ public sealed class NumberTests
         "Pci = 0xB00",
         "Iommu = 0xC00",
         "Pm = 0xD00",
+        "Inet = 0xE00",
         "Notify = 0x1000",
     ];
 
@@ -38,6 +39,18 @@ public sealed class NumberTests
         "DsCall.Delete = 0x804",
         "DsCall.Snapshot = 0x805",
         "DsCall.RetrieveLabel = 0x806",
+        "InetCall.TcpConnect = 0xE01",
+        "InetCall.TcpListen = 0xE02",
+        "InetCall.Accept = 0xE03",
+        "InetCall.UdpOpen = 0xE04",
+        "InetCall.EchoOpen = 0xE05",
+        "InetCall.Send = 0xE06",
+        "InetCall.Recv = 0xE07",
+        "InetCall.Shutdown = 0xE08",
+        "InetCall.Close = 0xE09",
+        "InetCall.Poll = 0xE0A",
+        "InetCall.SetOption = 0xE0B",
+        "InetCall.Stats = 0xE0C",
         "IommuCall.Map = 0xC00",
         "IommuCall.Unmap = 0xC01",
         "IommuCall.Reset = 0xC02",
@@ -102,6 +115,11 @@ public sealed class NumberTests
     /// travel inside payloads. They are no m_type, so they are exempt from the range rules.</summary>
     private static readonly string[] GoldenOthers =
     [
+        "InetCall.NonBlocking = 0x1",
+        "InetCall.MaxTransfer = 0x40000",
+        "InetCall.MaxPoll = 0x40",
+        "InetCall.MaxSocketsPerOwner = 0x80",
+        "InetCall.OptionNoDelay = 0x1",
         "KernelCall.Count = 0x80",
         "NetDriverCall.MaxFrame = 0x5EA",
         "NetDriverCall.MinFrame = 0x3C",
@@ -110,7 +128,7 @@ public sealed class NumberTests
         "NetDriverCall.ModeMulticast = 0x2",
         "NetDriverCall.ModePromiscuous = 0x4",
         "NetDriverCall.ModeMask = 0x7",
-        "NetDriverCall.RxQueueFrames = 0x20",
+        "NetDriverCall.RxQueueFrames = 0x100",
         "TestDriverCall.BadPointer = 0x1",
         "TestDriverCall.DivideByZero = 0x2",
         "TestDriverCall.Panic = 0x3",

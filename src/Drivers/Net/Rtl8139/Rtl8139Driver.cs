@@ -3,8 +3,8 @@
 // Initialization follows Fig. 3.8: (1) ask the PCI-bus driver for the device its policy grants
 // (10ec:8139) and reserve it, which gives this process the device's I/O window and IRQ line;
 // enable I/O decoding and bus mastering in the command register; (2) allocate one page-aligned
-// DMA region in its own arena — the receive ring (8 KiB + 16 + 1536 bytes of slack for
-// RCR.WRAP) and four 2 KiB transmit buffers — pin it with MAPDMA and have the IOMMU driver let
+// DMA region in its own arena — the receive ring (64 KiB, the largest RCR.RBLEN allows, so a
+// burst of ~40 frames fits while the driver drains it; + 16 + 1536 bytes of slack for RCR.WRAP) and four 2 KiB transmit buffers — pin it with MAPDMA and have the IOMMU driver let
 // the device reach exactly that region; reset the chip, read the MAC, program RBSTART/TSAD,
 // IMR, RCR, TCR and start it; (3) register the IRQ with IRQCTL.
 // Transmit: copy the frame to the current descriptor's buffer and write its TSD (size, OWN
@@ -47,14 +47,14 @@ internal sealed class Rtl8139Card : INetDevice
         IntPun = 0x0020, IntFovw = 0x0040, IntSerr = 0x8000;
     private const ushort IntEnabled = IntRok | IntRer | IntTok | IntTer | IntRxOvw | IntPun | IntFovw | IntSerr;
     private const uint TsdOwn = 0x2000, TsdTok = 0x8000, TsdTabt = 0x40000000;
-    private const uint RcrAap = 0x01, RcrApm = 0x02, RcrAm = 0x04, RcrAb = 0x08, RcrWrap = 0x80, RcrMxdmaUnlimited = 0x700;
+    private const uint RcrAap = 0x01, RcrApm = 0x02, RcrAm = 0x04, RcrAb = 0x08, RcrWrap = 0x80, RcrMxdmaUnlimited = 0x700, RcrRblen64K = 0x1800;
     private const uint TcrMxdma2048 = 0x700, TcrIfgNormal = 0x03000000;
     private const ushort RxStatRok = 0x0001;
     private const int PciCommand = 0x04;
     private const ushort PciCommandIo = 0x0001, PciCommandMaster = 0x0004;
 
-    // The DMA region: ring (8 KiB, 16 bytes, 1536 of WRAP slack), then 4 transmit buffers.
-    private const int RingSize = 8192, RingAlloc = RingSize + 16 + 1536, TxBufSize = 2048, PageSize = 4096;
+    // The DMA region: ring (64 KiB, 16 bytes, 1536 of WRAP slack), then 4 transmit buffers.
+    private const int RingSize = 65536, RingAlloc = RingSize + 16 + 1536, TxBufSize = 2048, PageSize = 4096;
     private const int TxOffset = (RingAlloc + PageSize - 1) / PageSize * PageSize;
     private const int DmaSize = TxOffset + 4 * TxBufSize;
     private const int HookId = 0;
@@ -140,7 +140,7 @@ internal sealed class Rtl8139Card : INetDevice
 
     public int SetMode(int mode)
     {
-        uint rcr = RcrApm | RcrWrap | RcrMxdmaUnlimited;
+        uint rcr = RcrApm | RcrWrap | RcrMxdmaUnlimited | RcrRblen64K;
         if ((mode & NetDriverCall.ModeBroadcast) != 0) rcr |= RcrAb;
         if ((mode & NetDriverCall.ModePromiscuous) != 0) rcr |= RcrAap;
         if ((mode & NetDriverCall.ModeMulticast) != 0) rcr |= RcrAm;

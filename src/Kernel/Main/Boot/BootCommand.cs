@@ -108,7 +108,8 @@ internal static class BootCommand
                 status = 1;
                 return status;
             }
-            control = new ControlServer(ctx.Socket, req => ControlRequests.Answer(req, kernel, devices, ctx, stop));
+            control = new ControlServer(ctx.Socket, req => ControlRequests.Answer(req, kernel, devices, ctx, stop),
+                run: (req, fds, conn) => ProgramRunner.Run(kernel, Path.Combine(RunDirectory.ImageDir, BootProcess.ImageBinary), req, fds, conn));
             uint scripts = kernel.UidBase;
             serviceSocket = new ControlServer(ctx.ServiceSocket,
                 req => req.StartsWith(ControlProtocol.Service + " ", StringComparison.Ordinal) ? ControlRequests.Answer(req, kernel, devices, ctx, stop)

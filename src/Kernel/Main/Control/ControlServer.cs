@@ -26,6 +26,7 @@ internal sealed class ControlServer : IDisposable
     private readonly Socket _listener;
     private readonly Thread _thread;
     private readonly Func<string, string> _handle;
+    private readonly Func<string, IReadOnlyList<int>, Socket, string>? _run;
     private readonly string _path;
     private readonly Func<uint, bool>? _peerAllowed;
     private volatile bool _closed;
@@ -33,10 +34,15 @@ internal sealed class ControlServer : IDisposable
     /// <param name="handle">Maps a request (trimmed first line) to the response text.</param>
     /// <param name="peerAllowed">When given, the socket is open to every local user and a
     /// connection is answered only when its peer's uid passes.</param>
-    public ControlServer(string path, Func<string, string> handle, Func<uint, bool>? peerAllowed = null)
+    /// <param name="run">When given, serves `run` requests: the request, the descriptors that came
+    /// with it (SCM_RIGHTS; closed after it returns) and the connection, which stays open while
+    /// the program runs.</param>
+    public ControlServer(string path, Func<string, string> handle, Func<uint, bool>? peerAllowed = null,
+                         Func<string, IReadOnlyList<int>, Socket, string>? run = null)
     {
         _path = path;
         _handle = handle;
+        _run = run;
         _peerAllowed = peerAllowed;
         if (File.Exists(path)) File.Delete(path); // stale: the caller has checked nobody answers
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -69,10 +75,20 @@ internal sealed class ControlServer : IDisposable
                 conn.ReceiveTimeout = 5000;
                 conn.SendTimeout = 5000;
                 if (_peerAllowed is not null && !_peerAllowed(PeerUid(conn))) return;
-                string? line = ReadLine(conn);
-                string response = line is null ? ControlProtocol.TooLarge() : _handle(line);
-                conn.Send(Encoding.UTF8.GetBytes(response));
-                conn.Shutdown(SocketShutdown.Both);
+                var fds = new List<int>();
+                try
+                {
+                    string? line = ReadLine(conn, fds);
+                    string response = line is null ? ControlProtocol.TooLarge()
+                        : _run is not null && ControlProtocol.IsRun(line) ? _run(line, fds, conn)
+                        : _handle(line);
+                    conn.Send(Encoding.UTF8.GetBytes(response));
+                    conn.Shutdown(SocketShutdown.Both);
+                }
+                finally
+                {
+                    foreach (int fd in fds) Bulkhead.Lib.Host.Native.close(fd);
+                }
             }
             catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { }
         }
@@ -87,15 +103,23 @@ internal sealed class ControlServer : IDisposable
     }
 
     /// <summary>The request's first line, trimmed; null when ControlProtocol.MaxRequestBytes hold no '\n'
-    /// (the rest of the line is then read and dropped, up to MaxDrainBytes).</summary>
-    private static string? ReadLine(Socket conn)
+    /// (the rest of the line is then read and dropped, up to MaxDrainBytes). Descriptors passed
+    /// with the line (SCM_RIGHTS) are added to <paramref name="fds"/>.</summary>
+    private static string? ReadLine(Socket conn, List<int> fds)
     {
         var buf = new byte[ControlProtocol.MaxRequestBytes];
         int n = 0;
         bool ended = false;
         while (n < buf.Length)
         {
-            int r = conn.Receive(buf, n, buf.Length - n, SocketFlags.None);
+            int r = Bulkhead.Lib.Host.Native.ReceiveWithFds((int)conn.Handle, buf.AsSpan(n), fds);
+            if (r == -Bulkhead.Lib.Host.Native.EINTR) continue;
+            if (r == -Bulkhead.Lib.Host.Native.EAGAIN)
+            {
+                // A socket .NET made non-blocking: wait for the rest as Receive would (5 s).
+                if (!conn.Poll(5_000_000, SelectMode.SelectRead)) throw new IOException("request timed out");
+                continue;
+            }
             if (r <= 0)
             {
                 ended = true;

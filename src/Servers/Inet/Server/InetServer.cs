@@ -13,8 +13,9 @@
 // heartbeats are answered by the loop. After each event one alarm is armed for the earliest of
 // the engine's NextDeadline and the ports' deadlines (SETALARM, relative; only when it moves
 // earlier: an early alarm re-arms itself).
-// What it offers so far: ICMP echo on every address, and a UDP echo service on port 7 (RFC 862);
-// socket calls for programs are the next step (docs/inet.md).
+// What it offers: ICMP echo on every address, a UDP echo service on port 7 (RFC 862), and the
+// socket calls of programs (SocketCalls; Lib/Net/InetCall.cs), which user programs reach
+// through the policy's `ipc targets USERS`.
 // Rules: nothing from a driver is trusted (DriverPort); answers from anyone who is not an
 // attached driver are counted and dropped; INET never blocks on a driver (SENDA only), only on
 // DS and the kernel, which are trusted.
@@ -41,6 +42,7 @@ public sealed class InetServer : ISocketObserver
     private readonly InetConfig _config;
     private readonly NetEngine _engine;
     private readonly DriverPort[] _ports;
+    private readonly SocketCalls _calls;
     private UdpSocket? _echo;
     private bool _echoReadable;
     private long _armed = long.MaxValue;
@@ -52,7 +54,12 @@ public sealed class InetServer : ISocketObserver
         _engine = new NetEngine(Environment.ProcessId ^ (int)InetClock.NowUs, this);
         _ports = new DriverPort[config.Interfaces.Count];
         for (int i = 0; i < _ports.Length; i++) _ports[i] = new DriverPort(_engine, config.Interfaces[i], i);
+        _calls = new SocketCalls(_engine, Status);
     }
+
+    /// <summary>The interfaces and their drivers, for Stats.</summary>
+    private string Status() =>
+        string.Concat(_ports.Select(p => $"interface {p.Name} {_config.Interfaces[p.Index].Address}/{_config.Interfaces[p.Index].Netmask.PrefixLength} driver {p.Label} endpoint {p.Endpoint} {p.State}\n"));
 
     public static int Run(string[] args)
     {
@@ -112,6 +119,7 @@ public sealed class InetServer : ISocketObserver
             OnNotify = OnNotify,
             OnAnswer = OnAnswer,
         };
+        _calls.Register(loop, AfterEvent);
         r = loop.Run();
         SysCall.Diag($"inet: receive failed: {Err.Name(r)}");
         return 1;
@@ -183,6 +191,7 @@ public sealed class InetServer : ISocketObserver
         }
         long next = _engine.NextDeadline;
         foreach (var p in _ports) next = Math.Min(next, p.Tick(now));
+        next = Math.Min(next, _calls.Tick(now));
         if (next == long.MaxValue || next >= _armed) return;
         long delayNs = Math.Max(next - now, 1) * 1000;
         if (SysCall.SetAlarm(delayNs, absolute: false, out _) == Err.Ok) _armed = next;
@@ -192,5 +201,6 @@ public sealed class InetServer : ISocketObserver
     public void ReadinessChanged(NetSocket socket)
     {
         if (ReferenceEquals(socket, _echo)) _echoReadable = true;
+        else _calls.Changed(socket);
     }
 }

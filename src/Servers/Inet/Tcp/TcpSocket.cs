@@ -59,6 +59,8 @@ public sealed partial class TcpSocket : NetSocket
     public int Available => _recv?.Count ?? 0;
     /// <summary>Bytes written but not yet acknowledged by the peer.</summary>
     public int Unacknowledged => _send?.Count ?? 0;
+    /// <summary>Bytes Send would take now (0 before the buffers exist or after shutdown).</summary>
+    public int SendSpace => _userClosed || _finQueued ? 0 : _send?.Free ?? 0;
     public int SendBufferSize => _sendCapacity;
     public int ReceiveBufferSize => _recvCapacity;
     /// <summary>The effective send MSS (payload bytes per segment).</summary>

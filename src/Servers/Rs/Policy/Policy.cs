@@ -23,6 +23,8 @@ public sealed record Policy
     public uint TrapMask { get; init; }
     /// <summary>`ipc targets ALL`.</summary>
     public bool AllTargets { get; init; }
+    /// <summary>`ipc targets USERS`: user programs may call this service.</summary>
+    public bool ServesUsers { get; init; }
     /// <summary>`ipc targets`: the names as written, without ALL and without duplicates.</summary>
     public IReadOnlyList<string> Targets { get; init; } = [];
     /// <summary>`ipc kernel`: allowed kernel-call numbers, ascending (SAFECOPY already expanded).</summary>
@@ -52,7 +54,7 @@ public sealed record Policy
     /// skipped and listed in <paramref name="unresolved"/>.</summary>
     public PrivilegeBlock ToPrivilegeBlock(Func<string, int?> endpointOf, uint flags, out IReadOnlyList<string> unresolved)
     {
-        var block = new PrivilegeBlock { TrapMask = TrapMask, Flags = flags | (AllTargets ? PrivilegeBlock.AllTargets : 0) };
+        var block = new PrivilegeBlock { TrapMask = TrapMask, Flags = flags | (AllTargets ? PrivilegeBlock.AllTargets : 0) | (ServesUsers ? PrivilegeBlock.ServesUsers : 0) };
         foreach (int call in KernelCalls) block.AllowCall(call);
         foreach (var io in IsaIo)
             if (!block.AddIoRange((int)io.Base, (int)io.Length))

@@ -11,6 +11,7 @@ internal sealed class PolicyBuilder(string label, string file, int line)
     public Dictionary<string, int> Seen { get; } = [];
     public uint TrapMask;
     public bool AllTargets;
+    public bool ServesUsers;
     public List<string> Targets { get; } = [];
     public SortedSet<int> KernelCalls { get; } = [];
     public List<string> Drivers { get; } = [];
@@ -28,6 +29,7 @@ internal sealed class PolicyBuilder(string label, string file, int line)
         Line = Line,
         TrapMask = TrapMask,
         AllTargets = AllTargets,
+        ServesUsers = ServesUsers,
         Targets = Targets.ToArray(),
         KernelCalls = KernelCalls.ToArray(),
         Drivers = Drivers.ToArray(),

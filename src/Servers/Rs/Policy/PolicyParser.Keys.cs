@@ -100,6 +100,11 @@ internal sealed partial class PolicyParser
             b.AllTargets = true;
             return;
         }
+        if (PolicyTargets.IsUsers(v.Text))
+        {
+            b.ServesUsers = true;
+            return;
+        }
         CheckLabel(v, "ipc target");
         if (b.Targets.Contains(v.Text)) return;
         if (!PolicyTargets.IsKernelTask(v.Text) && b.Targets.Count(t => !PolicyTargets.IsKernelTask(t)) >= PrivilegeBlock.MaxTargets)

@@ -1,4 +1,5 @@
-// Names with a fixed meaning in `ipc targets`: ALL (send to everyone), the kernel tasks
+// Names with a fixed meaning in `ipc targets`: ALL (send to everyone), USERS (user programs may
+// call it: a network or file server), the kernel tasks
 // KERNEL, HARDWARE, SYSTEM and CLOCK (accepted and left out of the send mask: kernel calls
 // are governed by `ipc kernel`, as in boot.conf), and MINIX's fixed boot servers PM, VFS, RS,
 // MEM, SCHED, TTY, DS, VM, MFS, INIT, and Bulkhead's PCI and IOMMU, with their fixed endpoints. Names are upper case as in
@@ -11,6 +12,8 @@ namespace Bulkhead.Servers.Rs.Policy;
 public static class PolicyTargets
 {
     public const string All = "ALL";
+    /// <summary>User programs may call this service (PrivilegeBlock.ServesUsers).</summary>
+    public const string Users = "USERS";
 
     private static readonly HashSet<string> KernelTasks = new(StringComparer.OrdinalIgnoreCase) { "KERNEL", "HARDWARE", "SYSTEM", "CLOCK" };
 
@@ -32,6 +35,8 @@ public static class PolicyTargets
 
     public static bool IsAll(string name) => string.Equals(name, All, StringComparison.OrdinalIgnoreCase);
 
+    public static bool IsUsers(string name) => string.Equals(name, Users, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>KERNEL, HARDWARE, SYSTEM or CLOCK: reached by kernel calls, never in the send mask.</summary>
     public static bool IsKernelTask(string name) => KernelTasks.Contains(name);
 
@@ -40,5 +45,5 @@ public static class PolicyTargets
     public static int? FixedEndpoint(string name) => FixedServers.TryGetValue(name, out int e) ? e : null;
 
     /// <summary>Names a driver may not take as its label.</summary>
-    public static bool IsReserved(string name) => IsAll(name) || IsKernelTask(name) || FixedServers.ContainsKey(name);
+    public static bool IsReserved(string name) => IsAll(name) || IsUsers(name) || IsKernelTask(name) || FixedServers.ContainsKey(name);
 }

@@ -87,13 +87,36 @@ internal static class InstanceCommands
     {
         ["--denials"] => Request(ctx, "denials"),
         ["--devices"] => Request(ctx, "devices"),
+        ["--net"] => Run(ctx, ["netstat"]),
         [] or ["--info"] => Request(ctx, "info"),
         _ => Usage(),
     };
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: stats [--info | --denials | --devices]");
+        Console.Error.WriteLine("usage: stats [--info | --denials | --devices | --net]");
         return 2;
+    }
+
+    /// <summary>`run PROGRAM ARGS…`: a user program inside the running instance with this
+    /// process's stdin, stdout and stderr; its exit status is ours.</summary>
+    public static int Run(RunDirectory ctx, string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine($"usage: run PROGRAM [ARGS...]   (programs: {string.Join(", ", Bulkhead.Kernel.UserPrograms.Commands)})");
+            return 2;
+        }
+        string? answer = ControlClient.Run(ctx.Socket, args, [0, 1, 2]);
+        if (answer is null)
+        {
+            Console.Error.WriteLine($"no Bulkhead instance answers at {ctx.Socket} (./bulkhead boot --detach starts one)");
+            return 1;
+        }
+        if (answer.StartsWith("exit ", StringComparison.Ordinal) &&
+            int.TryParse(answer.AsSpan(5).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int status))
+            return status;
+        Console.Error.Write(answer.EndsWith('\n') ? answer : answer + "\n");
+        return 1;
     }
 }

@@ -1,9 +1,9 @@
-// The payload ping sends and expects back from echo: a sequence number (56 bytes, like every
+// The payload ipcping sends and expects back from echo: a sequence number (56 bytes, like every
 // message payload).
 using System.Runtime.InteropServices;
 using Bulkhead.Lib.Ipc;
 
-namespace Bulkhead.Commands.Ping;
+namespace Bulkhead.Commands.IpcPing;
 
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
 public struct RoundTrip
