@@ -1,9 +1,10 @@
 // One machine: its I/O port space, PCI bus, DMA-able physical memory and IOMMU, with the
 // host bridge's configuration ports (PCI mechanism #1 at PciConfigPorts) and the IOMMU's
 // register window (IommuPorts) registered in the port space. Interface: the constructor builds
-// it; PlugPci is the firmware step that puts a PCI function on the bus, places its BAR0 and
-// interrupt line the way a PC BIOS does (the command register is left alone: the driver enables
-// I/O space and bus mastering), and registers its I/O window; the pieces are public
+// it; PlugPci is the firmware step that puts a PCI function on the bus, places its I/O BAR
+// (BAR0, or BAR4 for an IDE controller) and interrupt line the way a PC BIOS does (the command
+// register is left alone: the driver enables I/O space and bus mastering), and registers its
+// I/O window; the pieces are public
 // for the kernel (Io for DEVIO, Memory for MAPDMA, Iommu for Reset on driver death and
 // AnyDeviceAllows before reusing a frame). Order for a bus-master device: take its DMA port
 // with Iommu.Port(address.RequesterId) first, build the device model with it, then PlugPci it
@@ -12,7 +13,7 @@
 // BAR, base alignment, ports free, irq 0–15, room on the bus) and returns a readable error
 // with nothing changed; once checks pass, a failure means someone bypassed the Board (PciBus
 // or IoSpace used directly) and throws. Plugs are serialised by one lock. A driver that later
-// rewrites BAR0 does not move the window: the port space keeps it where the firmware put it.
+// rewrites the BAR does not move the window: the port space keeps it where the firmware put it.
 // Bounded: MaxPciFunctions functions, maxFrames mapped frames, maxDmaDevices IOMMU devices.
 using Bulkhead.Machine.Dma;
 using Bulkhead.Machine.Io;
@@ -68,8 +69,8 @@ public sealed class Board
 
     public IommuController IommuController { get; }
 
-    /// <summary>Attaches <paramref name="config"/> at <paramref name="address"/>, programs BAR0 =
-    /// <paramref name="ioBase"/> | 1 and the interrupt line = <paramref name="irq"/>, and registers
+    /// <summary>Attaches <paramref name="config"/> at <paramref name="address"/>, programs its I/O
+    /// BAR = <paramref name="ioBase"/> | 1 and the interrupt line = <paramref name="irq"/>, and registers
     /// <paramref name="ioWindow"/> at [ioBase, ioBase + BAR size). Null on success, else why not
     /// (nothing changed).</summary>
     public string? PlugPci(PciAddress address, PciConfigSpace config, IPortDevice ioWindow, int ioBase, int irq)
@@ -97,7 +98,7 @@ public sealed class Board
 
             if (!Pci.Attach(address, config))
                 throw new InvalidOperationException($"PCI address {address} was taken behind the Board's back");
-            config.Write(PciConfigSpace.Bar0Offset, 4, (uint)ioBase | 1);
+            config.Write(config.IoBarOffset, 4, (uint)ioBase | 1);
             config.Write(PciConfigSpace.InterruptLineOffset, 1, (uint)irq);
             if (!Io.Register(ioBase, size, ioWindow))
                 throw new InvalidOperationException($"I/O ports at 0x{ioBase:x} were taken behind the Board's back");

@@ -4,25 +4,32 @@
 // before the kernel, hands it to the kernel (KernelOptions Io, DmaMemory, Iommu), and once the
 // kernel exists Start builds each device with its IRQ line (Kernel.IrqLine) and its frame
 // backend: an NE2000 is registered at its I/O base; an RTL8139 gets its DMA port from the
-// IOMMU and is plugged into the PCI bus (BAR0 and interrupt line programmed as firmware does)
-// — all before any process runs, so the PCI-bus driver's scan finds it. The backend is the
-// one the section names (none, TAP, UDP) unless the caller supplies its own (a benchmark's
-// in-process wire). Any failure — a TAP interface that needs root, a UDP port in use, ports
-// already taken — is an error naming the device and the configuration line. Dispose closes
-// every backend Start opened or was given.
+// IOMMU and is plugged into the PCI bus (BAR0 and interrupt line programmed as firmware does);
+// an ATA disk opens (or creates, sparse) its image — relative paths from the run directory —
+// gets its DMA port, is plugged into the PCI bus with its bus-master block at BAR4, and its
+// legacy command and control blocks are registered at 0x1F0 and 0x3F6 — all before any process
+// runs, so the PCI-bus driver's scan finds them. A NIC's backend is the one the section names
+// (none, TAP, UDP) unless the caller supplies its own (a benchmark's in-process wire). Any
+// failure — a TAP interface that needs root, a UDP port in use, an image that cannot be
+// opened, ports already taken — is an error naming the device and the configuration line.
+// Dispose closes every backend Start opened or was given and every disk image.
 using System.Net;
 using System.Net.Sockets;
 using Bulkhead.Machine;
+using Bulkhead.Machine.Devices.Ata;
 using Bulkhead.Machine.Devices.Ne2000;
 using Bulkhead.Machine.Devices.Rtl8139;
 using Bulkhead.Machine.Net;
 using Bulkhead.Machine.Pci;
+using Bulkhead.Machine.Storage;
 
 namespace Bulkhead.Kernel.Boot;
 
-public sealed class BootDevices : IDisposable
+/// <param name="runDirectory">where relative disk image paths start (null: the current directory)</param>
+public sealed class BootDevices(string? runDirectory = null) : IDisposable
 {
     private readonly List<INicBackend> _backends = [];
+    private readonly List<DiskImage> _images = [];
 
     public Board Board { get; } = new();
 
@@ -40,6 +47,11 @@ public sealed class BootDevices : IDisposable
         foreach (var d in conf.Devices)
         {
             if (only is not null && !only.Contains(d.Name)) continue;
+            if (!d.IsNic)
+            {
+                if (StartDisk(kernel, conf, d) is { } why) return why;
+                continue;
+            }
             INicBackend backend;
             try { backend = backendFor?.Invoke(d) ?? OpenBackend(d); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
@@ -63,6 +75,34 @@ public sealed class BootDevices : IDisposable
             string where = d.IsPci ? $"pci {d.PciText}, io 0x{d.IoBase:x}" : $"at 0x{d.IoBase:x}";
             kernel.Log("boot", $"device {d.Name}: {d.ModelName} {where} irq {d.Irq}, mac {d.MacText}, backend {d.BackendText}");
         }
+        return null;
+    }
+
+    /// <summary>The ATA disk of <paramref name="d"/>: image, PCI function, legacy ports; null or why not.</summary>
+    private string? StartDisk(Kernel kernel, BootConfig conf, BootDevice d)
+    {
+        string path = Path.Combine(runDirectory ?? Directory.GetCurrentDirectory(), d.ImagePath);
+        foreach (var (b, n) in d.IoRanges.Skip(1))
+            for (int port = b; port < b + n; port++)
+                if (Board.Io.Find(port, out _) is { } owner)
+                    return $"{conf.File}:{d.Line}: device {d.Name}: I/O port 0x{port:x} is already taken by {owner.Name}";
+        DiskImage image;
+        try { image = DiskImage.Open(path, d.ImageBytes); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return $"{conf.File}:{d.Line}: device {d.Name}: cannot open image '{path}': {e.Message}";
+        }
+        _images.Add(image);
+        var address = new PciAddress((byte)d.PciBus, (byte)d.PciDevice, (byte)d.PciFunction);
+        var ata = new AtaController(image, $"BULKHEAD-{d.Name}", kernel.IrqLine(d.Irq), Board.Iommu.Port(address.RequesterId));
+        if (Board.PlugPci(address, ata.Config, ata.BusMaster, d.IoBase, d.Irq) is { } why)
+            return $"{conf.File}:{d.Line}: device {d.Name}: {why}";
+        if (!Board.Io.Register(AtaRegisters.CommandBlockPorts, AtaRegisters.CommandBlockLength, ata.CommandBlock)
+            || !Board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock))
+            throw new InvalidOperationException($"device {d.Name}: the legacy IDE ports were taken behind the Board's back");
+        _devices.Add(d);
+        kernel.Log("boot", $"device {d.Name}: ata pci {d.PciText}, bus master io 0x{d.IoBase:x}, ports 0x1f0 0x3f6 irq {d.Irq}, " +
+                           $"image {path} ({image.Sectors} sectors{(image.Created ? ", created" : "")})");
         return null;
     }
 
@@ -91,6 +131,8 @@ public sealed class BootDevices : IDisposable
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
         }
         _backends.Clear();
+        foreach (var image in _images) image.Dispose();
+        _images.Clear();
     }
 
     /// <summary>`backend none`: frames sent are dropped, nothing arrives.</summary>

@@ -1,9 +1,11 @@
-// The `device NAME` section of boot.conf: model, pci, io, irq, mac, backend. Every key may
-// appear once; model, io and irq are required; `pci BUS:DEV.FN` (hex bus and device, as lspci
-// prints them) only for a PCI model, which gets 00:DEV.0 with DEV = 3, 4, ... in order when it
-// is omitted. I/O ranges of different devices must not overlap and PCI addresses must differ
-// (checked here, as each device is read, against the earlier ones); a PCI model's io base
-// must be aligned to its BAR size.
+// The `device NAME` section of boot.conf: model, pci, io, irq, mac, backend, image, size. Every
+// key may appear once; model and io are required, and irq except for the ATA disk (default 14);
+// `pci BUS:DEV.FN` (hex bus and device, as lspci prints them) only for a PCI model, which gets
+// 00:DEV.0 with DEV = 3, 4, ... in order when it is omitted; mac and backend only for the NICs,
+// image (required) and size only for the disk. I/O ranges of different devices — the disk's
+// fixed legacy ports included — must not overlap and PCI addresses must differ (checked here,
+// as each device is read, against the earlier ones); a PCI model's io base must be aligned to
+// its BAR size.
 using System.Globalization;
 
 using Bulkhead.Lib.Config;
@@ -12,7 +14,8 @@ namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private static readonly HashSet<string> DeviceKeys = ["model", "pci", "io", "irq", "mac", "backend"];
+    private static readonly HashSet<string> DeviceKeys = ["model", "pci", "io", "irq", "mac", "backend", "image", "size"];
+    private static readonly string[] NicKeys = ["mac", "backend"], DiskKeys = ["image", "size"];
 
     private BootDevice ParseDevice(ConfigToken keyword, List<BootDevice> devices)
     {
@@ -29,13 +32,20 @@ internal sealed partial class BootParser
         ParseSection(keyword, what, DeviceKeys, stmt => DeviceStatement(dev, what, seen, stmt));
         if (!seen.ContainsKey("model")) throw Error(keyword.Line, $"{what} has no model");
         if (!seen.TryGetValue("io", out int ioLine)) throw Error(keyword.Line, $"{what} has no io");
-        if (!seen.ContainsKey("irq")) throw Error(keyword.Line, $"{what} has no irq");
+        foreach (string key in dev.IsNic ? DiskKeys : NicKeys)
+            if (seen.TryGetValue(key, out int keyLine))
+                throw Error(keyLine, $"'{key}' is not a key of {what} ({dev.ModelName}: {(dev.IsNic ? "a network card" : "a disk")})");
+        if (dev.IsNic && !seen.ContainsKey("irq")) throw Error(keyword.Line, $"{what} has no irq");
+        if (!dev.IsNic && !seen.ContainsKey("image")) throw Error(keyword.Line, $"{what} has no image");
+        if (!dev.IsNic && !seen.ContainsKey("irq")) dev.Irq = BootDevice.AtaDefaultIrq;
         if (dev.IoBase + dev.IoLength > 0x10000)
             throw Error(ioLine, $"io range 0x{dev.IoBase:x}..0x{dev.IoBase + dev.IoLength - 1:x} of {what} is beyond 0xffff");
         foreach (var other in devices)
-            if (dev.IoBase < other.IoBase + other.IoLength && other.IoBase < dev.IoBase + dev.IoLength)
-                throw Error(ioLine, $"io range 0x{dev.IoBase:x}..0x{dev.IoBase + dev.IoLength - 1:x} of {what} overlaps device '{other.Name}' " +
-                                    $"(0x{other.IoBase:x}..0x{other.IoBase + other.IoLength - 1:x}, line {other.Line})");
+            foreach (var (b, len) in dev.IoRanges)
+                foreach (var (ob, on) in other.IoRanges)
+                    if (b < ob + on && ob < b + len)
+                        throw Error(ioLine, $"io range 0x{b:x}..0x{b + len - 1:x} of {what} overlaps device '{other.Name}' " +
+                                            $"(0x{ob:x}..0x{ob + on - 1:x}, line {other.Line})");
         if (dev.IsPci)
         {
             if ((dev.IoBase & (dev.IoLength - 1)) != 0 || dev.IoBase == 0)
@@ -53,9 +63,9 @@ internal sealed partial class BootParser
         }
         else if (seen.TryGetValue("pci", out int pciLine))
         {
-            throw Error(pciLine, $"{what} is an ISA device ({dev.ModelName}); 'pci' is for PCI models (rtl8139)");
+            throw Error(pciLine, $"{what} is an ISA device ({dev.ModelName}); 'pci' is for PCI models (rtl8139, ata)");
         }
-        if (!dev.MacGiven) dev.Mac = BootDevice.DefaultMac(n);
+        if (dev.IsNic && !dev.MacGiven) dev.Mac = BootDevice.DefaultMac(n);
         return dev;
     }
 
@@ -67,12 +77,13 @@ internal sealed partial class BootParser
         switch (key.Text)
         {
             case "model":
-                Arity(stmt, 1, "one model name (ne2000 or rtl8139)");
+                Arity(stmt, 1, "one model name (ne2000, rtl8139 or ata)");
                 d.Model = stmt[1].Text switch
                 {
                     "ne2000" => DeviceModel.Ne2000,
                     "rtl8139" => DeviceModel.Rtl8139,
-                    _ => throw Error(stmt[1].Line, $"unknown device model {stmt[1].Shown} (expected 'ne2000' or 'rtl8139')"),
+                    "ata" => DeviceModel.Ata,
+                    _ => throw Error(stmt[1].Line, $"unknown device model {stmt[1].Shown} (expected 'ne2000', 'rtl8139' or 'ata')"),
                 };
                 break;
             case "pci":
@@ -95,7 +106,33 @@ internal sealed partial class BootParser
             case "backend":
                 Backend(d, stmt);
                 break;
+            case "image":
+                Arity(stmt, 1, "one image file (absolute, or relative to the run directory)");
+                if (stmt[1].Text.Length == 0 || stmt[1].Text.Contains('\0'))
+                    throw Error(stmt[1].Line, $"bad image file {stmt[1].Shown}");
+                d.ImagePath = stmt[1].Text;
+                break;
+            case "size":
+                Arity(stmt, 1, "one disk size in bytes, with K, M, G or T for KiB, MiB, GiB, TiB (e.g. 256M)");
+                d.ImageBytes = DiskSize(stmt[1]);
+                break;
         }
+    }
+
+    /// <summary>A disk size: digits with an optional K, M, G or T (powers of 1024), a whole number
+    /// of 512-byte sectors from 512 bytes to 16 TiB.</summary>
+    private long DiskSize(ConfigToken t)
+    {
+        string s = t.Text;
+        int shift = s.Length == 0 ? 0 : char.ToUpperInvariant(s[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
+        string digits = shift == 0 ? s : s[..^1];
+        const long max = Bulkhead.Machine.Storage.DiskImage.MaxBytes;
+        if (!t.Is(ConfigTokenKind.Word) || digits.Length is 0 or > 15 || !digits.All(char.IsAsciiDigit))
+            throw Error(t.Line, $"bad disk size {t.Shown} (e.g. 256M, 1G, 1048576)");
+        long n = long.Parse(digits, CultureInfo.InvariantCulture);
+        if (n > max >> shift || (n << shift) < 512 || ((n << shift) & 511) != 0)
+            throw Error(t.Line, $"disk size {t.Shown} must be a multiple of 512 bytes from 512 to 16T");
+        return n << shift;
     }
 
     private void Backend(BootDevice d, List<ConfigToken> stmt)

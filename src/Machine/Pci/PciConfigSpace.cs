@@ -1,10 +1,11 @@
 // The 256-byte configuration space of one PCI function with a type-0 header: vendor and
-// device id, command, status, revision and class code, BAR0 as an I/O BAR, interrupt line and
-// pin. Interface: Read/Write(offset, size) as the PCI-bus driver issues them, and typed
+// device id, command, status, revision and class code, one I/O BAR (BAR0 for most functions;
+// a PCI IDE controller in compatibility mode has only BAR4, its bus-master block), interrupt
+// line and pin. Interface: Read/Write(offset, size) as the PCI-bus driver issues them, and typed
 // properties the device model consults (BusMasterEnabled, IoSpaceEnabled, IoBase). Rules:
 // every byte has a writable mask and a write-1-to-clear mask, so read-only fields ignore
-// writes and BAR0's low bits stay zero — writing all ones to BAR0 reads back the size mask
-// (size probing). Out-of-range accesses read as all ones and drop writes; nothing throws.
+// writes and the I/O BAR's low bits stay zero — writing all ones to it reads back the size mask
+// (size probing); the other BARs read 0 (not implemented). Out-of-range accesses read as all ones and drop writes; nothing throws.
 // Only I/O space, bus master, SERR# and INTx-disable command bits are implemented; a device
 // must not start DMA while bus mastering is disabled. Thread-safe.
 namespace Bulkhead.Machine.Pci;
@@ -16,7 +17,7 @@ public sealed class PciConfigSpace
     // Register offsets.
     public const int VendorIdOffset = 0x00, DeviceIdOffset = 0x02, CommandOffset = 0x04, StatusOffset = 0x06;
     public const int RevisionOffset = 0x08, ClassCodeOffset = 0x09, HeaderTypeOffset = 0x0E;
-    public const int Bar0Offset = 0x10, InterruptLineOffset = 0x3C, InterruptPinOffset = 0x3D;
+    public const int Bar0Offset = 0x10, BarCount = 6, InterruptLineOffset = 0x3C, InterruptPinOffset = 0x3D;
 
     // Command bits.
     public const ushort CommandIoSpace = 0x0001, CommandBusMaster = 0x0004, CommandSerr = 0x0100, CommandIntxDisable = 0x0400;
@@ -30,16 +31,20 @@ public sealed class PciConfigSpace
     private readonly byte[] _writable = new byte[Size]; // immutable after construction
     private readonly byte[] _clearable = new byte[Size];
     private readonly int _ioBarSize;
+    private readonly int _ioBarOffset;
 
-    /// <param name="ioBarSize">size of BAR0's I/O window, a power of two from 4 to 256; 0 for no BAR0</param>
+    /// <param name="ioBarSize">size of the I/O BAR's window, a power of two from 4 to 256; 0 for none</param>
     /// <param name="interruptPin">1–4 for INTA#–INTD#, 0 for none</param>
+    /// <param name="ioBar">which BAR (0–5) is the I/O BAR</param>
     public PciConfigSpace(ushort vendorId, ushort deviceId, uint classCode, byte revision, int ioBarSize,
-        byte interruptPin, bool multiFunction = false)
+        byte interruptPin, bool multiFunction = false, int ioBar = 0)
     {
         if (ioBarSize != 0 && (ioBarSize < 4 || ioBarSize > 256 || (ioBarSize & (ioBarSize - 1)) != 0))
             throw new ArgumentOutOfRangeException(nameof(ioBarSize));
         if (interruptPin > 4) throw new ArgumentOutOfRangeException(nameof(interruptPin));
+        if (ioBar is < 0 or >= BarCount) throw new ArgumentOutOfRangeException(nameof(ioBar));
         _ioBarSize = ioBarSize;
+        _ioBarOffset = Bar0Offset + 4 * ioBar;
         Put(VendorIdOffset, 2, vendorId);
         Put(DeviceIdOffset, 2, deviceId);
         Put(StatusOffset, 2, 0x0200); // DEVSEL# medium timing
@@ -56,8 +61,8 @@ public sealed class PciConfigSpace
         _writable[0x0D] = 0xFF; // latency timer
         if (ioBarSize != 0)
         {
-            _data[Bar0Offset] = 0x01; // I/O space indicator
-            PutMask(_writable, Bar0Offset, 4, ~(uint)(ioBarSize - 1) & 0xFFFFFFFC);
+            _data[_ioBarOffset] = 0x01; // I/O space indicator
+            PutMask(_writable, _ioBarOffset, 4, ~(uint)(ioBarSize - 1) & 0xFFFFFFFC);
         }
         if (interruptPin != 0) _writable[InterruptLineOffset] = 0xFF;
     }
@@ -66,6 +71,8 @@ public sealed class PciConfigSpace
     public ushort DeviceId => (ushort)Get(DeviceIdOffset, 2);
     public uint ClassCode => Get(ClassCodeOffset, 3);
     public int IoBarSize => _ioBarSize;
+    /// <summary>Configuration offset of the I/O BAR (0x10 for BAR0, 0x20 for BAR4).</summary>
+    public int IoBarOffset => _ioBarOffset;
     public ushort Command => (ushort)Get(CommandOffset, 2);
     public ushort Status => (ushort)Get(StatusOffset, 2);
     public bool IoSpaceEnabled => (Command & CommandIoSpace) != 0;
@@ -73,8 +80,8 @@ public sealed class PciConfigSpace
     public bool InterruptsDisabled => (Command & CommandIntxDisable) != 0;
     public bool MultiFunction => (Get(HeaderTypeOffset, 1) & 0x80) != 0;
 
-    /// <summary>The I/O base BAR0 was programmed with (0 if none).</summary>
-    public uint IoBase => _ioBarSize == 0 ? 0 : Get(Bar0Offset, 4) & 0xFFFFFFFC;
+    /// <summary>The I/O base the I/O BAR was programmed with (0 if none).</summary>
+    public uint IoBase => _ioBarSize == 0 ? 0 : Get(_ioBarOffset, 4) & 0xFFFFFFFC;
 
     public byte InterruptLine => (byte)Get(InterruptLineOffset, 1);
 

@@ -1,6 +1,6 @@
 // Tests of boot.conf's `device` section (src/Kernel/Boot/BootParser.Device.cs): the shipped
-// eth0, a full section with every key, the default MAC, and every mistake reported as
-// "<file>:<line>: <reason>".
+// eth0, eth1 and disk0, a full section with every key, the default MAC, the ATA disk's keys and
+// fixed legacy ports, and every mistake reported as "<file>:<line>: <reason>".
 using Bulkhead.Kernel.Boot;
 
 namespace Bulkhead.Kernel.Tests.Boot;
@@ -18,10 +18,13 @@ public sealed class BootDeviceTests
     }
 
     [Fact]
-    public void Load_DefaultConfig_HasEth0Ne2000At300Irq9_AndEth1Rtl8139OnThePciBus()
+    public void Load_DefaultConfig_HasEth0Ne2000At300Irq9_Eth1Rtl8139OnThePciBus_AndDisk0()
     {
         var c = BootConfig.Load(RepoFile("etc/boot.conf"));
-        Assert.Equal(["eth0", "eth1"], c.Devices.Select(x => x.Name));
+        Assert.Equal(["eth0", "eth1", "disk0"], c.Devices.Select(x => x.Name));
+        var disk = c.Devices[2];
+        Assert.Equal((DeviceModel.Ata, true, false, "00:04.0", 0xC100, 0x10, 14), (disk.Model, disk.IsPci, disk.IsNic, disk.PciText, disk.IoBase, disk.IoLength, disk.Irq));
+        Assert.Equal(("disk0.img", 256L << 20, "image disk0.img", "-"), (disk.ImagePath, disk.ImageBytes, disk.BackendText, disk.MacText));
         var pci = c.Devices[1];
         Assert.Equal((DeviceModel.Rtl8139, true, "00:03.0", 0xC000, 0x100, 11), (pci.Model, pci.IsPci, pci.PciText, pci.IoBase, pci.IoLength, pci.Irq));
         var d = c.Devices[0];
@@ -86,15 +89,49 @@ public sealed class BootDeviceTests
     }
 
     [Fact]
+    public void Parse_AtaDisk_ReadsImageAndSize_DefaultsIrq14_AndClaimsTheLegacyPorts()
+    {
+        var c = BootConfig.Parse("""
+            device eth1 { model rtl8139; io c000; irq 11; };
+            device disk0 {
+                model ata;
+                io c100;
+                image /var/lib/bulkhead/disk0.img;
+                size 2G;
+            };
+            """);
+        var d = c.Devices[1];
+        Assert.Equal((DeviceModel.Ata, "ata", "00:04.0", 0xC100, 14), (d.Model, d.ModelName, d.PciText, d.IoBase, d.Irq));
+        Assert.Equal(("/var/lib/bulkhead/disk0.img", 2L << 30), (d.ImagePath, d.ImageBytes));
+        Assert.Equal([(0xC100, 0x10), (0x1F0, 8), (0x3F6, 1)], d.IoRanges);
+        Assert.Empty(d.Mac);
+
+        var e = BootConfig.Parse("device disk1 { model ata; pci 00:07.0; io d000; irq 15; image \"d 1.img\"; size 1048576; };").Devices[0];
+        Assert.Equal(("00:07.0", 15, "d 1.img", 1L << 20), (e.PciText, e.Irq, e.ImagePath, e.ImageBytes));
+        Assert.Equal(0, BootConfig.Parse("device d { model ata; io c100; image x.img; };").Devices[0].ImageBytes); // the file's size
+    }
+
+    [Fact]
     public void Parse_NoDevices_IsEmpty() => Assert.Empty(BootConfig.Parse("process a { program image a; };").Devices);
 
     public static TheoryData<string, int, string> Errors => new()
     {
-        { "device eth0 {\n  model rtl9999;\n  io 300;\n  irq 9;\n};", 2, "unknown device model 'rtl9999' (expected 'ne2000' or 'rtl8139')" },
+        { "device eth0 {\n  model rtl9999;\n  io 300;\n  irq 9;\n};", 2, "unknown device model 'rtl9999' (expected 'ne2000', 'rtl8139' or 'ata')" },
+        { "device d {\n  model ata;\n  io c100;\n};", 1, "device 'd' has no image" },
+        { "device d {\n  model ata;\n  io c108;\n  image d.img;\n};", 3, "io base 0xc108 of device 'd' must be a nonzero multiple of its BAR size 0x10" },
+        { "device d {\n  model ata;\n  io c100;\n  image d.img;\n  size 1000;\n};", 5, "disk size '1000' must be a multiple of 512 bytes from 512 to 16T" },
+        { "device d {\n  model ata;\n  io c100;\n  image d.img;\n  size 17T;\n};", 5, "disk size '17T' must be a multiple of 512 bytes from 512 to 16T" },
+        { "device d {\n  model ata;\n  io c100;\n  image d.img;\n  size 1.5G;\n};", 5, "bad disk size '1.5G' (e.g. 256M, 1G, 1048576)" },
+        { "device d {\n  model ata;\n  io c100;\n  image d.img;\n  mac 52:54:00:12:34:56;\n};", 5, "'mac' is not a key of device 'd' (ata: a disk)" },
+        { "device e {\n  model ne2000;\n  io 300;\n  irq 9;\n  image d.img;\n};", 5, "'image' is not a key of device 'e' (ne2000: a network card)" },
+        { "device a { model ata; io c100; image a.img; };\ndevice b {\n  model ata;\n  io c200;\n  image b.img;\n};", 4,
+          "io range 0x1f0..0x1f7 of device 'b' overlaps device 'a' (0x1f0..0x1f7, line 1)" },
+        { "device e { model ne2000; io 1e0; irq 9; };\ndevice d {\n  model ata;\n  io c100;\n  image d.img;\n};", 4,
+          "io range 0x1f0..0x1f7 of device 'd' overlaps device 'e' (0x1e0..0x1ff, line 1)" },
         { "device eth0 {\n  model rtl8139;\n  io c080;\n  irq 9;\n};", 3, "io base 0xc080 of device 'eth0' must be a nonzero multiple of its BAR size 0x100" },
         { "device eth0 {\n  model rtl8139;\n  pci 00:20.0;\n  io c000;\n  irq 9;\n};", 3, "bad PCI address '00:20.0': device 0x20 is beyond 1f" },
         { "device eth0 {\n  model rtl8139;\n  pci 00:03;\n  io c000;\n  irq 9;\n};", 3, "bad PCI address '00:03' (expected BUS:DEV.FN, e.g. 00:03.0)" },
-        { "device eth0 {\n  model ne2000;\n  pci 00:03.0;\n  io 300;\n  irq 9;\n};", 3, "device 'eth0' is an ISA device (ne2000); 'pci' is for PCI models (rtl8139)" },
+        { "device eth0 {\n  model ne2000;\n  pci 00:03.0;\n  io 300;\n  irq 9;\n};", 3, "device 'eth0' is an ISA device (ne2000); 'pci' is for PCI models (rtl8139, ata)" },
         { "device a { model rtl8139; pci 00:03.0; io c000; irq 9; };\ndevice b {\n  model rtl8139;\n  pci 00:03.0;\n  io c100;\n  irq 9;\n};", 4,
           "PCI address 00:03.0 of device 'b' is taken by device 'a' (line 1)" },
         { "device eth0 {\n  model ne2000;\n  io 3g0;\n  irq 9;\n};", 3, "bad hex number '3g0' for io" },

@@ -72,7 +72,7 @@ internal static class BootCommand
         var env = new Dictionary<string, string> { ["DOTNET_ROOT"] = RunDirectory.DotnetRoot() };
         ServiceWrapper.AddEnvironment(ctx, env);
         ServiceWrapper.Write(ctx, options.Client);
-        var devices = new BootDevices();
+        var devices = new BootDevices(ctx.RunDir);
         // Components may read their own program directories (this kernel's, the image's, and
         // that of the bulkhead-host the `service` wrapper runs — with the .NET runtime when it is
         // a JIT build). Recovery scripts also see the `service` wrapper, and at the control

@@ -93,7 +93,7 @@ internal static class Reports
         foreach (var d in devices.Devices)
         {
             string where = d.IsPci ? $"pci {d.PciText} io 0x{d.IoBase:x}" : $"io 0x{d.IoBase:x}";
-            var holders = kernel.PortHolders(d.IoBase);
+            var holders = d.IoRanges.SelectMany(r => kernel.PortHolders(r.Base)).Distinct().ToList();
             string driver = holders.Count == 0 ? "-"
                 : string.Join(',', holders.Select(e => $"{(names.TryGetValue(e, out var n) ? n : "?")}({Num(e)})"));
             string frames = "-", denied = "-";
