@@ -148,7 +148,7 @@ public sealed partial class MfsEngine
             return MfsError.None;
         }
         _retained.Remove(ino);
-        var r = LoadInode(ino, out var i);
+        var r = ReadInode(ino, out var i);
         if (r != MfsError.None) return r;
         return i.Nlinks == 0 && !ReadOnly ? FreeInode(ino, ref i) : MfsError.None;
     }
