@@ -21,7 +21,10 @@ public sealed partial class MfsEngine
         long size = dir.FileSize;
         for (long blockStart = fromOffset / BlockSize * BlockSize; blockStart < size; blockStart += BlockSize)
         {
-            var r = MapBlock(dir, blockStart / BlockSize, out uint zone);
+            long fblock = blockStart / BlockSize;
+            if (fblock >= DiskInode.Direct && dir.Zones[DiskInode.SingleIndirect] == 0 && dir.Zones[DiskInode.DoubleIndirect] == 0 && dir.Zones[DiskInode.TripleIndirect] == 0)
+                break; // the rest is one hole (a damaged size must not make us walk it)
+            var r = MapBlock(dir, fblock, out uint zone);
             if (r != MfsError.None) return r;
             if (zone == 0) continue;
             var b = Cache.Get(zone);
