@@ -113,7 +113,8 @@ public sealed partial class MfsEngine
         if (position >= inode.FileSize || buffer.IsEmpty) return MfsError.None;
         int n = (int)Math.Min(buffer.Length, inode.FileSize - position);
         long firstBlock = position / BlockSize, lastBlock = (position + n - 1) / BlockSize;
-        if (_readAheadIno == ino && _readAheadNext == firstBlock) ReadAhead(inode, lastBlock + 1);
+        if (_readAheadIno == ino && _readAheadNext == firstBlock && MapBlock(inode, firstBlock, out uint z0) == MfsError.None && z0 != 0 && !Cache.Contains(z0))
+            ReadAhead(inode, firstBlock, Math.Max(_options.ReadAheadBlocks, (int)(lastBlock - firstBlock + 1)));
         int done = 0;
         while (done < n)
         {
@@ -141,10 +142,12 @@ public sealed partial class MfsEngine
         return MfsError.None;
     }
 
-    /// <summary>Asks the cache to read the next ReadAheadBlocks blocks of a file read sequentially.</summary>
-    private void ReadAhead(in DiskInode inode, long from)
+    /// <summary>A sequential read missed the cache: reads its first block and those after it,
+    /// <paramref name="count"/> in all (at most half the cache), in as few device reads as the
+    /// zones' contiguity allows.</summary>
+    private void ReadAhead(in DiskInode inode, long from, int count)
     {
-        int want = Math.Min(_options.ReadAheadBlocks, Cache.Capacity / 2);
+        int want = Math.Min(count, Cache.Capacity / 2);
         long fileBlocks = (inode.FileSize + (long)BlockSize - 1) / BlockSize;
         var zones = new List<long>(want);
         for (long f = from; f < from + want && f < fileBlocks; f++)
@@ -152,7 +155,7 @@ public sealed partial class MfsEngine
             if (MapBlock(inode, f, out uint z) != MfsError.None) break;
             if (z != 0) zones.Add(z);
         }
-        if (zones.Count > 0) Cache.Prefetch(zones.ToArray());
+        if (zones.Count > 1) Cache.Prefetch(zones.ToArray());
     }
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="position"/>, extending the file

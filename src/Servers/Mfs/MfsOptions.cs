@@ -6,7 +6,7 @@ public sealed record MfsOptions
 {
     /// <summary>Blocks the buffer cache may hold (at least BufferCache.MinCapacity).</summary>
     public int CacheBlocks { get; init; } = 1024;
-    /// <summary>Blocks read ahead when a file is read sequentially; 0 turns read-ahead off. At most CacheBlocks/2 are used.</summary>
+    /// <summary>Blocks read in one go when a sequential read misses the cache; 0 or 1 turns read-ahead off. At most CacheBlocks/2 are used.</summary>
     public int ReadAheadBlocks { get; init; } = 8;
     /// <summary>Refuse every change with EROFS and never write the device.</summary>
     public bool ReadOnly { get; init; }

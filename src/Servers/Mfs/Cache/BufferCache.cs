@@ -77,6 +77,8 @@ public sealed class BufferCache
 
     public void MarkDirty(CacheBlock b) => b.Dirty = true;
 
+    public bool Contains(long number) => _map.ContainsKey(number);
+
     /// <summary>Drops a cached copy without writing it (the block was freed).</summary>
     public void Invalidate(long number)
     {
