@@ -23,7 +23,6 @@ public sealed partial class MfsEngine
 {
     public const uint RootInode = 1;
 
-    private readonly IBlockDevice _device;
     private readonly MfsOptions _options;
     private readonly Bitmap _imap;
     private readonly Bitmap _zmap;
@@ -31,7 +30,6 @@ public sealed partial class MfsEngine
 
     private MfsEngine(IBlockDevice device, Superblock sb, MfsOptions options)
     {
-        _device = device;
         _options = options;
         Super = sb;
         Cache = new BufferCache(device, sb.BlockSize, options.CacheBlocks);
