@@ -550,7 +550,7 @@ internal static unsafe class PuppetComponent
                         if (SysCall.SafeCopyFrom(granter, id, L(w[3]), L(w[4]), L(w[5])) == Err.Ok) okAfter++;
                     return $"r {Err.Name(first)} {okBefore} {okAfter}";
                 }
-            case "net": // net conf <ep> [mode] | write <ep> <hex> | read <ep> <len> | post <ep> <len> | collect <ep> | stat <ep>: network driver requests
+            case "net": // net conf <ep> [mode] | write <ep> <hex> | read <ep> <len> | post <ep> <len> | collect <ep> | stat <ep> | fault <ep> <mode>: network driver requests
                 return NetRequest(w);
             default:
                 return "x unknown " + w[0];
@@ -628,6 +628,12 @@ internal static unsafe class PuppetComponent
                     ArenaHeap.Free(s_posted);
                     s_posted = -1;
                     return $"r {Err.Name(r)} {Err.Name(m.Type)}{back}";
+                }
+            case "fault": // fault <ep> <mode> → r OK <result>
+                {
+                    m = Message.Of(Bulkhead.Lib.Net.NetDriverCall.Fault, new Bulkhead.Lib.Net.NetFaultRequest { Mode = (int)L(w[3]) });
+                    r = IpcCall.SendRec(dst, ref m);
+                    return $"r {Err.Name(r)} {Err.Name(m.Type)}";
                 }
             case "stat": // → r OK <result> sent received dropped rxerrors txerrors overruns replyfailures
                 {

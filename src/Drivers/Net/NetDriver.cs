@@ -61,6 +61,7 @@ public sealed class NetDriver
     private int _queueHead, _queueCount;
     private long _txBuffer = -1, _rxBuffer = -1;
     private int _mode = NetDriverCall.ModeBroadcast;
+    private int _fault = NetDriverCall.FaultNone;
 
     public NetDriver(INetDevice device)
     {
@@ -114,7 +115,7 @@ public sealed class NetDriver
             },
         };
         loop.On(NetDriverCall.Conf, DoConf).On(NetDriverCall.Write, DoWrite)
-            .On(NetDriverCall.Read, DoRead).On(NetDriverCall.GetStat, DoGetStat);
+            .On(NetDriverCall.Read, DoRead).On(NetDriverCall.GetStat, DoGetStat).On(NetDriverCall.Fault, DoFault);
         return loop.Run() == Err.Ok ? 0 : 1;
     }
 
@@ -138,6 +139,9 @@ public sealed class NetDriver
         var req = m.As<NetBufferRequest>();
         int source = m.Source;
         m = Message.Of(0, new NetWriteReply { Request = NetDriverCall.Write, GrantId = req.GrantId });
+        if (_fault == NetDriverCall.FaultSilent) return Err.EDONTREPLY;
+        if (_fault == NetDriverCall.FaultWrongRequest)
+            m = Message.Of(0, new NetWriteReply { Request = NetDriverCall.Read, GrantId = req.GrantId + 1 });
         if (req.Length is < NetDriverCall.HeaderLength or > NetDriverCall.MaxFrame) return Err.EINVAL;
         int r = SysCall.SafeCopyFrom(source, req.GrantId, 0, _txBuffer, req.Length);
         if (r != Err.Ok) return r;
@@ -156,6 +160,8 @@ public sealed class NetDriver
         if (req.Length is <= 0 or > NetDriverCall.MaxFrame) return Err.EINVAL;
         if (_posted.ContainsKey(source)) return Err.EBUSY;
         if (_posted.Count >= MaxReaders) return Err.ENOSPC;
+        if (_fault == NetDriverCall.FaultSilent) return Err.EDONTREPLY;
+        if (_fault == NetDriverCall.FaultReadErrors) return Err.EIO;
         if (_queueCount > 0)
         {
             // A frame waited for this Read: answer now (SENDA, as a deferred answer would go),
@@ -171,6 +177,16 @@ public sealed class NetDriver
         _posted[source] = req;
         _order.Enqueue(source);
         return Err.EDONTREPLY;
+    }
+
+    private int DoFault(ref Message m)
+    {
+        int mode = m.As<NetFaultRequest>().Mode;
+        m = default;
+        if (mode is < NetDriverCall.FaultNone or > NetDriverCall.FaultReadErrors) return Err.EINVAL;
+        _fault = mode;
+        SysCall.Diag($"fault injected: mode {mode} (NetDriverCall.Fault)");
+        return Err.Ok;
     }
 
     private int DoGetStat(ref Message m)
@@ -219,6 +235,8 @@ public sealed class NetDriver
         frame[..n].CopyTo(Channel.Current.Arena.Slice((int)_rxBuffer, n));
         int r = SysCall.SafeCopyTo(client, req.GrantId, 0, _rxBuffer, n);
         var body = new NetReadReply { Request = NetDriverCall.Read, GrantId = req.GrantId, Length = r == Err.Ok ? n : 0, FrameLength = frame.Length };
+        if (_fault == NetDriverCall.FaultGarbage)
+            body = new NetReadReply { Request = 0x5A5A5A5A, GrantId = ~req.GrantId, Length = -n, FrameLength = 1 << 30 };
         if (AsyncSender.Send(client, Message.Of(r, body)) != Err.Ok) Stats.ReplyFailures++;
         if (r == Err.Ok) Stats.Received++;
         return r;

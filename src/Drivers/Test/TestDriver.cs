@@ -123,10 +123,9 @@ public static unsafe class TestDriver
 
     private static int DoComplainAbout(ref Message m)
     {
-        var complaint = Message.Of(RsCall.Complain, new ComplainRequest { Target = (int)m.As<TestDriverRequest>().Value });
-        int r = IpcCall.SendRec(Endpoint.Rs, ref complaint);
+        int target = (int)m.As<TestDriverRequest>().Value;
         m = default;
-        return r != Err.Ok ? r : complaint.Type;
+        return RsClient.Complain(target);
     }
 
     private static int DoFail(ref Message m)

@@ -15,6 +15,11 @@
 //           arrive while no buffer is posted wait in the driver's receive queue (RxQueueFrames;
 //           more are dropped and counted) and answer the next Read at once.
 //   GetStat (empty → NetStats): the driver's counters.
+//   Fault   (NetFaultRequest → OK): makes this driver instance misbehave without crashing, for
+//           tests and demonstrations of INET's detection (thesis §4.1.1): answer Writes naming
+//           the wrong request, answer Reads with garbage, fall silent, or fail every Read. A
+//           restarted instance starts well again. Like the test driver's Fail request, anyone
+//           the policy lets reach the driver may send it.
 // Rules: message numbers are explicit and append-only; payloads are 56 bytes; a driver checks
 // every field of a request (grant lengths, mode bits) before acting on it.
 using System.Runtime.InteropServices;
@@ -29,6 +34,18 @@ public static class NetDriverCall
     public const int Write = Base + 2;
     public const int Read = Base + 3;
     public const int GetStat = Base + 4;
+    public const int Fault = Base + 5;
+
+    // NetFaultRequest.Mode.
+    public const int FaultNone = 0;
+    /// <summary>Writes are carried out but answered as if they were Reads, with another grant.</summary>
+    public const int FaultWrongRequest = 1;
+    /// <summary>Reads are answered with a garbage request type, grant and length.</summary>
+    public const int FaultGarbage = 2;
+    /// <summary>Writes and Reads are taken and never answered (frames not sent).</summary>
+    public const int FaultSilent = 3;
+    /// <summary>Every Read is answered EIO.</summary>
+    public const int FaultReadErrors = 4;
 
     /// <summary>Largest frame without its FCS; smaller frames than MinFrame are padded by the driver.</summary>
     public const int MaxFrame = 1514;
@@ -47,6 +64,13 @@ public static class NetDriverCall
 
     /// <summary>The request a reply answers (the first field of every reply payload).</summary>
     public static int RequestOf(in Message reply) => reply.As<NetWriteReply>().Request;
+}
+
+[StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]
+public struct NetFaultRequest
+{
+    /// <summary>NetDriverCall.Fault* mode.</summary>
+    public int Mode;
 }
 
 [StructLayout(LayoutKind.Sequential, Size = Message.PayloadSize)]

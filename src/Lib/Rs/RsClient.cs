@@ -22,6 +22,16 @@ public static class RsClient
     /// service may ask only for the drivers its policy names in its `driver` key (Fig. 2.6).</summary>
     public static int Restart(string label, out string why) => Request(RsCall.Restart, label, LabelBytes, out why);
 
+    /// <summary>Complains to RS that the service at <paramref name="target"/> misbehaves (thesis
+    /// §4.1.1): RS replaces it when the caller's policy names it in its `driver` key. OK, or the
+    /// refusal (EPERM, ESRCH) or IPC error.</summary>
+    public static int Complain(int target)
+    {
+        var m = Message.Of(RsCall.Complain, new ComplainRequest { Target = target });
+        int r = IpcCall.SendRec(Endpoint.Rs, ref m);
+        return r != Err.Ok ? r : m.Type;
+    }
+
     /// <summary>One RS request whose text travels in a granted buffer of which
     /// <paramref name="announced"/> bytes are offered to RS (RS reads the text up to a NUL and
     /// writes its explanation of a refusal back into them).</summary>

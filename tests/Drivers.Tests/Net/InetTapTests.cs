@@ -109,6 +109,33 @@ public sealed class InetTapTests : IDisposable
         Assert.True(answered.Count(a => a) >= 9, "the restarted INET does not answer");
     }
 
+    /// <summary>A driver that misbehaves without crashing (NetDriverCall.Fault) is found out by
+    /// INET within its answer deadline, reported to RS with a complaint, replaced (reason
+    /// "complaint"), and INET answers pings through the new instance.</summary>
+    [TapTheory]
+    [InlineData("rtl8139", 1)] // answers Writes as Reads, with another grant
+    [InlineData("rtl8139", 2)] // answers Reads with garbage
+    [InlineData("rtl8139", 3)] // falls silent
+    [InlineData("dp8390", 4)]  // answers every Read EIO
+    [InlineData("dp8390", 3)]
+    public void MisbehavingDriver_IsReportedToRs_AndReplaced(string driver, int mode)
+    {
+        var (label, address) = Boot(driver);
+        Assert.True(Ping(address, 5, 20).All(a => a));
+        string first = _rs!.Row(label)[1];
+        Assert.Equal("r OK OK", _rs.Client.Ask($"net fault {first} {mode}"));
+        // Traffic makes the fault show (a Write to answer, a frame to read); the flood goes on
+        // while INET complains and RS replaces the driver.
+        var answered = Ping(address, 300, 10);
+        _output.WriteLine(string.Join('\n', _rs.Sys.Console.Lines.Where(l => l.Contains("inet:") || l.Contains("rs:"))));
+        Assert.Contains(_rs.Sys.Console.Lines, l => l.Contains($"inet: {label}: driver {label} ({first}) failed: ", StringComparison.Ordinal) &&
+                                                   l.EndsWith("; complained to RS", StringComparison.Ordinal));
+        Assert.Contains(_rs.Sys.Console.Lines, l => l.Contains($"complaint from inet about {label}", StringComparison.Ordinal));
+        Assert.NotEqual(first, _rs.Row(label)[1]);
+        Assert.True(answered.Skip(250).All(a => a), "pings did not come back after the replacement");
+        Assert.True(Ping(address, 10, 20).All(a => a));
+    }
+
     // argv: address count interval_ms. Sends COUNT echo requests (id = pid) INTERVAL ms apart,
     // then waits a second for stragglers; prints "answered" and the sequence numbers answered.
     private const string PingScript = """

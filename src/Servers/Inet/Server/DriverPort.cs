@@ -6,8 +6,8 @@
 // engine hands over while every slot is busy wait in a bounded queue (QueueFrames, preallocated);
 // beyond it they are dropped and counted (TCP resends them).
 // States: Absent (no driver known) → Configuring (Conf sent to a new endpoint) → Up (MAC known,
-// engine reset, Read posted) → Failed (no answer in AnswerTimeoutUs, a bad answer, or a SENDA
-// refused) or Absent again (DS says the label has a new endpoint). Attach(endpoint) starts over
+// engine reset, Read posted) → Failed (no answer in AnswerTimeoutUs, a bad answer, an answer to
+// nothing outstanding, or a SENDA refused: INET complains to RS, which replaces the driver) or Absent again (DS says the label has a new endpoint). Attach(endpoint) starts over
 // with a new driver instance: new grants for it, Conf again; once it answers, the engine's
 // InterfaceReset (gratuitous ARP, TCP resends), a Read posted, and the frames that were in
 // flight to the dead driver resent first, then the queue.
@@ -17,6 +17,7 @@
 using Bulkhead.Lib.Grants;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Net;
+using Bulkhead.Lib.Rs;
 using Bulkhead.Lib.Sys;
 using Bulkhead.Servers.Inet.Config;
 using Bulkhead.Servers.Inet.Wire;
@@ -134,7 +135,7 @@ public sealed class DriverPort : INetLink
         foreach (var s in _slots) s.Grant = _rxGrant < 0 ? -1 : GrantTable.Current.Direct(endpoint, s.Block, NetDriverCall.MaxFrame, Grant.Read);
         if (_rxGrant < 0 || _slots.Any(s => s.Grant < 0))
         {
-            Fail($"cannot grant buffers to {Label} ({endpoint})");
+            Fail($"cannot grant buffers to {Label} ({endpoint})", driversFault: false);
             return;
         }
         int mode = _config.Mac is null ? 0 : NetDriverCall.ModeBroadcast | NetDriverCall.ModePromiscuous; // 0: the driver keeps its default (broadcast)
@@ -178,7 +179,10 @@ public sealed class DriverPort : INetLink
                 Pump(now);
                 break;
             default:
+                // An answer to nothing outstanding — the wrong request, a grant we never sent,
+                // a second answer — from the driver itself: it is confused, not the network.
                 StrayAnswers++;
+                Fail($"answered a request it was not asked (request {NetDriverCall.RequestOf(m)}, m_type {Err.Name(m.Type)})");
                 break;
         }
     }
@@ -316,12 +320,16 @@ public sealed class DriverPort : INetLink
         return null;
     }
 
-    /// <summary>The driver misbehaved or did not answer: the interface is down until DS reports a
-    /// new instance. (Complaining to RS, thesis §4.1.1, is the next step: issue 10 item 3.)</summary>
-    private void Fail(string why)
+    /// <summary>The driver misbehaved or did not answer: the interface is down, INET complains to
+    /// RS (thesis §4.1.1; INET's policy names its drivers in its `driver` key), which replaces the
+    /// driver, and DS then reports the new instance. A refused complaint is logged; the interface
+    /// stays down until DS reports a new instance all the same.</summary>
+    private void Fail(string why, bool driversFault = true)
     {
         Failures++;
-        SysCall.Diag($"inet: {Name}: driver {Label} ({Endpoint}) failed: {why}");
+        int complaint = driversFault ? RsClient.Complain(Endpoint) : Err.Ok;
+        SysCall.Diag($"inet: {Name}: driver {Label} ({Endpoint}) failed: {why}" +
+                     (!driversFault ? "" : complaint == Err.Ok ? "; complained to RS" : $"; complaint to RS refused: {Err.Name(complaint)}"));
         if (State == PortState.Up) _engine.InterfaceDown(Index);
         State = PortState.Failed;
         _readPosted = false;
