@@ -45,10 +45,14 @@ public sealed class RcScriptTests
             Assert.Equal(ServiceVerb.Up, cl.Verb);
             specs.Add(cl.Spec!);
         }
-        Assert.Equal(["eth0", "eth1", "inet"], specs.Select(s => s.Label));
-        Assert.Equal(["dp8390", "rtl8139", "inet"], specs.Select(s => s.Policy));
+        Assert.Equal(["eth0", "eth1", "inet", "daytimed"], specs.Select(s => s.Label));
+        Assert.Equal(["dp8390", "rtl8139", "inet", "daytimed"], specs.Select(s => s.Policy));
         Assert.Equal("dp8390 io=0x300 irq=9", specs[0].Args);
         Assert.StartsWith("inet config=inet.conf:", specs[2].Args, StringComparison.Ordinal); // etc/inet.conf, carried in the argument
+        // INET's recovery script restarts daytimed after it (thesis §4.5); daytimed runs as a service.
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(rc)!, "rs", "inet.sh") + " daytimed", specs[2].Recovery);
+        Assert.Equal("daytimed -s", specs[3].Args);
+        Assert.Equal(Bulkhead.Lib.Rs.ServiceSpec.NoHeartbeats, specs[3].PeriodMs);
     }
 }
 

@@ -18,12 +18,12 @@ public sealed class TapLink : IDisposable
 
     private static int s_seq;
 
-    private readonly string _ns;
+    private readonly NetNamespace _ns;
     private readonly string _if;
 
     public TapBackend Backend { get; }
 
-    private TapLink(string ns, string ifname, TapBackend backend)
+    private TapLink(NetNamespace ns, string ifname, TapBackend backend)
     {
         _ns = ns;
         _if = ifname;
@@ -33,84 +33,45 @@ public sealed class TapLink : IDisposable
     public static TapLink Open()
     {
         int n = Interlocked.Increment(ref s_seq);
-        string ns = $"bh-test-{Environment.ProcessId}-t{n}";
         string ifname = $"bht{Environment.ProcessId % 10000}x{n}";
-        Ip(["netns", "add", ns]);
+        var ns = NetNamespace.Create();
         try { return new TapLink(ns, ifname, new TapBackend(ifname)); }
         catch
         {
-            Ip(["netns", "del", ns], check: false);
+            ns.Dispose();
             throw;
         }
     }
 
     /// <summary>Moves the interface into the namespace and brings it up there.</summary>
-    public void Up()
-    {
-        Ip(["link", "set", _if, "netns", _ns]);
-        Ip(["netns", "exec", _ns, "ip", "link", "set", _if, "up"]);
-    }
+    public void Up() => _ns.Adopt(_if);
 
     /// <summary>Gives the Linux end of the link the address <paramref name="cidr"/> (e.g. 10.0.2.1/24).</summary>
-    public void AddAddress(string cidr) => Ip(["netns", "exec", _ns, "ip", "addr", "add", cidr, "dev", _if]);
+    public void AddAddress(string cidr) => _ns.AddAddress(_if, cidr);
 
     /// <summary>Runs python3 <paramref name="script"/> with <paramref name="args"/> inside the
     /// namespace; returns its standard output (fails the test on a non-zero exit or a timeout).</summary>
-    public string Python(string script, string[] args, int timeoutMs = 60_000)
-    {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", _ns, "python3", "-c", script }.Concat(args)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutMs)) { p.Kill(); throw new TimeoutException("python3 in " + _ns); }
-        Assert.True(p.ExitCode == 0, $"python3 exited {p.ExitCode}: {err.Result}");
-        return output.Result;
-    }
+    public string Python(string script, string[] args, int timeoutMs = 60_000) => _ns.Python(script, args, timeoutMs);
 
-    /// <summary>Starts <paramref name="command"/> inside the namespace in the background (a Linux
-    /// server: socat, python3 -m http.server, nc); its output is read and dropped unless asked for.</summary>
-    public Process Start(string[] command, string? workingDirectory = null)
-    {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
-        foreach (string a in new[] { "netns", "exec", _ns }.Concat(command)) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
+    /// <summary>Starts <paramref name="command"/> inside the namespace (NetNamespace.Start).</summary>
+    public Process Start(string[] command, string? workingDirectory = null) => _ns.Start(command, workingDirectory);
 
     /// <summary>Starts a Linux server inside the namespace whose output is read and dropped.</summary>
-    public Process Serve(string[] command, string? workingDirectory = null)
-    {
-        var p = Start(command, workingDirectory);
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
+    public Process Serve(string[] command, string? workingDirectory = null) => _ns.Serve(command, workingDirectory);
 
     /// <summary>Runs <paramref name="command"/> inside the namespace to its end: exit code, stdout, stderr.</summary>
-    public (int Code, string Stdout, string Stderr) Exec(string[] command, int timeoutMs = 60_000, byte[]? stdin = null)
-    {
-        using var p = Start(command);
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEndAsync();
-        if (stdin is not null) p.StandardInput.BaseStream.Write(stdin);
-        p.StandardInput.Close();
-        if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException(string.Join(' ', command) + " in " + _ns); }
-        return (p.ExitCode, output.Result, err.Result);
-    }
+    public (int Code, string Stdout, string Stderr) Exec(string[] command, int timeoutMs = 60_000, byte[]? stdin = null) =>
+        _ns.Exec(command, timeoutMs, stdin);
 
     /// <summary>Linux sends <paramref name="frame"/> on the interface (raw, as given).</summary>
-    public void SendFromLinux(byte[] frame) =>
-        Ip(["netns", "exec", _ns, "python3", "-c", SendScript, _if, Convert.ToHexString(frame)]);
+    public void SendFromLinux(byte[] frame) => _ns.Python(SendScript, [_if, Convert.ToHexString(frame)]);
 
     /// <summary>Captures, on the Linux side, the first frame with the test EtherType that arrives
     /// after capture started and <paramref name="act"/> ran.</summary>
     public byte[] Capture(Action act)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", _ns, "python3", "-c", CaptureScript, _if }) psi.ArgumentList.Add(a);
+        foreach (string a in new[] { "netns", "exec", _ns.Name, "python3", "-c", CaptureScript, _if }) psi.ArgumentList.Add(a);
         using var cap = Process.Start(psi)!;
         try
         {
@@ -143,19 +104,9 @@ public sealed class TapLink : IDisposable
     public void Dispose()
     {
         Backend.Dispose();
-        Ip(["netns", "del", _ns], check: false);
+        _ns.Dispose();
     }
 
-    private static void Ip(string[] args, bool check = true)
-    {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(30_000)) { p.Kill(); throw new TimeoutException("ip " + string.Join(' ', args)); }
-        if (check && p.ExitCode != 0) throw new InvalidOperationException($"ip {string.Join(' ', args)} exited {p.ExitCode}: {err.Result}");
-    }
 
     private const string SendScript = """
         import socket, sys
