@@ -116,6 +116,7 @@ public sealed class InetServer : ISocketObserver
         var loop = new ServerLoop
         {
             NonBlockingReplies = true, // never block on a client (§3.3.4)
+            BoundGarbage = true,       // memory stays level under any traffic (HeapBound)
             OnNotify = OnNotify,
             OnAnswer = OnAnswer,
         };
