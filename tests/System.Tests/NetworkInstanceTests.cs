@@ -1,5 +1,5 @@
-// A booted instance on a real network, as the README's walkthrough runs it: etc/boot.conf with
-// eth1 (the RTL8139) on a Linux TAP, whose Linux end the test moves into a namespace of its own
+// A booted instance on a real network, as the README's walkthrough runs it: `boot --tap
+// eth1=IFNAME` puts eth1 (the RTL8139) on a Linux TAP, whose Linux end the test moves into a namespace of its own
 // with 10.0.3.1/24 (root only; TapFact skips otherwise). etc/rc has started the drivers, INET
 // and the daytime server; programs run with `bulkhead-host run`, their stdin, stdout and stderr
 // passed to the instance. Linux reaches Bulkhead's daytime server, Bulkhead pings Linux and
@@ -35,14 +35,7 @@ public sealed class NetworkInstanceTests(ITestOutputHelper output) : IDisposable
 
     private void Boot()
     {
-        string conf = _host.ConfigVariant(("""
-                irq 11;                                     # the interrupt line register
-                backend none;
-            """, $"""
-                irq 11;                                     # the interrupt line register
-                backend tap {_tap};
-            """));
-        _host.Ok("boot", "--detach", "--config", conf);
+        _host.Ok("boot", "--detach", "--tap", $"eth1={_tap}");
         _ns = NetNamespace.Create();
         _ns.Adopt(_tap, Linux + "/24");
         TestSystem.WaitUntil(() => _host.TryProcesses() is var ps && ps.TryGetValue("daytimed", out var d) && d.GetValueOrDefault("SVC_STATE") == "running" &&
@@ -74,6 +67,18 @@ public sealed class NetworkInstanceTests(ITestOutputHelper output) : IDisposable
     {
         var (code, stdout, _) = _ns!.Exec(["socat", "-T", "2", "-", $"TCP:{Inet}:13,connect-timeout=1"], 10_000);
         return code == 0 && stdout.Contains("UTC", StringComparison.Ordinal) ? stdout.Trim() : null;
+    }
+
+    [Fact]
+    public void BootTap_UnknownDeviceOrBadName_IsRefusedWithTheReason()
+    {
+        var (status, text) = _host.Run("boot", "--detach", "--tap", "eth9=bh0");
+        Assert.Equal(1, status);
+        Assert.Contains("boot: --tap eth9=bh0: ", text);
+        Assert.Contains("has no network device 'eth9' (it has: eth0, eth1)", text);
+        (status, text) = _host.Run("boot", "--detach", "--tap", "eth1=a-name-far-too-long");
+        Assert.NotEqual(0, status);
+        Assert.Contains("--tap takes DEVICE=IFNAME", text);
     }
 
     [TapFact]

@@ -76,6 +76,15 @@ public sealed class BootDevice
     /// <summary>Line of the `backend` statement (or of `device` when omitted), for boot errors.</summary>
     public int BackendLine { get; internal set; }
     public string BackendInterface { get; internal set; } = "";
+
+    /// <summary>Puts a network device on Linux TAP interface <paramref name="ifname"/> whatever the
+    /// file said (`boot --tap DEV=IFNAME`).</summary>
+    public void UseTap(string ifname)
+    {
+        if (!IsNic) throw new InvalidOperationException($"device {Name} is not a network card");
+        Backend = DeviceBackendKind.Tap;
+        BackendInterface = ifname;
+    }
     public int BackendLocalPort { get; internal set; }
     public string BackendPeerHost { get; internal set; } = "";
     public int BackendPeerPort { get; internal set; }

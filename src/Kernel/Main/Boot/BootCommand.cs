@@ -34,10 +34,20 @@ internal static class BootCommand
             Console.Error.WriteLine($"boot: {e.Message}");
             return 1;
         }
+        foreach (var (device, ifname) in options.Taps)
+        {
+            if (conf.Devices.FirstOrDefault(d => d.Name == device) is not { IsNic: true } nic)
+            {
+                Console.Error.WriteLine($"boot: --tap {device}={ifname}: {config} has no network device '{device}' " +
+                                        $"(it has: {string.Join(", ", conf.Devices.Where(d => d.IsNic).Select(d => d.Name))})");
+                return 1;
+            }
+            nic.UseTap(ifname);
+        }
 
         Directory.CreateDirectory(ctx.RunDir);
         if (Refuse(ctx)) return 1;
-        if (options.Detach) return Detacher.Detach(ctx, config, options.Client);
+        if (options.Detach) return Detacher.Detach(ctx, config, options.Client, options.Taps);
         return Boot(ctx, conf, options);
     }
 

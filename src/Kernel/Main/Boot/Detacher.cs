@@ -1,5 +1,5 @@
 // `boot --detach`: starts this same program (bulkhead-kernel) again with `--detached-child`
-// and the same --root, --run, --client and the configuration, in a new session
+// and the same --root, --run, --client, --tap and the configuration, in a new session
 // (HostSpawn: posix_spawn with POSIX_SPAWN_SETSID), stdin from /dev/null, stdout and stderr to
 // <run>/console.log, so it outlives the launcher and its terminal. Then waits (30 s at most)
 // until the new instance's control socket answers and reports it, or shows the console log
@@ -13,7 +13,7 @@ internal static class Detacher
 {
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(30);
 
-    public static int Detach(RunDirectory ctx, string config, string? client)
+    public static int Detach(RunDirectory ctx, string config, string? client, IReadOnlyList<(string Device, string Interface)> taps)
     {
         // Under `dotnet bulkhead-kernel.dll` the process path is dotnet; pass the assembly along.
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
@@ -21,6 +21,7 @@ internal static class Detacher
         if (Path.GetFileNameWithoutExtension(exe) == "dotnet") argv.Add(Environment.GetCommandLineArgs()[0]);
         argv.AddRange(["--root", ctx.Root, "--run", ctx.RunDir]);
         if (client is not null) argv.AddRange([KernelArgs.ClientOption, client]);
+        foreach (var (device, ifname) in taps) argv.AddRange([KernelArgs.TapOption, $"{device}={ifname}"]);
         argv.AddRange(["--config", config, KernelArgs.DetachedChildFlag]);
 
         int pid;

@@ -15,7 +15,7 @@ internal static class CommandTable
 
     public static readonly Command[] All =
     [
-        new("boot", "[--detach] [--config FILE]", "boot an instance (default etc/boot.conf): runs bulkhead-kernel and shows its console; --detach runs it in the background", Boot.KernelLauncher.Boot),
+        new("boot", "[--detach] [--config FILE] [--tap DEV=IFNAME]", "boot an instance (default etc/boot.conf): runs bulkhead-kernel and shows its console; --detach runs it in the background; --tap puts network device DEV (eth0, eth1) on Linux TAP interface IFNAME", Boot.KernelLauncher.Boot),
         new("ps", "", "the running instance's process table, with RS's service state", InstanceCommands.Ps),
         new("shutdown", "", "stop the running instance and every process of it", InstanceCommands.Shutdown),
         new("log", "[--restarts]", "the running (or last) instance's system log; --restarts: RS's restart events as a table", InstanceCommands.Log),
