@@ -13,9 +13,9 @@ public sealed class ProcessTableFullTests : IDisposable
     [Fact]
     public void ServiceUp_WithTheProcessTableFull_NamesTheFullTable()
     {
-        // 21 slots: the boot processes and etc/rc's two drivers leave room for one more
-        // service and the `service` helper process itself.
-        string conf = _host.ConfigVariant(("procs 256;", "procs 21;"));
+        // 23 slots: the boot processes, etc/rc's two drivers, INET and daytimed leave room for
+        // one more service and the `service` helper process itself.
+        string conf = _host.ConfigVariant(("procs 256;", "procs 23;"));
         _host.Ok("boot", "--detach", "--config", conf);
         TestSystem.WaitUntil(() => _host.Processes().TryGetValue("eth1", out var r) && r.ContainsValue("running"), "eth1 running");
         string last = "";

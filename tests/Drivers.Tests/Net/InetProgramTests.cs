@@ -31,7 +31,7 @@ public sealed class InetProgramTests : IDisposable
         foreach (var d in _dirs) Directory.Delete(d, true);
     }
 
-    private InetTapKit Boot(string driver) => _kit = InetTapKit.Boot(_output, driver);
+    private InetTapKit Boot(string driver, bool killedOften = false) => _kit = InetTapKit.Boot(_output, driver, killedOften);
 
     private (int Status, string Stdout, string Stderr) Run(int timeoutMs, params string[] args)
     {
@@ -166,7 +166,7 @@ public sealed class InetProgramTests : IDisposable
     [InlineData("rtl8139")]
     public void Wget_64MiB_SurvivesTheDriverKilledEverySecond(string driver)
     {
-        var kit = Boot(driver);
+        var kit = Boot(driver, killedOften: true);
         const long Size = 64L << 20;
         var (dir, sha) = RandomFile("big.bin", Size);
         Serve(["python3", "-m", "http.server", "8080", "--bind", kit.Linux], dir);

@@ -34,7 +34,10 @@ public sealed class InetTapKit : IDisposable
         Linux = linux;
     }
 
-    public static InetTapKit Boot(Xunit.Abstractions.ITestOutputHelper output, string driver)
+    /// <param name="killedOften">The driver will be killed again and again (Fig. 5.16's
+    /// workload): RS restarts it at once every time (no backoff, no restart-intensity limit),
+    /// as the thesis's experiment has it.</param>
+    public static InetTapKit Boot(Xunit.Abstractions.ITestOutputHelper output, string driver, bool killedOften = false)
     {
         var card = NetTestKit.CardNamed(driver);
         var (label, inet, linux) = Addresses(driver);
@@ -42,10 +45,10 @@ public sealed class InetTapKit : IDisposable
         RsSystem? rs = null;
         try
         {
-            rs = card.Boot(output, tap.Backend, Mac);
+            rs = killedOften ? card.Boot(output, tap.Backend, Mac, "max_failures=100000") : card.Boot(output, tap.Backend, Mac);
             tap.Up();
             tap.AddAddress(linux + "/24");
-            var up = rs.Manager.Ask("rs-spec up " + card.UpSpec(label));
+            var up = rs.Manager.Ask("rs-spec up " + card.UpSpec(label) + (killedOften ? ";nobackoff=1" : ""));
             Assert.True(Puppet.Field(up, 1) == "OK" && Puppet.Field(up, 2) == "OK", up);
             rs.WaitState(label, "running");
             string conf = Path.Combine(TestSystem.RepoRoot(), "etc", "inet.conf");

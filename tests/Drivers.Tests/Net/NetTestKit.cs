@@ -27,7 +27,7 @@ public static class NetTestKit
 
         /// <summary>Builds a machine with this card on it (station address <paramref name="mac"/>,
         /// frames to and from <paramref name="backend"/>) and a system with PM, DS and RS on it.</summary>
-        public abstract RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac);
+        public abstract RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac, params string[] rsTunables);
 
         /// <summary>The `rs-spec up` fields that start this card's driver under RS as <paramref name="label"/>.</summary>
         public abstract string UpSpec(string label);
@@ -40,10 +40,10 @@ public static class NetTestKit
     {
         public override string Name => "dp8390";
 
-        public override RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac)
+        public override RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac, params string[] rsTunables)
         {
             var io = new IoSpace();
-            var rs = new RsSystem(output, io);
+            var rs = new RsSystem(output, io, rsTunables);
             try
             {
                 Assert.True(io.Register(0x300, 0x20, new Ne2000(mac, rs.Sys.Kernel.IrqLine(9), backend)));
@@ -68,14 +68,14 @@ public static class NetTestKit
 
         public override string Name => "rtl8139";
 
-        public override RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac)
+        public override RsSystem Boot(Xunit.Abstractions.ITestOutputHelper? output, INicBackend backend, byte[] mac, params string[] rsTunables)
         {
             var board = new Board();
             return new RsSystem(output, board, kernel =>
             {
                 var nic = new Rtl8139Device(mac, kernel.IrqLine(11), backend, board.Iommu.Port(Address.RequesterId));
                 Assert.Null(board.PlugPci(Address, nic.Config, nic, 0xC000, 11));
-            });
+            }, rsTunables);
         }
 
         public override string UpSpec(string label) => $"label={label};binary={RsSystem.Image};args=rtl8139;policy=rtl8139";

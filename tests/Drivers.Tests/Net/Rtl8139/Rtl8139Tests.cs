@@ -21,6 +21,10 @@ namespace Bulkhead.Drivers.Tests.Net.Rtl8139;
 
 public sealed partial class Rtl8139Tests : IDisposable
 {
+    /// <summary>The driver's DMA region: a 64 KiB receive ring with 16 + 1536 bytes of slack
+    /// (17 pages), then four 2 KiB transmit buffers (2 pages).</summary>
+    private const int DmaPages = 19;
+
     private static readonly byte[] Mac = [0x52, 0x54, 0x00, 0x81, 0x39, 0x01];
     private static readonly byte[] Peer = [0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF];
     private static readonly PciAddress Address = new(0, 3, 0);
@@ -146,8 +150,8 @@ public sealed partial class Rtl8139Tests : IDisposable
         // Its device reaches exactly the region it pinned, and nothing was refused.
         var dma = DmaAddresses();
         Assert.Single(dma);
-        Assert.True(DomainAllows(dma[0], 5 * 4096));
-        Assert.False(_board.Iommu.IsAllowed(Address.RequesterId, (dma[0] >> PhysicalMemory.PageShift) + 5));
+        Assert.True(DomainAllows(dma[0], DmaPages * 4096));
+        Assert.False(_board.Iommu.IsAllowed(Address.RequesterId, (dma[0] >> PhysicalMemory.PageShift) + DmaPages));
         Assert.Equal(0, _board.Iommu.Denied(Address.RequesterId));
     }
 
@@ -194,7 +198,7 @@ public sealed partial class Rtl8139Tests : IDisposable
         Assert.StartsWith("r OK " + Endpoint.Iommu + " " + Err.EPERM, c.Ask($"sendrec3 {Endpoint.Iommu} {Bulkhead.Lib.Iommu.IommuCall.Reset} {ep} 0 0"));
         Assert.True(_rs.Sys.Kernel.Denials()[(int)Denial.DeviceDmaNotAllowed] >= dmaBefore + 1);
         // None of it reached the IOMMU: the driver's domain is as it was and traffic flows.
-        Assert.True(DomainAllows(bus, 5 * 4096));
+        Assert.True(DomainAllows(bus, DmaPages * 4096));
         for (int i = 0; i < 3; i++) RoundTrip(ep, i);
     }
 
@@ -208,7 +212,7 @@ public sealed partial class Rtl8139Tests : IDisposable
 
         // A corrupted register write (as a fault injected into the driver would make): the
         // receive ring now starts just past the driver's DMA region.
-        _board.Io.Write(IoBase + Rtl8139Registers.RbStart, 4, (uint)(bus + 5 * 4096));
+        _board.Io.Write(IoBase + Rtl8139Registers.RbStart, 4, (uint)(bus + DmaPages * 4096));
         var c = _rs.Client;
         var answer = NetTestKit.PostRead(_rs.Sys, c, ep);
         _wire.Send(Frame(Mac, 100, 1));
@@ -250,7 +254,7 @@ public sealed partial class Rtl8139Tests : IDisposable
         // new memory and had the IOMMU reprogrammed; the old domain was reset first.
         var dma = DmaAddresses();
         Assert.Equal(2, dma.Count);
-        Assert.True(DomainAllows(dma[1], 5 * 4096));
+        Assert.True(DomainAllows(dma[1], DmaPages * 4096));
         if (dma[1] != dma[0]) Assert.False(DomainAllows(dma[0], 4096), "the dead driver's frames are still reachable");
         Assert.Equal($"r OK OK {Convert.ToHexString(Mac)} 1 1", c.Ask($"net conf {second}"));
         for (int i = 0; i < 20; i++) RoundTrip(second, 300 + i);
@@ -308,7 +312,7 @@ public sealed partial class Rtl8139Tests : IDisposable
         // The network driver never noticed: same instance, same device, same DMA domain.
         var eth1 = _rs.Row("eth1");
         Assert.Equal((ep.ToString(CultureInfo.InvariantCulture), "running", "0"), (eth1[1], eth1[2], eth1[3]));
-        Assert.True(DomainAllows(dma, 5 * 4096));
+        Assert.True(DomainAllows(dma, DmaPages * 4096));
         Assert.Equal(1, IommuDomains());
         Assert.True(_rs.Sys.Console.Has(bus == "pci" ? "pci: 1 device owner(s) restored from DS" : "iommu: DMA domains from DS: 1 kept, 0 reset"),
                     "the new bus driver did not restore its state");
@@ -319,7 +323,7 @@ public sealed partial class Rtl8139Tests : IDisposable
         int second = RsKit.Ep(_rs.WaitRestarts("eth1", 1));
         var both = DmaAddresses();
         Assert.Equal(2, both.Count);
-        Assert.True(DomainAllows(both[1], 5 * 4096));
+        Assert.True(DomainAllows(both[1], DmaPages * 4096));
         if (both[1] != dma) Assert.False(DomainAllows(dma, 4096), "the dead driver's frames are still reachable");
         Assert.Equal(1, IommuDomains());
         for (int i = 0; i < 5; i++) RoundTrip(second, 200 + i);
