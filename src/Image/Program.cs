@@ -28,6 +28,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["pci"] = Bulkhead.Drivers.Pci.PciDriver.Run,
     ["iommu"] = Bulkhead.Drivers.Iommu.IommuDriver.Run,
     ["memory"] = Bulkhead.Drivers.Block.Memory.MemoryDriver.Run,
+    ["at_wini"] = Bulkhead.Drivers.Block.AtWini.AtWiniDriver.Run,
     ["service"] = Bulkhead.Commands.Service.ServiceCommand.Run,
 };
 
