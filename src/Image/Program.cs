@@ -27,6 +27,8 @@ var components = new Dictionary<string, Func<string[], int>>
     ["rtl8139"] = Bulkhead.Drivers.Net.Rtl8139.Rtl8139Driver.Run,
     ["pci"] = Bulkhead.Drivers.Pci.PciDriver.Run,
     ["iommu"] = Bulkhead.Drivers.Iommu.IommuDriver.Run,
+    ["memory"] = Bulkhead.Drivers.Block.Memory.MemoryDriver.Run,
+    ["at_wini"] = Bulkhead.Drivers.Block.AtWini.AtWiniDriver.Run,
     ["service"] = Bulkhead.Commands.Service.ServiceCommand.Run,
 };
 

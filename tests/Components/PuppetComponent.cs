@@ -552,6 +552,8 @@ internal static unsafe class PuppetComponent
                 }
             case "net": // net conf <ep> [mode] | write <ep> <hex> | read <ep> <len> | post <ep> <len> | collect <ep> | stat <ep> | fault <ep> <mode>: network driver requests
                 return NetRequest(w);
+            case "blk": // blk open|close|ioctl|flush|req|read|write|gather|scatter|vector|asend ...: block driver requests (BlockRequests.cs)
+                return BlockRequests.Do(w);
             default:
                 return "x unknown " + w[0];
         }

@@ -3,7 +3,8 @@
 // its boot.conf entry), and it hands a driver the I/O window and IRQ line of a device only if
 // RS said the driver's policy grants that device (`pci device`) or its class (`pci class`).
 // At start it scans bus 0 (the machine model has no PCI-to-PCI bridges) like firmware and
-// sizes every I/O BAR; then it serves PciCall requests (protocol: Lib/Pci/PciCall.cs).
+// sizes every I/O BAR (BAR0..5; a reservation grants all of them: a PCI IDE function's
+// registers are its BAR4); then it serves PciCall requests (protocol: Lib/Pci/PciCall.cs).
 // Rules: ACLs come only from RS, ownership questions only from the IOMMU driver; a driver sees
 // and touches only devices its ACL grants and configuration space only of devices it holds,
 // and never the registers the kernel's privileges were derived from (ids, BARs, ROM, IRQ line).
@@ -40,6 +41,7 @@ public sealed class PciDriver
         public ushort Vendor, Device;
         public uint ClassCode;
         public int IoBase, IoSize, Irq;
+        public readonly int[] BarBase = new int[PciIoBars.Count], BarSize = new int[PciIoBars.Count];
         public int Owner = Endpoint.None;
     }
 
@@ -112,7 +114,7 @@ public sealed class PciDriver
                 ConfigRead(bdf, HeaderOffset, 4, out uint hdr);
                 if (fn == 0 && (hdr & 0x00800000) != 0) functions = 8;
                 var f = new Function { Bdf = bdf, Vendor = (ushort)ids, Device = (ushort)(ids >> 16), ClassCode = cls >> 8 };
-                SizeIoBar(f);
+                SizeIoBars(f);
                 ConfigRead(bdf, InterruptLineOffset, 1, out uint line);
                 f.Irq = (int)line;
                 _functions.Add(f);
@@ -121,18 +123,30 @@ public sealed class PciDriver
         return Err.Ok;
     }
 
-    /// <summary>BAR0, when it is an I/O BAR: base as firmware set it, size by the all-ones probe.</summary>
-    private static void SizeIoBar(Function f)
+    /// <summary>Every I/O BAR: base as firmware set it, size by the all-ones probe; IoBase and
+    /// IoSize are the first of them. A 64-bit memory BAR takes two slots.</summary>
+    private static void SizeIoBars(Function f)
     {
-        ConfigRead(f.Bdf, Bar0Offset, 4, out uint bar);
-        if ((bar & 1) == 0) return;
-        ConfigWrite(f.Bdf, Bar0Offset, 4, 0xFFFFFFFF);
-        ConfigRead(f.Bdf, Bar0Offset, 4, out uint mask);
-        ConfigWrite(f.Bdf, Bar0Offset, 4, bar);
-        uint size = ~(mask & 0xFFFFFFFC) + 1;
-        if (size is 0 or > 0x10000) return;
-        f.IoBase = (int)(bar & 0xFFFC);
-        f.IoSize = (int)Math.Min(size, 0x10000u - (uint)f.IoBase);
+        for (int i = 0; i < PciIoBars.Count; i++)
+        {
+            int offset = Bar0Offset + 4 * i;
+            ConfigRead(f.Bdf, offset, 4, out uint bar);
+            if ((bar & 1) == 0)
+            {
+                if ((bar & 0x6) == 0x4) i++; // 64-bit memory BAR: the next slot is its high half
+                continue;
+            }
+            ConfigWrite(f.Bdf, offset, 4, 0xFFFFFFFF);
+            ConfigRead(f.Bdf, offset, 4, out uint mask);
+            ConfigWrite(f.Bdf, offset, 4, bar);
+            uint size = ~(mask & 0xFFFFFFFC) + 1;
+            if (size is 0 or > 0x10000) continue;
+            int b = (int)(bar & 0xFFFC);
+            int n = (int)Math.Min(size, 0x10000u - (uint)b);
+            if (n <= 0 || b == 0) continue;
+            (f.BarBase[i], f.BarSize[i]) = (b, n);
+            if (f.IoSize == 0) (f.IoBase, f.IoSize) = (b, n);
+        }
     }
 
     // ---- Requests ----
@@ -190,9 +204,10 @@ public sealed class PciDriver
         var f = Find(m.As<PciRequest>().Bdf);
         if (f is null || !Grants(acl, f)) return Deny(caller);
         if (f.Owner != Endpoint.None && f.Owner != caller) return Err.EBUSY;
-        if (f.IoSize > 0)
+        for (int i = 0; i < PciIoBars.Count; i++)
         {
-            int r = SysCall.PrivCtlAddIo(caller, f.IoBase, f.IoSize);
+            if (f.BarSize[i] == 0) continue;
+            int r = SysCall.PrivCtlAddIo(caller, f.BarBase[i], f.BarSize[i]);
             if (r != Err.Ok) return r;
         }
         if (f.Irq is > 0 and < 16)
@@ -358,11 +373,17 @@ public sealed class PciDriver
 
     private static bool Grants(List<PciAclEntry> acl, Function f) => acl.Exists(e => e.Matches(f.Vendor, f.Device, f.ClassCode));
 
-    private static PciReply Describe(Function f) => new()
+    private static PciReply Describe(Function f)
     {
-        Bdf = f.Bdf, Vendor = f.Vendor, Device = f.Device, ClassCode = f.ClassCode,
-        IoBase = f.IoBase, IoSize = f.IoSize, Irq = f.Irq is > 0 and < 16 ? f.Irq : -1,
-    };
+        var reply = new PciReply
+        {
+            Bdf = f.Bdf, Vendor = f.Vendor, Device = f.Device, ClassCode = f.ClassCode,
+            IoBase = f.IoBase, IoSize = f.IoSize, Irq = f.Irq is > 0 and < 16 ? f.Irq : -1,
+        };
+        for (int i = 0; i < PciIoBars.Count; i++)
+            reply.Bars[i] = new PciIoBar { Base = (ushort)f.BarBase[i], Size = (ushort)Math.Min(f.BarSize[i], 0xFFFF) };
+        return reply;
+    }
 
     private static bool ValidAccess(int offset, int size) =>
         size is 1 or 2 or 4 && offset >= 0 && offset + size <= 256 && offset % size == 0;

@@ -10,6 +10,7 @@ public static class Err
     public const int ESRCH = -3;
     public const int EINTR = -4;
     public const int EIO = -5;
+    public const int ENXIO = -6;
     public const int EBADF = -9;
     public const int E2BIG = -7;
     public const int ENOEXEC = -8;
@@ -21,6 +22,7 @@ public static class Err
     public const int EEXIST = -17;
     public const int ENODEV = -19;
     public const int EINVAL = -22;
+    public const int ENOTTY = -25;
     public const int ENOSPC = -28;
     public const int EDOM = -33;
     public const int ERANGE = -34;
@@ -62,6 +64,7 @@ public static class Err
         ESRCH => "ESRCH",
         EINTR => "EINTR",
         EIO => "EIO",
+        ENXIO => "ENXIO",
         EBADF => "EBADF",
         EACCES => "EACCES",
         E2BIG => "E2BIG",
@@ -73,6 +76,7 @@ public static class Err
         EEXIST => "EEXIST",
         ENODEV => "ENODEV",
         EINVAL => "EINVAL",
+        ENOTTY => "ENOTTY",
         ENOSPC => "ENOSPC",
         EDOM => "EDOM",
         ERANGE => "ERANGE",

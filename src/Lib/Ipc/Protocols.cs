@@ -5,7 +5,7 @@
 // a valid request of another protocol, and a log or a denial that shows a number names one call.
 // Rules: append-only. Never renumber or reuse a base, even of a protocol that is gone (old
 // binaries and DS backups may still carry its numbers); a new protocol takes the next free base
-// (after 0xE00 comes 0xF00, then 0x1100: 0x1000 is NOTIFY). Numbers below the first base
+// (after 0xF00 comes 0x1100: 0x1000 is NOTIFY). Numbers below the first base
 // are no protocol's: the echo server answers any number, and tests use small numbers for their
 // own messages. tests/Lib.Tests/Messages/NumberTests.cs holds every request number as a
 // golden list.
@@ -34,6 +34,8 @@ public static class Protocols
     public const int Pm = 0xD00;
     /// <summary>The network server's socket calls (InetCall).</summary>
     public const int Inet = 0xE00;
+    /// <summary>Block-device drivers (BlockDriverCall; MINIX's BDEV_* requests).</summary>
+    public const int BlockDriver = 0xF00;
 
     /// <summary>NOTIFY_MESSAGE: the one number of a notification, from the kernel (MINIX's 0x1000).</summary>
     public const int Notify = 0x1000;

@@ -7,9 +7,11 @@
 //   DelAcl    (RS only; PciRequest.Endpoint): forget the endpoint's ACL and release its devices.
 //   FirstDev / NextDev (PciRequest.Bdf = the previous device for NextDev): the next function,
 //             in bus order, that the caller's ACL grants → Bdf, ids, class; ENOENT at the end.
-//   Reserve   (Bdf): the caller takes the device; the PCI-bus driver reads its I/O BAR and IRQ
-//             line from configuration space and gives the caller exactly those with PRIVCTL →
-//             IoBase, IoSize, Irq. EBUSY if a live driver holds it.
+//   Reserve   (Bdf): the caller takes the device; the PCI-bus driver reads its I/O BARs and
+//             IRQ line from configuration space and gives the caller exactly those with PRIVCTL →
+//             IoBase, IoSize (the first I/O BAR), Irq, and every I/O BAR in Bars (index = BAR
+//             number; a PCI IDE function's bus-master block is BAR4). EBUSY if a live driver
+//             holds it.
 //   Release   (Bdf).
 //   ReadConfig / WriteConfig (Bdf, Offset, Size 1/2/4, Value): configuration space of a device
 //             the caller reserved. Writes to the header's identity, BARs, expansion ROM and
@@ -62,6 +64,24 @@ public struct PciReply
     public int IoBase;
     public int IoSize;
     public int Irq;
+    /// <summary>The I/O BARs 0..5 (size 0: none, or a memory BAR).</summary>
+    public PciIoBars Bars;
+}
+
+/// <summary>One I/O BAR: base port and number of ports.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct PciIoBar
+{
+    public ushort Base;
+    public ushort Size;
+}
+
+[System.Runtime.CompilerServices.InlineArray(PciIoBars.Count)]
+public struct PciIoBars
+{
+    public const int Count = 6;
+
+    private PciIoBar _b0;
 }
 
 /// <summary>One grant of an ACL: a vendor/device pair, or a class (with or without interface).</summary>

@@ -15,7 +15,11 @@ public delegate int RequestHandler(ref Message m);
 
 public sealed class ServerLoop
 {
+    /// <summary>Requests Defer keeps at most.</summary>
+    public const int MaxDeferred = 64;
+
     private readonly Dictionary<int, RequestHandler> _handlers = [];
+    private readonly Queue<Message> _deferred = new();
 
     /// <summary>Called for every message received, notifications included, before anything else.</summary>
     public Action<Message>? OnReceive { get; set; }
@@ -53,6 +57,21 @@ public sealed class ServerLoop
 
     public void Stop() => Running = false;
 
+    /// <summary>Keeps <paramref name="m"/>, received by a handler outside the loop, for the loop
+    /// to dispatch next, before it receives again; false when MaxDeferred already wait.</summary>
+    public bool Defer(in Message m)
+    {
+        if (_deferred.Count >= MaxDeferred) return false;
+        _deferred.Enqueue(m);
+        return true;
+    }
+
+    private int Next(out Message m)
+    {
+        if (_deferred.TryDequeue(out m)) return Err.Ok;
+        return IpcCall.Receive(Endpoint.Any, out m);
+    }
+
     /// <summary>Called when a reply could not be delivered (client gone, or not waiting for a SENDNB).</summary>
     public Action<int, int>? OnReplyFailed { get; set; }
 
@@ -61,7 +80,7 @@ public sealed class ServerLoop
     public int Run()
     {
         Running = true;
-        int r = IpcCall.Receive(Endpoint.Any, out var m);
+        int r = Next(out var m);
         while (true)
         {
             if (r != Err.Ok) return r;
@@ -72,7 +91,7 @@ public sealed class ServerLoop
                 OnNotify?.Invoke(m);
                 if (BoundGarbage) HeapBound.Check();
                 if (!Running) return Err.Ok;
-                r = IpcCall.Receive(Endpoint.Any, out m);
+                r = Next(out m);
                 continue;
             }
             int source = m.Source;
@@ -80,13 +99,13 @@ public sealed class ServerLoop
             {
                 answer(m);
                 if (!Running) return Err.Ok;
-                r = IpcCall.Receive(Endpoint.Any, out m);
+                r = Next(out m);
                 continue;
             }
             if (source == Endpoint.Rs && m.Type == Rs.RsCall.SaveState && Rs.ServiceRuntime.Started)
             {
                 Rs.ServiceRuntime.SaveState(); // answered with StateSaved, not with a reply
-                r = IpcCall.Receive(Endpoint.Any, out m);
+                r = Next(out m);
                 continue;
             }
             int result = _handlers.TryGetValue(m.Type, out var h) ? h(ref m)
@@ -100,15 +119,23 @@ public sealed class ServerLoop
             }
             if (result == Err.EDONTREPLY)
             {
-                r = IpcCall.Receive(Endpoint.Any, out m);
+                r = Next(out m);
                 continue;
             }
             m.Type = result;
+            if (_deferred.Count > 0)
+            {
+                // Deferred requests go first: reply alone, then take the next of them.
+                int failed = Reply(source, result, ref m);
+                if (failed != Err.Ok) OnReplyFailed?.Invoke(source, failed);
+                r = Next(out m);
+                continue;
+            }
             r = IpcCall.ReplyAndReceive(source, ref m, NonBlockingTo(source), Endpoint.Any, out int replyResult);
             if (replyResult != Err.Ok)
             {
                 OnReplyFailed?.Invoke(source, replyResult);
-                r = IpcCall.Receive(Endpoint.Any, out m);
+                r = Next(out m);
             }
         }
     }

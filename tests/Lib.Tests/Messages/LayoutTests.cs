@@ -52,6 +52,7 @@ public sealed class LayoutTests
         Assert.Equal(192, Unsafe.SizeOf<KernelPage>());
         Assert.Equal(80, Unsafe.SizeOf<AsyncEntry>());
         Assert.Equal(96, Unsafe.SizeOf<ProcInfo>());
+        Assert.Equal(Bulkhead.Lib.Block.BlockIoVector.Size, Unsafe.SizeOf<Bulkhead.Lib.Block.BlockIoVector>());
         Assert.Equal(64, Unsafe.SizeOf<KInfo>());
         Assert.Equal(32 + 4 * PrivilegeBlock.MaxTargets + 4 * PrivilegeBlock.MaxIoRanges + 8, Unsafe.SizeOf<PrivilegeBlock>());
         Assert.Equal(16, Marshal.OffsetOf<KernelPage>(nameof(KernelPage.Msg)).ToInt32());

@@ -26,12 +26,21 @@ public sealed class NumberTests
         "Iommu = 0xC00",
         "Pm = 0xD00",
         "Inet = 0xE00",
+        "BlockDriver = 0xF00",
         "Notify = 0x1000",
     ];
 
     /// <summary>Every request of every protocol, as its m_type, in protocol and number order.</summary>
     private static readonly string[] GoldenRequests =
     [
+        "BlockDriverCall.Open = 0xF01",
+        "BlockDriverCall.Close = 0xF02",
+        "BlockDriverCall.Read = 0xF03",
+        "BlockDriverCall.Write = 0xF04",
+        "BlockDriverCall.Gather = 0xF05",
+        "BlockDriverCall.Scatter = 0xF06",
+        "BlockDriverCall.Ioctl = 0xF07",
+        "BlockDriverCall.Flush = 0xF08",
         "DsCall.Publish = 0x800",
         "DsCall.Retrieve = 0x801",
         "DsCall.Subscribe = 0x802",
@@ -116,6 +125,14 @@ public sealed class NumberTests
     /// travel inside payloads. They are no m_type, so they are exempt from the range rules.</summary>
     private static readonly string[] GoldenOthers =
     [
+        "BlockDriverCall.MaxTransfer = 0x400000",
+        "BlockDriverCall.MaxVector = 0x40",
+        "BlockDriverCall.AccessRead = 0x1",
+        "BlockDriverCall.AccessWrite = 0x2",
+        "BlockDriverCall.IoctlGeometry = 0x1",
+        "BlockDriverCall.IoctlRamSize = 0x2",
+        "BlockDriverCall.Partitions = 0x4",
+        "BlockDriverCall.FlagContentsLost = 0x1",
         "InetCall.NonBlocking = 0x1",
         "InetCall.MaxTransfer = 0x40000",
         "InetCall.MaxPoll = 0x40",

@@ -1,0 +1,43 @@
+// at_wini: the driver of the ATA disk on the primary IDE channel (MINIX's
+// drivers/storage/at_wini), on the shared block-driver library (BlockDriver): minor 0 is the
+// whole disk, minors 1..4 its MBR partitions.
+// Arguments: `pio` forces programmed I/O; `timeout=MS` sets how long a command may go without
+// its interrupt (default 2000).
+// Initialization: (1) unless `pio`, ask the PCI-bus driver for the IDE function its policy
+// grants (8086:7010) and reserve it — which gives this process the bus-master block (BAR4) and
+// IRQ 14 — enable I/O decoding and bus mastering, pin one page-aligned region (the PRD table's
+// page and a 128 KiB bounce buffer) with MAPDMA and have the IOMMU driver let the function reach
+// exactly that region; (2) register IRQ 14 with IRQCTL; (3) soft-reset the controller (a
+// restarted driver finds it as the dead one left it, possibly in the middle of a command) and
+// IDENTIFY the disk: its size from words 60–61, or 100–103 with LBA48 (word 83 bit 10).
+// The legacy command and control ports (0x1F0–0x1F7, 0x3F6) and IRQ 14 of a channel in
+// compatibility mode belong to no BAR: they come from the policy's `isa io`/`isa irq`, as in
+// MINIX's at_wini policy. Without DMA (no PCI grant, MAPDMA or IOMMU refusal, or `pio`) the
+// driver runs in PIO; it says so on the console.
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Drivers.Block.AtWini;
+
+public static class AtWiniDriver
+{
+    public static int Run(string[] args)
+    {
+        bool pio = false;
+        long timeoutMs = 2000;
+        foreach (string a in args.Skip(1))
+        {
+            if (a == "pio") pio = true;
+            else if (a.StartsWith("timeout=", StringComparison.Ordinal)
+                     && long.TryParse(a.AsSpan(8), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms)
+                     && ms is > 0 and <= 60_000)
+                timeoutMs = ms;
+            else
+            {
+                SysCall.Diag($"at_wini: bad argument '{a}' (want: pio, timeout=MS)");
+                return 2;
+            }
+        }
+        return new BlockDriver(new AtaDisk(pio, timeoutMs * 1_000_000)).Run(Channel.Current.Name);
+    }
+}

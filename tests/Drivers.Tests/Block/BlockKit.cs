@@ -1,0 +1,51 @@
+// Shared pieces of the block-driver tests: the fields of the puppet's `blk` answers
+// (tests/Components/BlockRequests.cs), the data a seeded write sends, and its SHA-256.
+using System.Globalization;
+using System.Security.Cryptography;
+using Bulkhead.Tests.Harness;
+
+namespace Bulkhead.Drivers.Tests.Block;
+
+/// <summary>One `blk` answer: "r IPC RESULT REQUEST ID COUNT SIZE BASE SECTOR PARTITIONS FLAGS [SHA256 [HEX]]".</summary>
+public sealed record BlkAnswer(string Text)
+{
+    private string F(int i) => Puppet.Field(Text, i);
+    private long N(int i) => long.Parse(F(i), CultureInfo.InvariantCulture);
+
+    public string Ipc => F(1);
+    public string Result => F(2);
+    public int Request => (int)N(3);
+    public int Id => (int)N(4);
+    public long Count => N(5);
+    public long Size => N(6);
+    public long Base => N(7);
+    public int SectorSize => (int)N(8);
+    public int Partitions => (int)N(9);
+    public int Flags => (int)N(10);
+    public string Sha => F(11);
+    public string Hex => F(12);
+
+    /// <summary>Delivered and answered with <paramref name="result"/>.</summary>
+    public BlkAnswer Is(string result)
+    {
+        Assert.True(Ipc == "OK" && Result == result, $"expected {result}: {Text}");
+        return this;
+    }
+
+    public override string ToString() => Text;
+}
+
+public static class BlockKit
+{
+    public static BlkAnswer Blk(this Puppet p, string command) => new(p.Ask("blk " + command, 60_000));
+
+    /// <summary>The bytes `blk write ... LENGTH SEED` sends.</summary>
+    public static byte[] Pattern(int length, int seed)
+    {
+        var b = new byte[length];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    public static string Sha(ReadOnlySpan<byte> data) => Convert.ToHexString(SHA256.HashData(data));
+}
