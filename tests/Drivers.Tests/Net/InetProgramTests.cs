@@ -115,6 +115,18 @@ public sealed class InetProgramTests : IDisposable
         Assert.Contains("ECONNREFUSED", stderr);
     }
 
+    [TapFact]
+    public void Daytime_NobodyAtTheAddress_GivesUpAfterItsTimeout()
+    {
+        Boot("rtl8139");
+        var clock = Stopwatch.StartNew();
+        var (status, _, stderr) = Run(60_000, "daytime", "10.0.3.99"); // no ARP answer: SYNs go nowhere
+        Assert.Equal(1, status);
+        Assert.Contains("ETIMEDOUT", stderr);
+        // daytime waits 10 s for the connection (TCP alone would try for about a minute).
+        Assert.InRange(clock.Elapsed.TotalSeconds, 9, 30);
+    }
+
     [TapTheory]
     [InlineData("dp8390")]
     [InlineData("rtl8139")]

@@ -89,11 +89,12 @@ public sealed class SocketCalls
     {
         int source = m.Source;
         if (_pending.ContainsKey(source)) return Err.EBUSY; // cannot happen: the caller is blocked
-        int r = Attempt(ref m, first: true);
-        if (r != Blocked) return r;
+        // Read before the attempt: a connect's request is rewritten to carry its socket.
         int timeout = m.Type == InetCall.Poll ? m.As<InetPollRequest>().TimeoutMs
                     : m.Type is InetCall.TcpConnect or InetCall.TcpListen ? m.As<InetOpenRequest>().TimeoutMs
                     : m.As<InetIoRequest>().TimeoutMs;
+        int r = Attempt(ref m, first: true);
+        if (r != Blocked) return r;
         long deadline = timeout > 0 ? InetClock.NowUs + timeout * 1000L : long.MaxValue;
         _pending[source] = new Pending { Request = m, Deadline = deadline };
         return Err.EDONTREPLY;
