@@ -51,6 +51,8 @@ internal sealed class MemoryDevice : IBlockDevice
     private readonly bool[] _lost = new bool[RamDisks];
     private readonly DsBackup _backup = new("memory.ramdisks");
     private long _nextIdentity = 1;
+    private long _failingSince = -1;        // ms (Environment.TickCount64) of the first failed save in a row
+    private const long SaveOutageToSay = 10_000;
 
     public MemoryDevice() => Array.Fill(_ram, -1);
 
@@ -143,7 +145,19 @@ internal sealed class MemoryDevice : IBlockDevice
             if (_ram[d] >= 0) text.Append(CultureInfo.InvariantCulture, $"{d} {_size[d]} {_identity[d]}\n");
         text.Append(CultureInfo.InvariantCulture, $"next {_nextIdentity}\n");
         int r = _backup.Save(text.ToString());
-        if (r != Err.Ok && r != Err.EDEADSRCDST) SysCall.Diag($"memory: cannot save the RAM disks in DS: {Err.Name(r)}");
+        // Saved again at every heartbeat. While DS is being restarted it is not there
+        // (EDEADSRCDST), and right after, it refuses us (EPERM) until RS has told it our label
+        // again: said once, only when such an outage lasts SaveOutageToSay.
+        bool transient = r is Err.EPERM or Err.EDEADSRCDST;
+        long now = Environment.TickCount64;
+        if (r == Err.Ok) { _failingSince = -1; return; }
+        if (!transient) { SysCall.Diag($"memory: cannot save the RAM disks in DS: {Err.Name(r)}"); return; }
+        if (_failingSince < 0) _failingSince = now;
+        else if (_failingSince != long.MaxValue && now - _failingSince >= SaveOutageToSay)
+        {
+            SysCall.Diag($"memory: cannot save the RAM disks in DS for {SaveOutageToSay / 1000} s: {Err.Name(r)}");
+            _failingSince = long.MaxValue;   // said; quiet until a save succeeds
+        }
     }
 
     /// <summary>Re-creates, empty, the RAM disks an earlier instance had (their contents are lost).</summary>
