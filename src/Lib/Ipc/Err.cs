@@ -42,6 +42,17 @@ public static class Err
     public const int EALREADY = -114;
     public const int EINPROGRESS = -115;
     public const int EPIPE = -32;
+    public const int ENFILE = -23;
+    public const int EMFILE = -24;
+    public const int EXDEV = -18;
+    public const int ENOTDIR = -20;
+    public const int EISDIR = -21;
+    public const int EFBIG = -27;
+    public const int ESPIPE = -29;
+    public const int EROFS = -30;
+    public const int EMLINK = -31;
+    public const int ENAMETOOLONG = -36;
+    public const int ENOTEMPTY = -39;
     public const int ETIMEDOUT = -110;
 
     public const int ERESTART = -200;
@@ -95,6 +106,17 @@ public static class Err
         EALREADY => "EALREADY",
         EINPROGRESS => "EINPROGRESS",
         EPIPE => "EPIPE",
+        ENFILE => "ENFILE",
+        EMFILE => "EMFILE",
+        EXDEV => "EXDEV",
+        ENOTDIR => "ENOTDIR",
+        EISDIR => "EISDIR",
+        EFBIG => "EFBIG",
+        ESPIPE => "ESPIPE",
+        EROFS => "EROFS",
+        EMLINK => "EMLINK",
+        ENAMETOOLONG => "ENAMETOOLONG",
+        ENOTEMPTY => "ENOTEMPTY",
         ETIMEDOUT => "ETIMEDOUT",
         ERESTART => "ERESTART",
         ENOTREADY => "ENOTREADY",

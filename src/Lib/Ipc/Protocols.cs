@@ -37,6 +37,11 @@ public static class Protocols
     /// <summary>Block-device drivers (BlockDriverCall; MINIX's BDEV_* requests).</summary>
     public const int BlockDriver = 0xF00;
 
+    /// <summary>VFS's requests to file-system servers (FsCall; MINIX's REQ_*).</summary>
+    public const int Fs = 0x1100;
+    /// <summary>Programs' file calls to VFS (VfsCall).</summary>
+    public const int Vfs = 0x1200;
+
     /// <summary>NOTIFY_MESSAGE: the one number of a notification, from the kernel (MINIX's 0x1000).</summary>
     public const int Notify = 0x1000;
 }
