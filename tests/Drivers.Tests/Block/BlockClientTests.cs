@@ -194,24 +194,26 @@ public sealed class BlockClientTests : IDisposable
         Assert.Equal([0, 0, 0], Stats(client));
     }
 
-    /// <summary>Runs blkclient request <paramref name="command"/> while the current c0d0 is sent
-    /// <paramref name="signal"/> every <paramref name="everyMs"/> ms, <paramref name="kills"/>
-    /// times (each time once RS has it running again). Returns the answer.</summary>
-    private (long Result, string Line, int Signalled) UnderFire(int client, int type, long a, long b, long c, int signal, int kills, int everyMs)
+    /// <summary>Runs a blkclient request while the current c0d0 is sent <paramref name="signal"/>
+    /// <paramref name="kills"/> times: each time once that instance has made
+    /// <paramref name="traps"/> more traps (it is in the middle of the transfer), then waits for
+    /// RS to have a new instance running. Returns the answer and the signals sent.</summary>
+    private (long Result, string Line, int Signalled) UnderFire(int client, int type, long a, long b, long c, int signal, int kills, long traps = 1500)
     {
+        int ep = RsKit.Ep(Rs.Row("c0d0"));
+        long start = Rs.Sys.Find(ep)!.Value.Traps;
         var pending = Rs.Client.AskAsync($"sendrec3 {client} {type} {a} {b} {c}");
         int signalled = 0;
         while (!pending.IsCompleted && signalled < kills)
         {
-            Thread.Sleep(everyMs);
+            while (!pending.IsCompleted && Rs.Sys.Find(ep) is { } p && p.Traps < start + traps) Thread.Sleep(1);
             if (pending.IsCompleted) break;
-            var row = Rs.Row("c0d0");
-            if (row is not { Length: > 2 } || row[2] != "running") continue;
-            int ep = RsKit.Ep(row);
             Assert.Equal(Err.Ok, Rs.Sys.Kernel.Kill(ep, signal));
             signalled++;
-            _output.WriteLine($"signal {signal} to c0d0 ({ep})");
-            TestSystem.WaitUntil(() => Rs.Row("c0d0") is { Length: > 2 } r && r[2] == "running" && RsKit.Ep(r) != ep, "c0d0 replaced", 30_000);
+            _output.WriteLine($"signal {signal} to c0d0 ({ep}) after {traps} traps");
+            int old = ep;
+            TestSystem.WaitUntil(() => Rs.Row("c0d0") is { Length: > 2 } r && r[2] == "running" && (ep = RsKit.Ep(r)) != old, "c0d0 replaced", 30_000);
+            start = Rs.Sys.Find(ep)?.Traps ?? 0;
         }
         var (result, line) = Parse(Puppet.Await(pending, 120_000), type, a, b);
         return (result, line, signalled);
@@ -227,17 +229,19 @@ public sealed class BlockClientTests : IDisposable
         int client = UpClient("label=c0d0 minor=0 timeout=1500");
         string expected = BlockKit.PatternSha1(0, Length, Seed);
 
+        long before = Rs.Sys.Find(RsKit.Ep(Rs.Row("c0d0")))!.Value.Traps;
         var quiet = Stopwatch.StartNew();
         var (got, line) = Op(client, Read, 0, Length, (int)Mib);
         quiet.Stop();
+        _output.WriteLine($"undisturbed: {Rs.Sys.Find(RsKit.Ep(Rs.Row("c0d0")))!.Value.Traps - before} driver traps");
         Assert.Equal((Length, expected), (got, Sha1Of(line)));
 
         var fire = Stopwatch.StartNew();
-        var (result, fired, signalled) = UnderFire(client, Read, 0, Length, Mib, signal, kills: 3, everyMs: signal == 9 ? 700 : 400);
+        var (result, fired, signalled) = UnderFire(client, Read, 0, Length, Mib, signal, kills: 3);
         fire.Stop();
         _output.WriteLine(fired);
         Assert.Equal((Length, expected), (result, Sha1Of(fired)));
-        Assert.True(signalled >= 2, $"only {signalled} signals landed during the read");
+        Assert.True(signalled == 3, $"only {signalled} signals landed during the read");
         Assert.True(Count(fired, "restarts") >= signalled && Count(fired, "reissued") > 0, fired);
         if (signal == 19) Assert.True(Count(fired, "complaints") >= 1, fired);
         double quietMBs = Length / 1e6 / quiet.Elapsed.TotalSeconds, fireMBs = Length / 1e6 / fire.Elapsed.TotalSeconds;
@@ -252,15 +256,15 @@ public sealed class BlockClientTests : IDisposable
         BootAtWini(72 * Mib, 0);
         int client = UpClient("label=c0d0 minor=0 timeout=1500");
         const int NewSeed = 7;
-        var (put, wline, wkills) = UnderFire(client, Write, 0, Length, Mib | ((long)NewSeed << 32), 9, kills: 3, everyMs: 700);
+        var (put, wline, wkills) = UnderFire(client, Write, 0, Length, Mib | ((long)NewSeed << 32), 9, kills: 3);
         _output.WriteLine(wline);
         Assert.Equal(Length, put);
         string expected = BlockKit.PatternSha1(0, Length, NewSeed);
-        var (got, rline, rkills) = UnderFire(client, Read, 0, Length, Mib, 9, kills: 2, everyMs: 700);
+        var (got, rline, rkills) = UnderFire(client, Read, 0, Length, Mib, 9, kills: 3);
         _output.WriteLine(rline);
         Assert.Equal((Length, expected), (got, Sha1Of(rline)));
         Assert.Equal(expected, HostSha1(0, Length));
-        Assert.True(wkills + rkills >= 3, $"{wkills} + {rkills} kills landed");
+        Assert.True(wkills == 3 && rkills == 3, $"{wkills} + {rkills} kills landed");
         Assert.True(Count(rline, "restarts") >= wkills + rkills && Count(rline, "reissued") > 0, rline);
     }
 
