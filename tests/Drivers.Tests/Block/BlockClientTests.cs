@@ -36,6 +36,11 @@ public sealed class BlockClientTests : IDisposable
             ipc kernel SETGRANT SAFECOPY SETALARM TIMES SYSCTL GETINFO;
             driver c0d0 memory badblk;
         };
+        driver blkmute {
+            ipc calls SEND RECEIVE SENDREC NOTIFY SENDNB SENDA;
+            ipc targets DS RS badblk;
+            ipc kernel SETGRANT SAFECOPY SETALARM TIMES SYSCTL GETINFO;
+        };
         driver badblk {
             ipc calls SEND RECEIVE SENDREC NOTIFY SENDNB SENDA;
             ipc targets DS RS;
@@ -91,9 +96,9 @@ public sealed class BlockClientTests : IDisposable
 
     /// <summary>Starts blkclient with <paramref name="args"/> (label=…, minor=…, …) and a 1 s
     /// heartbeat period; returns its endpoint.</summary>
-    private int UpClient(string args)
+    private int UpClient(string args, string policy = "blkclient")
     {
-        UpSpec($"label=blkclient;binary={TestSystem.TestProc};args=blkclient {args};policy=blkclient;isolation={PolicyFile};period=1000", "blkclient");
+        UpSpec($"label=blkclient;binary={TestSystem.TestProc};args=blkclient {args};policy={policy};isolation={PolicyFile};period=1000", "blkclient");
         return RsKit.Ep(Rs.Row("blkclient"));
     }
 
@@ -274,18 +279,19 @@ public sealed class BlockClientTests : IDisposable
         BootAtWini(72 * Mib, 0);
         int client = UpClient("label=c0d0 minor=0 timeout=1500 recovery=3000");
         int first = RsKit.Ep(Rs.Row("blkclient"));
-        var pending = Rs.Client.AskAsync($"sendrec3 {client} {Read} 0 {64 * Mib} {Mib}");
+        // Small requests (4 KiB each), so that the read is surely in progress when the driver goes.
+        var pending = Rs.Client.AskAsync($"sendrec3 {client} {Read} 0 {64 * Mib} 4096");
         Thread.Sleep(300);
+        var clock = Stopwatch.StartNew();
         var down = Rs.Manager.Ask("rs down c0d0");
         Assert.Equal("OK", Puppet.Field(down, 1));
-        var clock = Stopwatch.StartNew();
         // A request to the client while it waits for its driver is kept and answered after.
         var ping = Rs.Manager.AskAsync($"sendrec3 {client} {Ping} 0 0 0");
         var (result, line) = Parse(Puppet.Await(pending, 30_000), Read, 0, 64 * Mib);
         clock.Stop();
         _output.WriteLine($"{line} after {clock.ElapsedMilliseconds} ms");
         Assert.Equal(Err.EIO, result);
-        Assert.True(clock.ElapsedMilliseconds is > 2500 and < 8000, $"EIO after {clock.ElapsedMilliseconds} ms");
+        Assert.True(clock.ElapsedMilliseconds is >= 3000 and < 8000, $"EIO after {clock.ElapsedMilliseconds} ms");
         Assert.Equal("42", Puppet.Field(Puppet.Await(ping), 4));
         Assert.Equal("42", Puppet.Field(Rs.Client.Ask($"sendrec3 {client} {Ping} 0 0 0"), 4));
         // It answered RS's heartbeats all along: the same instance, never restarted.
@@ -314,5 +320,23 @@ public sealed class BlockClientTests : IDisposable
         Assert.True(stats[0] == 1 && stats[1] >= 1 && stats[2] == 1, $"restarts, reissued, complaints: {string.Join(' ', stats)}");
         Assert.Equal(1, RsKit.Restarts(Rs.WaitRestarts("badblk", 1)));
         Assert.True(Rs.Sys.Console.Has("blockclient: badblk (") && Rs.Sys.Console.Has("complained to RS"), Rs.Console());
+    }
+
+    /// <summary>A client whose policy does not name the driver in `driver`: RS refuses its
+    /// complaint (EPERM), the client sends the request again to the same instance — which
+    /// answers this time — and drops the late answer to the first one, if any comes.</summary>
+    [Fact]
+    public void SilentDriver_ComplaintRefused_RequestSentAgainToTheSameInstance()
+    {
+        _rs = new RsSystem(_output);
+        UpSpec($"label=badblk;binary={TestSystem.TestProc};args=badblk fault=silent after=2;policy=badblk;isolation={PolicyFile}", "badblk");
+        int driver = RsKit.Ep(Rs.Row("badblk"));
+        int client = UpClient("label=badblk minor=0 timeout=500 staging=65536", policy: "blkmute");
+        var (got, line) = Op(client, Read, 0, Mib, Mib);
+        Assert.Equal((Mib, BlockKit.PatternSha1(0, Mib, Seed)), (got, Sha1Of(line)));
+        Assert.Equal([0, 1, 1], Stats(client));
+        Assert.True(Rs.Sys.Console.Has("failed: no answer within 500 ms; complaint to RS refused: EPERM"), Rs.Console());
+        var row = Rs.Row("badblk");
+        Assert.Equal((driver, 0), (RsKit.Ep(row), RsKit.Restarts(row)));
     }
 }
