@@ -273,6 +273,27 @@ public sealed class BlockClientTests : IDisposable
         Assert.True(Count(rline, "restarts") >= wkills + rkills && Count(rline, "reissued") > 0, rline);
     }
 
+    /// <summary>The driver is replaced while the client is idle (the DS notification goes to the
+    /// client's loop, not to the client): the next request finds the new instance at once,
+    /// with no answer deadline to sit out and no complaint.</summary>
+    [Fact]
+    public void AtWini_KilledWhileTheClientIsIdle_NextRequestGoesToTheNewInstance()
+    {
+        BootAtWini(16 * Mib, 4 * Mib);
+        int client = UpClient("label=c0d0 minor=0");
+        Assert.Equal(Mib, Op(client, Read, 0, Mib, Mib).Result);
+        int ep = RsKit.Ep(Rs.Row("c0d0"));
+        Assert.Equal(Err.Ok, Rs.Sys.Kernel.Kill(ep, 9));
+        TestSystem.WaitUntil(() => Rs.Row("c0d0") is { Length: > 2 } r && r[2] == "running" && RsKit.Ep(r) != ep, "c0d0 replaced", 30_000);
+        Thread.Sleep(600);
+        var clock = Stopwatch.StartNew();
+        var (got, line) = Op(client, Read, Mib, 3 * Mib, Mib);
+        clock.Stop();
+        Assert.Equal((3 * Mib, HostSha1(Mib, 3 * Mib)), (got, Sha1Of(line)));
+        Assert.True(clock.ElapsedMilliseconds < 3000, $"{clock.ElapsedMilliseconds} ms");
+        Assert.Equal([1, 0, 0], Stats(client));
+    }
+
     [Fact]
     public void AtWini_NeverComingBack_GivesEioWithinTheBound_AndTheClientStillAnswers()
     {
