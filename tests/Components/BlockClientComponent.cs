@@ -55,6 +55,7 @@ internal static class BlockClientComponent
         }
         SysCall.Diag($"blkclient: open {label} minor {minor}: size {client!.Size} sector {client.SectorSize}");
         ServiceRuntime.InitDone();
+        loop.OnAnswer = m => client.TakeLateAnswer(m); // late answers from the driver: dropped, counted
         loop.On(Read, (ref Message m) => DoRead(client, ref m));
         loop.On(Write, (ref Message m) => DoWrite(client, ref m));
         loop.On(Stat, (ref Message m) =>
