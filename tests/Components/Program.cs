@@ -6,6 +6,8 @@
 //   hostile-driver — a driver started by RS that tries each Fig. 3.1 attack once (HostileDriver.cs).
 //   pingpong — server or client of a SENDREC ping-pong (benchmarks, starvation tests).
 //   denied-io, alarm-sleeper — CPU-time policy loads (CpuLoad.cs).
+//   blkclient — a service using a BlockClient, steered by requests (BlockClientComponent.cs).
+//   badblk   — a block driver that misbehaves once (BadBlockDriver.cs).
 using Bulkhead.TestComponents;
 
 return args.Length > 0 ? args[0] switch
@@ -17,11 +19,13 @@ return args.Length > 0 ? args[0] switch
     "pingpong-client" => PingPong.Client(args[1..]),
     "denied-io" => CpuLoad.DeniedIo(args[1..]),
     "alarm-sleeper" => CpuLoad.AlarmSleeper(args[1..]),
+    "blkclient" => BlockClientComponent.Run(args[1..]),
+    "badblk" => BadBlockDriver.Run(args[1..]),
     _ => Usage(),
 } : Usage();
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|hostile-driver KEY=VALUE...|pingpong-server|pingpong-client DST N|denied-io PORT|alarm-sleeper PERIOD_US");
+    Console.Error.WriteLine("usage: bulkhead-testproc puppet|hostile SEED COUNT|hostile-driver KEY=VALUE...|pingpong-server|pingpong-client DST N|denied-io PORT|alarm-sleeper PERIOD_US|blkclient K=V...|badblk K=V...");
     return 2;
 }

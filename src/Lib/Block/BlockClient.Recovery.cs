@@ -87,6 +87,7 @@ public sealed partial class BlockClient
                 case Outcome.Answered:
                     return answer.Type; // the minor is not there (ENXIO), or may not be opened so
                 case Outcome.Gone:
+                case Outcome.Silent when LabelNow() != _endpoint:
                     _failed = true;
                     break;
                 case Outcome.Silent:

@@ -1,7 +1,10 @@
 // BlockClient's requests: one request is sent to the current driver instance and its answer
 // checked (Exchange); Request repeats it across driver restarts, failures and the driver's
 // EIO/EAGAIN/EBADF answers until it is answered, MaxAttempts sends were made (EIO), or the
-// driver stayed away longer than RecoveryTimeoutMs (EIO).
+// driver stayed away longer than RecoveryTimeoutMs (EIO). After IdleCheckMs without an answer
+// the label is looked up before sending (the driver may have been replaced while the client was
+// idle, its DS notification gone to the owner's loop); a deadline that passes while the label
+// names another instance is that instance's replacement, not a failure to complain about.
 // What an answer must be (anything else is the driver's failure, reported to RS): from the
 // current instance; a reply (m_type ≤ 0), and an error code a block driver may give; naming our
 // request's type and Id (an Id we gave up on earlier with this instance is a late answer,
@@ -30,6 +33,13 @@ public sealed partial class BlockClient
     }
 
     private int _nextId;
+    /// <summary>Environment.TickCount64 of the last answer from the current instance.</summary>
+    private long _lastAnswerAt;
+
+    /// <summary>After this long without an answer the label is looked up before the next request:
+    /// the driver may have been replaced while the client was idle (the DS notification then
+    /// went to the owner's loop, not to the client).</summary>
+    private const long IdleCheckMs = 500;
 
     /// <summary>Sends <paramref name="req"/> (type <paramref name="type"/>, on our minor) until it
     /// is answered: OK with the reply, the driver's error answer, or EIO.</summary>
@@ -39,6 +49,7 @@ public sealed partial class BlockClient
         for (int attempt = 1; ; attempt++)
         {
             if (attempt > 1) Reissued++;
+            if (_opened && !_failed && Environment.TickCount64 - _lastAnswerAt > IdleCheckMs && LabelNow() != _endpoint) _failed = true;
             if (!_opened || _failed)
             {
                 int r = Reattach();
@@ -62,6 +73,9 @@ public sealed partial class BlockClient
                     break;
                 case Outcome.Gone:
                     _failed = true;
+                    break;
+                case Outcome.Silent when LabelNow() != _endpoint:
+                    _failed = true; // replaced meanwhile: not this instance's fault
                     break;
                 case Outcome.Silent:
                 case Outcome.Garbage:

@@ -69,6 +69,7 @@ public sealed partial class BlockClient
                     return Outcome.Garbage;
                 }
                 answer = m;
+                _lastAnswerAt = Environment.TickCount64;
                 return Outcome.Answered;
             }
         }

@@ -143,6 +143,17 @@ public sealed partial class BlockClient : IDisposable
         return done;
     }
 
+    /// <summary>For the owner's ServerLoop.OnAnswer: true (and counted) when <paramref name="m"/> is
+    /// an answer from this client's driver that arrived outside a wait — a late answer to a request
+    /// the client gave up on, to be dropped, never dispatched (answering it would start an exchange
+    /// of error replies with the driver's own loop).</summary>
+    public bool TakeLateAnswer(in Message m)
+    {
+        if (m.Source != _endpoint || m.Type > Err.Ok || IpcCall.IsNotify(m)) return false;
+        StaleAnswers++;
+        return true;
+    }
+
     /// <summary>Asks the driver to put its write cache on the medium: OK or a negative Err.</summary>
     public int Flush()
     {

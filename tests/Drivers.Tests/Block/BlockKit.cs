@@ -1,5 +1,6 @@
 // Shared pieces of the block-driver tests: the fields of the puppet's `blk` answers
-// (tests/Components/BlockRequests.cs), the data a seeded write sends, and its SHA-256.
+// (tests/Components/BlockRequests.cs), the data a seeded write sends, and its SHA-256; the
+// position-keyed disk pattern of the block-client tests (tests/Components/BlockPattern.cs).
 using System.Globalization;
 using System.Security.Cryptography;
 using Bulkhead.Tests.Harness;
@@ -48,4 +49,29 @@ public static class BlockKit
     }
 
     public static string Sha(ReadOnlySpan<byte> data) => Convert.ToHexString(SHA256.HashData(data));
+
+    /// <summary>The bytes BlockPattern (tests/Components) puts at [position, +length) for <paramref name="seed"/>.</summary>
+    public static byte[] DiskPattern(long position, int length, int seed)
+    {
+        var b = new byte[length];
+        for (int i = 0; i < length; i++)
+        {
+            long p = position + i;
+            ulong x = (ulong)(p >> 3) * 0x9E3779B97F4A7C15UL + (ulong)(uint)seed * 0xD1B54A32D192ED03UL;
+            x ^= x >> 29;
+            x *= 0xBF58476D1CE4E5B9UL;
+            x ^= x >> 32;
+            b[i] = (byte)(x >> (int)((p & 7) * 8));
+        }
+        return b;
+    }
+
+    /// <summary>SHA-1 of the disk pattern over [position, +length), computed in 1 MiB pieces.</summary>
+    public static string PatternSha1(long position, long length, int seed)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        for (long done = 0; done < length; done += 1 << 20)
+            sha.AppendData(DiskPattern(position + done, (int)Math.Min(1 << 20, length - done), seed));
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
 }
