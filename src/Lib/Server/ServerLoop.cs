@@ -46,6 +46,12 @@ public sealed class ServerLoop
     /// by every request's garbage until the runtime's first collection.</summary>
     public bool BoundGarbage { get; set; }
 
+    /// <summary>The process's loop (the last one made or run), for code that waits outside it in
+    /// a handler and must keep the messages that arrive meanwhile for it (BlockClient).</summary>
+    public static ServerLoop? Current { get; private set; }
+
+    public ServerLoop() => Current = this;
+
     private bool NonBlockingTo(int client) => NonBlockingReplies && client != BlockingRepliesTo;
     public bool Running { get; private set; }
 
@@ -80,6 +86,7 @@ public sealed class ServerLoop
     public int Run()
     {
         Running = true;
+        Current = this;
         int r = Next(out var m);
         while (true)
         {

@@ -1,6 +1,8 @@
 // The disk under a file system: a flat array of bytes read and written in whole file-system
-// blocks. The MFS server implements it over the block-driver protocol (grants, SENDA); tests
-// implement it over a host image file and in memory.
+// blocks. The MFS server implements it over the block-driver protocol (grants, SENDA):
+// DriverBlockDevice, over a BlockClient (src/Lib/Block), which also hides the driver's restarts
+// and failures (thesis §4.3.1); tests implement it over a host image file (FileBlockDevice) and
+// in memory.
 // Rules: offsets and lengths the engine passes are multiples of its block size and inside Size.
 // A device never throws for an I/O failure: it answers false, and the engine turns that into
 // EIO for the caller. Flush returns once everything written so far is on stable storage.
