@@ -12,7 +12,8 @@
 // (none, TAP, UDP) unless the caller supplies its own (a benchmark's in-process wire). Any
 // failure — a TAP interface that needs root, a UDP port in use, an image that cannot be
 // opened, ports already taken — is an error naming the device and the configuration line.
-// Dispose closes every backend Start opened or was given and every disk image.
+// Dispose closes every backend Start opened or was given and every disk image. CreatedDisks
+// names the images Start made, which the owner may fill before any process runs.
 using System.Net;
 using System.Net.Sockets;
 using Bulkhead.Machine;
@@ -37,6 +38,12 @@ public sealed class BootDevices(string? runDirectory = null) : IDisposable
     public IReadOnlyList<BootDevice> Devices => _devices;
 
     private readonly List<BootDevice> _devices = [];
+
+    /// <summary>The disks whose image files Start created (a first boot), for the caller to
+    /// format (bulkhead-kernel writes the root file system on them: docs/mfs.md).</summary>
+    public IReadOnlyList<(BootDevice Device, DiskImage Image)> CreatedDisks => _created;
+
+    private readonly List<(BootDevice, DiskImage)> _created = [];
 
     /// <summary>Creates and registers every device of <paramref name="conf"/> (or only those
     /// <paramref name="only"/> names), each on the backend <paramref name="backendFor"/> gives,
@@ -93,6 +100,7 @@ public sealed class BootDevices(string? runDirectory = null) : IDisposable
             return $"{conf.File}:{d.Line}: device {d.Name}: cannot open image '{path}': {e.Message}";
         }
         _images.Add(image);
+        if (image.Created) _created.Add((d, image));
         var address = new PciAddress((byte)d.PciBus, (byte)d.PciDevice, (byte)d.PciFunction);
         var ata = new AtaController(image, $"BULKHEAD-{d.Name}", kernel.IrqLine(d.Irq), Board.Iommu.Port(address.RequesterId));
         if (Board.PlugPci(address, ata.Config, ata.BusMaster, d.IoBase, d.Irq) is { } why)
@@ -133,6 +141,7 @@ public sealed class BootDevices(string? runDirectory = null) : IDisposable
         _backends.Clear();
         foreach (var image in _images) image.Dispose();
         _images.Clear();
+        _created.Clear();
     }
 
     /// <summary>`backend none`: frames sent are dropped, nothing arrives.</summary>

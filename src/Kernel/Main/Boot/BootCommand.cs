@@ -1,6 +1,7 @@
 // bulkhead-kernel (`bulkhead boot [--detach] [--config FILE]`, which bulkhead-host execs):
 // boots an instance from a boot configuration. Foreground: this process is the kernel — it creates the run directory, refuses when an
-// instance is alive there, writes kernel.pid, creates the configured devices (BootDevices),
+// instance is alive there, writes kernel.pid, creates the configured devices (BootDevices) and
+// formats the disk images it created (FirstBootImage),
 // starts every boot process in file order (stopping everything if one fails), serves
 // control.sock, and shuts down on Ctrl-C, SIGTERM or a `shutdown` request, removing the
 // socket and pid file. It also writes <run>/bin/service (ServiceWrapper) and runs the
@@ -113,6 +114,7 @@ internal static class BootCommand
                 status = 1;
                 return status;
             }
+            FirstBootImage.FormatCreated(devices, ctx.Root, text => kernel.Log("boot", text));
             if (!StartAll(kernel, conf, ctx))
             {
                 status = 1;
