@@ -28,6 +28,7 @@ public sealed class Device
     public int Read(long position, Span<byte> into, Span<byte> scratch)
     {
         if (position < 0) return Err.EINVAL;
+        if (DeviceMap.IsNull(Label, Minor)) return 0; // end of file at once (DeviceMap.IsNull)
         int sector = Math.Max(Client.SectorSize, 1);
         if (position >= Client.Size) return 0;
         long end = Math.Min(position + into.Length, Client.Size);

@@ -15,6 +15,12 @@ public static class DeviceMap
         _ => null,
     };
 
+    /// <summary>The memory driver's /dev/null minor: its reads end at once. VFS answers them
+    /// itself, since the block protocol takes a short read inside a minor for a driver failure.</summary>
+    public const int NullMinor = 3;
+
+    public static bool IsNull(string label, int minor) => label == "memory" && minor == NullMinor;
+
     public static int Major(string label) => label switch
     {
         "memory" => MemoryMajor,
