@@ -9,7 +9,9 @@
 //   rename A B | link A B | symlink TARGET PATH | readlink PATH | chdir PATH | fchdir FD |
 //   truncate PATH SIZE | ftruncate FD SIZE | fsync FD | dup FD | dup2 FD FD2 | pipe |
 //   mknod PATH MODE DEV | mount DEV POINT LABEL RO | umount PATH | sync | statfs PATH |
-//   cat PATH (the whole file's length and SHA-256) | openmany PATH N (opens until N or an error)
+//   cat PATH (the whole file's length and SHA-256) | openmany PATH N (opens until N or an error) |
+//   pwritehex FD POS HEX (writes the bytes given in hex at POS) | raw TYPE FD GRANT LENGTH FD2 (a request made by
+//   hand, VfsCall.Base + TYPE, no library checks: the answer's m_type)
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -132,6 +134,15 @@ internal static class VfsRequests
                 int n = 0, r = 0;
                 while (n < I(w[3]) && (r = Files.Open(w[2], VfsCall.O_RDONLY)) >= 0) n++;
                 return $"r {n} {R(Math.Min(r, 0))}";
+            }
+            case "pwritehex": return $"r {C(Files.WriteAt(I(w[2]), L(w[3]), Convert.FromHexString(w[4])))}";
+            case "raw":
+            {
+                int r = Bulkhead.Lib.Ds.DsClient.RetrieveLabel(VfsCall.Label, out int vfs);
+                if (r != Err.Ok) return $"r {R(r)}";
+                var m = Message.Of(VfsCall.Base + I(w[2]), new VfsRequest { Fd = I(w[3]), Grant = I(w[4]), Length = I(w[5]), Fd2 = I(w[6]), Grant2 = I(w[4]), Length2 = I(w[5]), Grant3 = I(w[4]), Length3 = I(w[5]) });
+                r = IpcCall.SendRec(vfs, ref m);
+                return $"r {C(r != Err.Ok ? r : m.Type)}";
             }
             default: return $"r EINVAL unknown vfs call {w[1]}";
         }

@@ -45,6 +45,46 @@ public sealed partial class VfsService
         if (slot < 0 || _mounts[slot] is not null) return Err.EBUSY;
         foreach (var m in _mounts)
             if (m is not null && m.Server.Label == label && !m.Server.Dead) return Err.EBUSY;
+        int r = Attach(label, device, readOnly, out var fs, out var root);
+        if (r != Err.Ok) return r;
+        _mounts[slot] = new Mount(slot, fs!, root!, covered, device, readOnly);
+        SysCall.Diag($"vfs: mounted {label} ({device}{(readOnly ? ", read-only" : "")}) as mount {slot}");
+        return Err.Ok;
+    }
+
+    /// <summary>Mounts again every file server that died and that RS has restarted (DS names
+    /// another endpoint for its label): the new instance gets the same device and becomes the
+    /// mount's server, its root the mount's root. Vnodes of the dead instance stay dead (their
+    /// calls answer EIO: open files and working directories on it are lost, as the new instance
+    /// knows none of their inodes); new walks reach the new instance. Runs before every request.</summary>
+    private void Revive()
+    {
+        foreach (var mt in _mounts)
+        {
+            if (mt is null || !mt.Server.Dead) continue;
+            var old = mt.Server;
+            if (Bulkhead.Lib.Ds.DsClient.RetrieveLabel(old.Label, out int ep) != Err.Ok || ep == old.Endpoint) continue;
+            int r = Attach(old.Label, mt.Device, mt.ReadOnly, out var fs, out var root);
+            if (r != Err.Ok)
+            {
+                SysCall.Diag($"vfs: {old.Label} is back (endpoint {ep}) but mounting it again failed: {Err.Name(r)}");
+                continue;
+            }
+            var oldRoot = mt.Root;
+            mt.Server = fs!;
+            mt.Root = root!;
+            Put(oldRoot);
+            old.Dispose();
+            SysCall.Diag($"vfs: mounted {old.Label} again (endpoint {old.Endpoint} -> {fs!.Endpoint}) as mount {mt.Index}");
+        }
+    }
+
+    /// <summary>Connects to file server <paramref name="label"/> and mounts <paramref name="device"/>
+    /// ("LABEL MINOR") there: OK, the connection and its root (a directory, held once).</summary>
+    private int Attach(string label, string device, bool readOnly, out FileServer? server, out Vnode? root)
+    {
+        server = null;
+        root = null;
         int r = FileServer.Connect(label, _buffer, BufferBytes, out var fs);
         if (r != Err.Ok) return r;
         int n = Encoding.ASCII.GetBytes(device, fs!.Span);
@@ -55,20 +95,19 @@ public sealed partial class VfsService
             fs.Dispose();
             return r;
         }
-        r = Take(fs, mount.As<FsNodeReply>(), out var root);
+        r = Take(fs, mount.As<FsNodeReply>(), out var node);
         if (r != Err.Ok)
         {
             fs.Dispose();
             return r;
         }
-        if (!root!.IsDirectory)
+        if (!node!.IsDirectory)
         {
-            Put(root);
+            Put(node);
             fs.Dispose();
             return Err.EIO;
         }
-        _mounts[slot] = new Mount(slot, fs, root, covered, device, readOnly);
-        SysCall.Diag($"vfs: mounted {label} ({device}{(readOnly ? ", read-only" : "")}) as mount {slot}");
+        (server, root) = (fs, node);
         return Err.Ok;
     }
 

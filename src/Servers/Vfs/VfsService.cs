@@ -93,6 +93,7 @@ public sealed partial class VfsService
     private void Handle(int call, Handler h) =>
         _loop!.On(call, (ref Message m) =>
         {
+            Revive();
             var p = ProcOf(m.Source);
             int r = h(ref m, p);
             if (r != Err.EDONTREPLY) Forget(p, evenWithFiles: false);

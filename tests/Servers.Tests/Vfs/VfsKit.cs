@@ -73,6 +73,17 @@ public sealed class VfsKit : IDisposable
 /// <summary>Asking a program for file calls.</summary>
 public static class VfsAsk
 {
+    /// <summary>SHA-256 in hex, as the puppet reports data (VfsRequests).</summary>
+    public static string Sha(ReadOnlySpan<byte> b) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(b));
+
+    /// <summary>The bytes `vfs write FD SEED LEN` writes.</summary>
+    public static byte[] Pattern(int length, int seed)
+    {
+        var b = new byte[length];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
     /// <summary>The answer's fields after "r".</summary>
     public static string[] V(this Puppet p, string call, int timeoutMs = 30_000)
     {

@@ -6,7 +6,6 @@
 // dup/dup2, pipes (EPIPE, end of file), /dev/zero and /dev/null through the memory driver,
 // the per-process descriptor limit (EMFILE), mounts (EBUSY while a file is open), a killed
 // program's descriptors closed by the sweep, and a killed file server: EIO, no hang.
-using System.Security.Cryptography;
 using Bulkhead.Lib.Vfs;
 using Bulkhead.Tests.Harness;
 
@@ -22,15 +21,6 @@ public sealed class VfsTests : IDisposable
 
     public void Dispose() => _kit.Dispose();
 
-    private static string Sha(byte[] b) => Convert.ToHexString(SHA256.HashData(b));
-
-    private static byte[] Pattern(int length, int seed)
-    {
-        var b = new byte[length];
-        new Random(seed).NextBytes(b);
-        return b;
-    }
-
     [Fact]
     public void Files_OpenReadWriteSeek_FollowPosix()
     {
@@ -39,16 +29,16 @@ public sealed class VfsTests : IDisposable
         p.Is("EEXIST", $"open /a {Creat | Excl | RdWr} 420");
         p.Is("100000", $"write {fd} 7 100000");
         p.Is("OK", $"lseek {fd} 0 0");
-        Assert.Equal(["100000", Sha(Pattern(100000, 7))], p.V($"read {fd} 200000"));
-        Assert.Equal(Sha(Pattern(100000, 7)), p.V($"pread {fd} 0 100000")[1]);
+        Assert.Equal(["100000", VfsAsk.Sha(VfsAsk.Pattern(100000, 7))], p.V($"read {fd} 200000"));
+        Assert.Equal(VfsAsk.Sha(VfsAsk.Pattern(100000, 7)), p.V($"pread {fd} 0 100000")[1]);
         p.Is("0", $"read {fd} 10");                           // at the end
         // A write past the end leaves a hole that reads as zeros.
         p.Is("OK", $"lseek {fd} 300000 0");
         p.Is("10", $"write {fd} 3 10");
         var whole = new byte[300010];
-        Pattern(100000, 7).CopyTo(whole, 0);
-        Pattern(10, 3).CopyTo(whole, 300000);
-        Assert.Equal(["300010", Sha(whole)], p.V("cat /a"));
+        VfsAsk.Pattern(100000, 7).CopyTo(whole, 0);
+        VfsAsk.Pattern(10, 3).CopyTo(whole, 300000);
+        Assert.Equal(["300010", VfsAsk.Sha(whole)], p.V("cat /a"));
         Assert.Equal("300010", p.V($"lseek {fd} 0 2")[1]);
         p.Is("OK", $"close {fd}");
         p.Is("EBADF", $"close {fd}");
@@ -165,8 +155,8 @@ public sealed class VfsTests : IDisposable
         p.Is("OK", $"mknod /dev/null 21b6 {VfsCall.MakeDev(1, 3)}");
         p.Is("OK", $"mknod /dev/nodriver 21b6 {VfsCall.MakeDev(9, 0)}");
         int z = p.Fd($"open /dev/zero {Rd} 0");
-        Assert.Equal(["100000", Sha(new byte[100000])], p.V($"read {z} 100000"));
-        Assert.Equal(["777", Sha(new byte[777])], p.V($"pread {z} 12345 777"));
+        Assert.Equal(["100000", VfsAsk.Sha(new byte[100000])], p.V($"read {z} 100000"));
+        Assert.Equal(["777", VfsAsk.Sha(new byte[777])], p.V($"pread {z} 12345 777"));
         int n = p.Fd($"open /dev/null {RdWr} 0");
         p.Is("70000", $"write {n} 1 70000");
         p.Is("0", $"read {n} 10");
