@@ -7,6 +7,7 @@
 //   writes FD TEXT | pread FD POS LEN | pwrite FD POS SEED LEN | lseek FD OFF WHENCE |
 //   stat PATH | lstat PATH | fstat FD | ls PATH | mkdir PATH | rmdir PATH | unlink PATH |
 //   rename A B | link A B | symlink TARGET PATH | readlink PATH | chdir PATH | fchdir FD |
+//   chmod PATH MODE (hex) | chown PATH UID GID |
 //   truncate PATH SIZE | ftruncate FD SIZE | fsync FD | dup FD | dup2 FD FD2 | pipe |
 //   mknod PATH MODE DEV | mount DEV POINT LABEL RO | umount PATH | sync | statfs PATH |
 //   cat PATH (the whole file's length and SHA-256) | openmany PATH N (opens until N or an error) |
@@ -41,7 +42,7 @@ internal static class VfsRequests
     private static string Hash(ReadOnlySpan<byte> data) => Convert.ToHexString(SHA256.HashData(data));
 
     private static string Stat(int r, in VfsStatReply s) =>
-        r != Err.Ok ? $"r {R(r)}" : FormattableString.Invariant($"r OK mode={s.Mode:x} size={s.Size} nlinks={s.Nlinks} ino={s.Ino} rdev={s.Rdev} dev={s.Dev}");
+        r != Err.Ok ? $"r {R(r)}" : FormattableString.Invariant($"r OK mode={s.Mode:x} size={s.Size} nlinks={s.Nlinks} ino={s.Ino} rdev={s.Rdev} dev={s.Dev} uid={s.Uid} gid={s.Gid}");
 
     public static string Do(string[] w)
     {
@@ -92,6 +93,8 @@ internal static class VfsRequests
                 int r = Files.ReadLink(w[2], out string target);
                 return $"r {C(r)} {target}";
             }
+            case "chmod": return $"r {R(Files.Chmod(w[2], Convert.ToInt32(w[3], 16)))}";
+            case "chown": return $"r {R(Files.Chown(w[2], I(w[3]), I(w[4])))}";
             case "chdir": return $"r {R(Files.Chdir(w[2]))}";
             case "fchdir": return $"r {R(Files.Fchdir(I(w[2])))}";
             case "truncate": return $"r {R(Files.Truncate(w[2], L(w[3])))}";

@@ -188,4 +188,45 @@ public sealed class VfsTests : IDisposable
         p.Is("EIO", $"pread {fd} 0 3");
         p.Is("OK", $"close {fd}");
     }
+
+    [Fact]
+    public void Attributes_PositionedIo_Fchdir_Statfs_FollowPosix()
+    {
+        var p = _kit.Program();
+        int fd = p.Fd($"open /f {Creat | RdWr} 420");
+        p.Is("1000", $"pwrite {fd} 5000 9 1000");                  // the offset stays at 0
+        Assert.Equal("0", p.V($"lseek {fd} 0 1")[1]);
+        var st = p.V($"fstat {fd}");
+        Assert.Equal(["size=6000", "nlinks=1"], st[2..4]);
+        Assert.Equal(VfsAsk.Sha(new byte[5000]), p.V($"pread {fd} 0 5000")[1]);   // the hole
+        Assert.Equal(VfsAsk.Sha(VfsAsk.Pattern(1000, 9)), p.V($"pread {fd} 5000 2000")[1]);
+        p.Is("0", $"pread {fd} 6000 10");
+        p.Is("EINVAL", $"pread {fd} -1 10");
+        p.Is("OK", $"ftruncate {fd} 10");
+        Assert.Equal("size=10", p.V("stat /f")[2]);
+        p.Is("OK", "chmod /f 1c0");
+        Assert.Equal("mode=81c0", p.V("stat /f")[1]);
+        p.Is("OK", "chown /f 7 8");
+        Assert.Equal(["uid=7", "gid=8"], p.V("stat /f")[7..9]);
+        p.Is("ENOENT", "chmod /nosuch 1ff");
+        p.Is("ENOENT", "chown /nosuch 0 0");
+        p.Is("OK", "mkdir /d");
+        int d = p.Fd($"open /d {Rd | VfsCall.O_DIRECTORY} 0");
+        p.Is("OK", $"fchdir {d}");
+        p.Is("ENOTDIR", $"fchdir {fd}");
+        p.Is("OK", "link ../f here");                              // relative to the new directory
+        Assert.Equal("nlinks=2", p.V("stat /f")[3]);
+        p.Is("EISDIR", $"read {d} 10");
+        p.Is("EBADF", $"write {d} 1 10");
+        p.Is("ENOTDIR", $"open /f/x {Creat | Wr} 420");
+        p.Is("EEXIST", "symlink x /d/here");
+        p.Is("EINVAL", "readlink /f");
+        p.Is("ENOENT", "readlink /nosuch");
+        var fs = p.V("statfs /d");
+        Assert.Equal(["OK", "bsize=1024"], fs[..2]);
+        p.Is("EINVAL", "umount /d");                                // not a mount
+        p.Is("OK", $"close {d}");
+        p.Is("OK", $"close {fd}");
+        p.Is("EBADF", "fsync 0");
+    }
 }
