@@ -43,8 +43,10 @@ public sealed partial class VfsService
     {
         int slot = covered is null ? 0 : Array.FindIndex(_mounts, 1, m => m is null);
         if (slot < 0 || _mounts[slot] is not null) return Err.EBUSY;
+        // One mount per file server and per device: two servers caching the same blocks would
+        // corrupt the file system.
         foreach (var m in _mounts)
-            if (m is not null && m.Server.Label == label && !m.Server.Dead) return Err.EBUSY;
+            if (m is not null && (m.Server.Label == label || m.Device == device) && !m.Server.Dead) return Err.EBUSY;
         int r = Attach(label, device, readOnly, out var fs, out var root);
         if (r != Err.Ok) return r;
         _mounts[slot] = new Mount(slot, fs!, root!, covered, device, readOnly);

@@ -101,6 +101,9 @@ public sealed class VfsSystemTests : IDisposable
         p.Is("EINVAL", "mount /top /mnt mfs_ram 0");           // not a block special file
         p.Is("OK", "mount /ram0 /mnt mfs_ram 0");
         p.Is("EBUSY", "mount /ram0 /mnt mfs_ram 0");
+        p.Is("OK", "mkdir /mnt2");
+        p.Is("EBUSY", "mount /ram0 /mnt2 mfs_other 0");             // the device is mounted already
+        p.Is("EBUSY", "mount c0d0:0 /mnt2 mfs_other 0");             // so is the root's
 
         // Down into the mount, and ".." out of it.
         fd = p.Fd($"open /mnt/f {Creat | RdWr} 420");
