@@ -7,7 +7,8 @@
 // the working directory and the mount table; the file servers behind it only see inodes (FsCall).
 // A call that cannot complete yet (read of an empty pipe, write into a full one) is answered
 // later: the program simply stays blocked in its SENDREC. If VFS dies meanwhile, the kernel ends
-// the SENDREC with EDEADSRCDST. A file server that dies makes the calls on its mount EIO.
+// the SENDREC with EDEADSRCDST. A file server that dies makes the calls on its mount EIO until
+// RS has restarted it and VFS has mounted it again (its old open files stay EIO).
 //   Open     (Grant/Length = path, Flags = O_*, Mode = permission bits for O_CREAT) → fd
 //   Close    (Fd) → OK
 //   Read     (Fd, Grant/Length = buffer) → count (0 = end of file); at the open file's offset

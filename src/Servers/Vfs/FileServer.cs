@@ -2,8 +2,8 @@
 // lets it read and write VFS's transfer buffer (one buffer for all file servers: VFS does one
 // request at a time). Call sends one request with SENDREC and returns the answer's m_type.
 // Recovery: a file server that dies ends the SENDREC with EDEADSRCDST; from then on the server is
-// Dead and every call on it answers EIO at once — the mount stays, broken, until it is unmounted
-// (docs/vfs.md). Rules: the answer is not trusted — counts are checked against what was asked
+// Dead and every call on it answers EIO at once; once RS has restarted it, VfsService.Revive
+// mounts the device again on a new FileServer for the new instance (docs/vfs.md "Recovery"). Rules: the answer is not trusted — counts are checked against what was asked
 // by the callers (VfsService), inode numbers only name Vnodes.
 using System.Text;
 using Bulkhead.Lib.Fs;
