@@ -3,7 +3,8 @@
 // request at a time). Call sends one request with SENDREC and returns the answer's m_type.
 // Recovery: a file server that dies ends the SENDREC with EDEADSRCDST; from then on the server is
 // Dead and every call on it answers EIO at once; once RS has restarted it, VfsService.Revive
-// mounts the device again on a new FileServer for the new instance (docs/vfs.md "Recovery"). Rules: the answer is not trusted — counts are checked against what was asked
+// mounts the device again on a new FileServer for the new instance (docs/vfs.md "Recovery").
+// An EBADF answer also makes it Dead: VFS only names inodes it holds, so the server forgot us. Rules: the answer is not trusted — counts are checked against what was asked
 // by the callers (VfsService), inode numbers only name Vnodes.
 using System.Text;
 using Bulkhead.Lib.Fs;
@@ -30,6 +31,8 @@ public sealed class FileServer : IDisposable
     public string Label { get; }
     public int Endpoint { get; }
     public bool Dead { get; private set; }
+    /// <summary>Dead because it answered EBADF: its endpoint may be the same when it is back.</summary>
+    public bool Forgot { get; private set; }
     public int Grant => _grant;
 
     /// <summary>A connection to the file server DS knows as <paramref name="label"/>, granted the
@@ -58,6 +61,14 @@ public sealed class FileServer : IDisposable
                 Dead = true;
                 SysCall.Diag($"vfs: file server {Label} (endpoint {Endpoint}) is gone: its mount answers EIO");
             }
+            return Err.EIO;
+        }
+        if (m.Type == Err.EBADF && type != FsCall.Mount)
+        {
+            // VFS names only inodes it holds: EBADF means the server forgot our mount (a new
+            // instance in the same endpoint). Mounted again like a dead one.
+            Dead = Forgot = true;
+            SysCall.Diag($"vfs: file server {Label} (endpoint {Endpoint}) forgot its mount (EBADF): its mount answers EIO");
             return Err.EIO;
         }
         return m.Type;

@@ -55,17 +55,18 @@ public sealed partial class VfsService
     }
 
     /// <summary>Mounts again every file server that died and that RS has restarted (DS names
-    /// another endpoint for its label): the new instance gets the same device and becomes the
-    /// mount's server, its root the mount's root. Vnodes of the dead instance stay dead (their
-    /// calls answer EIO: open files and working directories on it are lost, as the new instance
-    /// knows none of their inodes); new walks reach the new instance. Runs before every request.</summary>
+    /// another endpoint for its label), or that forgot our mount (EBADF, FileServer.Forgot): the
+    /// new instance gets the same device and becomes the mount's server, its root the mount's
+    /// root. Vnodes of the dead instance stay dead (their calls answer EIO: open files and working
+    /// directories on it are lost, as the new instance knows none of their inodes); new walks
+    /// reach the new instance. Runs before every request.</summary>
     private void Revive()
     {
         foreach (var mt in _mounts)
         {
             if (mt is null || !mt.Server.Dead) continue;
             var old = mt.Server;
-            if (Bulkhead.Lib.Ds.DsClient.RetrieveLabel(old.Label, out int ep) != Err.Ok || ep == old.Endpoint) continue;
+            if (Bulkhead.Lib.Ds.DsClient.RetrieveLabel(old.Label, out int ep) != Err.Ok || (ep == old.Endpoint && !old.Forgot)) continue;
             int r = Attach(old.Label, mt.Device, mt.ReadOnly, out var fs, out var root);
             if (r != Err.Ok)
             {
