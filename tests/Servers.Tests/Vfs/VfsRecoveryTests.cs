@@ -3,7 +3,9 @@
 // sees no error and reads exactly what was written; MFS SIGKILLed — RS restarts it, VFS mounts
 // it again (its old open files answer EIO) and new calls work; VFS SIGKILLed — RS restarts it,
 // the program's next call (and a call blocked in VFS) ends with an error rather than a hang, and
-// the calls after that reach the new VFS, which took the root's mount over from the dead one.
+// the calls after that reach the new VFS, which took the root's mount over from the dead one;
+// the disk driver taken down for good — a raw read answers EIO after BlockClient's bounded wait,
+// and reads work again once a driver is back.
 // Every service is running at the end.
 using Bulkhead.Lib.Vfs;
 using Bulkhead.Servers.Tests.Mfs;
@@ -111,5 +113,25 @@ public sealed class VfsRecoveryTests : IDisposable
         p.Is("3", $"writes {fd} def");
         Assert.Equal("6", p.V("cat /f")[0]);
         AllRunning();
+    }
+
+    [Fact]
+    public void DiskDriverGone_ARawReadAnswersEioAfterTheBoundedWait_AndWorksOnceItIsBack()
+    {
+        _kit = new VfsKit(_output);
+        var p = _kit.Program();
+        p.Is("OK", $"mknod /c0d0 {Bulkhead.Lib.Fs.FsMode.BlockDevice | 0x180:x} {VfsCall.MakeDev(3, 0)}");
+        p.Is("OK", "sync");
+        int fd = p.Fd($"open /c0d0 {Rd} 0");
+        string first = p.V($"pread {fd} 0 4096")[1];
+        Assert.StartsWith("r OK OK", _kit.Rs.Manager.Ask("rs down c0d0"));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("EIO", p.V($"pread {fd} 8192 4096", 90_000)[0]);   // no driver came back in time
+        Assert.InRange(started.ElapsedMilliseconds, 5_000, 60_000);      // BlockClient's RecoveryTimeoutMs (30 s), not at once, not forever
+        Assert.Equal("running", _kit.Rs.Row("vfs")[2]);
+        _kit.Up("c0d0", "at_wini", "at_wini");
+        Assert.Equal(["4096", first], p.V($"pread {fd} 0 4096"));
+        p.Is("OK", $"close {fd}");
+        p.Is("OK", "stat /c0d0");
     }
 }
