@@ -20,6 +20,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["netstat"] = Bulkhead.Commands.Netstat.NetstatCommand.Run,
     ["ds"] = Bulkhead.Servers.Ds.DsServer.Run,
     ["inet"] = Bulkhead.Servers.Inet.Server.InetServer.Run,
+    ["vfs"] = Bulkhead.Servers.Vfs.VfsServer.Run,
     ["pm"] = Bulkhead.Servers.Pm.PmServer.Run,
     ["rs"] = Bulkhead.Servers.Rs.RsServer.Run,
     ["testdrv"] = Bulkhead.Drivers.Test.TestDriver.Run,

@@ -554,6 +554,8 @@ internal static unsafe class PuppetComponent
                 return NetRequest(w);
             case "blk": // blk open|close|ioctl|flush|req|read|write|gather|scatter|vector|asend ...: block driver requests (BlockRequests.cs)
                 return BlockRequests.Do(w);
+            case "vfs": // vfs <call> args...: a program's file call through the library (VfsRequests.cs)
+                return VfsRequests.Do(w);
             case "fs": // fs <ep> <call> [key=value]...: a file-server request (FsRequests.cs)
                 return FsRequests.Do(w);
             default:

@@ -1,7 +1,8 @@
 // MFS's mount, unmount, references, sync and statfs (FsCall). Mount is the only request anyone
-// may send (EBUSY once mounted); it names the device as ASCII "LABEL MINOR" in a grant, opens it
-// through a BlockClient (DriverBlockDevice) and mounts the engine over it: a device without a
-// usable MINIX v3 file system is EINVAL with a log line saying why. Its caller becomes the only
+// may send (EBUSY once mounted, unless the mounter died: then a restarted VFS takes the mount
+// over, TakeOver); it names the device as ASCII "LABEL MINOR" in a grant, opens it through a
+// BlockClient (DriverBlockDevice) and mounts the engine over it: a device without a usable
+// MINIX v3 file system is EINVAL with a log line saying why. Its caller becomes the only
 // endpoint MFS answers, and holds one reference on the root. Unmount needs every reference but
 // the root's given back (EBUSY), writes everything back and closes the device.
 using System.Globalization;
@@ -24,11 +25,12 @@ public sealed partial class MfsServer
         int caller = m.Source;
         var req = m.As<FsMountRequest>();
         m.Payload = default;
-        if (_engine is not null) return Err.EBUSY;
+        if (_engine is not null && !MounterDied()) return Err.EBUSY;
         if ((req.Flags & ~FsCall.MountReadOnly) != 0 || req.Length is < 3 or > MaxDeviceText) return Err.EINVAL;
         int r = SysCall.SafeCopyFrom(caller, req.Grant, 0, _scratch, req.Length);
         if (r != Err.Ok) return r;
         if (!ParseDevice(Scratch(req.Length), out string label, out int minor)) return Err.EINVAL;
+        if (_engine is not null) return TakeOver(caller, $"{label} {minor}", ref m);
         if (!_refs.CanAdd(MfsEngine.RootInode)) return Err.ENFILE;
         bool readOnly = (req.Flags & FsCall.MountReadOnly) != 0;
         string name = $"{label} {minor}";
@@ -56,6 +58,26 @@ public sealed partial class MfsServer
         Arm();
         var sb = engine.Super;
         SysCall.Diag($"mfs: mounted {name}{(readOnly ? " read-only" : "")} for endpoint {caller}: {sb.BlockSize}-byte blocks, {sb.Zones} zones, {sb.Inodes} inodes");
+        return NodeReply(MfsEngine.RootInode, ref m);
+    }
+
+    /// <summary>Whether the endpoint that mounted us is gone (a VFS that was killed).</summary>
+    private bool MounterDied() => _mounter != Endpoint.None && SysCall.Times(_mounter, out _) == Err.EDEADSRCDST;
+
+    /// <summary>A restarted VFS mounts the same device again while the old one, which mounted it,
+    /// is dead: the new caller becomes the mounter, the dead one's references are given back (an
+    /// unlinked file it held open is freed now) and the cache stays. Another device is EBUSY.</summary>
+    private int TakeOver(int caller, string name, ref Message m)
+    {
+        if (name != _deviceName) return Err.EBUSY;
+        foreach (var (ino, n) in _refs.All())
+            for (int i = 0; i < n; i++) Engine.Release(ino);
+        _refs.Clear();
+        var e = Engine.Retain(MfsEngine.RootInode);
+        if (e != MfsError.None) return E(e);
+        _refs.Add(MfsEngine.RootInode);
+        SysCall.Diag($"mfs: {name} mounted again for endpoint {caller} (its mounter {_mounter} died)");
+        _mounter = caller;
         return NodeReply(MfsEngine.RootInode, ref m);
     }
 
