@@ -38,7 +38,7 @@ public static class MkfsCommand
             if (r != Err.Ok) return FileCli.Fail("mkfs", path, r);
             if (size == 0 && end == 0)
             {
-                Console.Error.WriteLine($"mkfs: {path}: empty; give a SIZE");
+                Console.Error.WriteLine($"mkfs: {path}: size 0 (a RAM disk not created, or an empty file); give a SIZE");
                 return 1;
             }
             var device = new VfsBlockDevice(fd, size != 0 ? size : end);
