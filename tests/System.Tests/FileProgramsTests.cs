@@ -6,7 +6,6 @@
 // fsck.minix finds the RAM disk, read out with dd, clean); df and sync; the error line and exit
 // status 1 for missing files. Each test uses names of its own under /tmp.
 using System.Globalization;
-using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
@@ -75,7 +74,7 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
         Assert.True(m.Success, report);
         Assert.Equal(("32", "0", "32", "0", "33554432"), (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value, m.Groups[4].Value, m.Groups[5].Value));
         Assert.Equal(("34 MB", "32 MiB"), (m.Groups[6].Value, m.Groups[7].Value));
-        Assert.Equal($"{LinuxSha1(new byte[size])}  /tmp/zero.bin\n", bh.Ok("sha1sum", "/tmp/zero.bin"));
+        Assert.Equal($"{LinuxSha1Of(new byte[size])}  /tmp/zero.bin\n", bh.Ok("sha1sum", "/tmp/zero.bin"));
 
         int seed = Environment.TickCount & 0x7FFFFFFF;
         output.WriteLine($"seed {seed}");
@@ -84,11 +83,11 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
         (status, _, report) = bh.RunBytes(data, "dd", "of=/tmp/seeded.bin", "bs=1M");
         Assert.True(status == 0, report);
         Assert.StartsWith("32+0 records in\n32+0 records out\n33554432 bytes", report);
-        Assert.Equal($"{LinuxSha1(data)}  /tmp/seeded.bin\n", bh.Ok("sha1sum", "/tmp/seeded.bin"));
+        Assert.Equal($"{LinuxSha1Of(data)}  /tmp/seeded.bin\n", bh.Ok("sha1sum", "/tmp/seeded.bin"));
         // sha1sum of stdin, and the bytes back out through dd's stdout (skip, count, odd block).
         var (s1, sum, _) = bh.RunBytes(data, "sha1sum");
         Assert.Equal(0, s1);
-        Assert.Equal($"{LinuxSha1(data)}  -\n", Encoding.ASCII.GetString(sum));
+        Assert.Equal($"{LinuxSha1Of(data)}  -\n", Encoding.ASCII.GetString(sum));
         var (s2, back, err) = bh.RunBytes(null, "dd", "if=/tmp/seeded.bin", "bs=100000", "skip=3", "count=40");
         Assert.True(s2 == 0, err);
         Assert.StartsWith("40+0 records in\n40+0 records out\n4000000 bytes (4.0 MB, 3.9 MiB) copied, ", err);
@@ -122,7 +121,7 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
             Assert.Equal("d\n", bh.Ok("ls", "/mnt"));
             Assert.Equal("data\nmotd\n", bh.Ok("ls", "/mnt/d"));
             Assert.Equal(Motd, bh.Ok("cat", "/mnt/d/motd"));
-            Assert.Equal($"{LinuxSha1(data)}  /mnt/d/data\n", bh.Ok("sha1sum", "/mnt/d/data"));
+            Assert.Equal($"{LinuxSha1Of(data)}  /mnt/d/data\n", bh.Ok("sha1sum", "/mnt/d/data"));
         }
         finally
         {
@@ -187,6 +186,8 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
     [InlineData(new[] { "mkdir", "/etc" }, "mkdir: /etc: File exists (EEXIST)\n")]
     [InlineData(new[] { "cat", "/etc" }, "cat: /etc: Is a directory (EISDIR)\n")]
     [InlineData(new[] { "mount", "/dev/ram0", "/x" }, "mount: /dev/ram0 on /x: No such file or directory (ENOENT)\n")]
+    [InlineData(new[] { "mount", "/etc/motd", "/tmp" }, "mount: /etc/motd: not a block special file\n")]
+    [InlineData(new[] { "umount", "/tmp" }, "umount: /tmp: not mounted\n")]
     [InlineData(new[] { "mkfs", "/dev/ram1" }, "mkfs: /dev/ram1: size 0 (a RAM disk not created, or an empty file); give a SIZE\n")]
     public void BadOperand_ErrorLineAndStatus1(string[] args, string message)
     {
@@ -195,23 +196,5 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
         Assert.Equal(message, stderr);
     }
 
-    /// <summary>The SHA-1 Linux's sha1sum gives <paramref name="data"/> (written to a host file first).</summary>
-    private string LinuxSha1(byte[] data)
-    {
-        string file = Path.Combine(bh.Host.RunDir, $"sha1-{Guid.NewGuid():N}.bin");
-        File.WriteAllBytes(file, data);
-        try
-        {
-            var psi = new ProcessStartInfo("sha1sum") { RedirectStandardOutput = true };
-            psi.ArgumentList.Add(file);
-            using var p = Process.Start(psi)!;
-            string line = p.StandardOutput.ReadToEnd();
-            Assert.True(p.WaitForExit(60_000) && p.ExitCode == 0, $"sha1sum: {line}");
-            return line.Split(' ')[0];
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
+    private string LinuxSha1Of(byte[] data) => LinuxSha1.Of(data, bh.Host.RunDir);
 }

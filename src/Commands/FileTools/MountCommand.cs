@@ -2,7 +2,9 @@
 // special file such as /dev/ram0, or LABEL:MINOR of a block driver) on DIRECTORY, served by the
 // file-server process LABEL. A program cannot start processes, so the servers are started
 // beforehand (etc/rc starts the spare MFS instances SpareServers); without -t mount takes the
-// first of them that is not serving a mount already. -r mounts read-only.
+// first of them that is not serving a mount already. -r mounts read-only. A DEVICE path that is
+// not a block special file is refused here with that reason (VFS would say EINVAL).
+using Bulkhead.Lib.Fs;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Vfs;
 
@@ -29,6 +31,11 @@ public static class MountCommand
         }
         if (words.Count != 2) return FileCli.Usage(Usage);
         string device = words[0], point = words[1];
+        if (device.StartsWith('/') && Files.Stat(device, out var st) == Err.Ok && (st.Mode & FsMode.TypeMask) != FsMode.BlockDevice)
+        {
+            Console.Error.WriteLine($"mount: {device}: not a block special file");
+            return 1;
+        }
         int r = Err.ESRCH;
         foreach (var server in label is null ? SpareServers : [label])
         {

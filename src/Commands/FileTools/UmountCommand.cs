@@ -1,5 +1,6 @@
 // umount DIRECTORY: detaches the file system mounted on DIRECTORY (its file server writes
-// everything back first). EBUSY while a file on it is open or a directory in it is in use.
+// everything back first). EBUSY while a file on it is open or a directory in it is in use;
+// "not mounted" for a directory no file system is mounted on.
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Vfs;
 
@@ -11,6 +12,12 @@ public static class UmountCommand
     {
         if (args.Length != 2 || args[1].StartsWith('-')) return FileCli.Usage("umount DIRECTORY");
         int r = Files.Umount(args[1]);
+        if (r == Err.EINVAL)
+        {
+            // VFS's answer for a directory that is not the root of a mount.
+            Console.Error.WriteLine($"umount: {args[1]}: not mounted");
+            return 1;
+        }
         return r == Err.Ok ? 0 : FileCli.Fail("umount", args[1], r);
     }
 }
