@@ -1,7 +1,7 @@
 // User programs (MINIX's USR_T processes): the commands a user runs inside Bulkhead
 // (`./bulkhead run`), started by the kernel with the least authority a program has — SENDREC
 // only, to DS (which may answer anyone) and to the servers whose policy says `ipc targets
-// USERS` (PrivilegeBlock.UserProgram/ServesUsers: INET for sockets); kernel calls SETGRANT (its
+// USERS` (PrivilegeBlock.UserProgram/ServesUsers: INET for sockets, VFS for files); kernel calls SETGRANT (its
 // buffers for those servers), SYSCTL (diagnostics) and TIMES. No driver, no RS, no PM request:
 // what a program does to the system it does through servers that check it. It runs confined in
 // the bare file view like every component (docs/confinement.md); its stdin, stdout and stderr
@@ -14,7 +14,8 @@ namespace Bulkhead.Kernel;
 public static class UserPrograms
 {
     /// <summary>The components of bulkhead-image that are user programs.</summary>
-    public static readonly IReadOnlyList<string> Commands = ["ping", "daytime", "daytimed", "wget", "nc", "netstat"];
+    public static readonly IReadOnlyList<string> Commands = ["ping", "daytime", "daytimed", "wget", "nc", "netstat",
+        "ls", "cat", "cp", "mv", "rm", "mkdir", "stat", "df", "mount", "umount", "mkfs", "sync", "dd", "sha1sum"];
 
     public static PrivilegeBlock Privileges()
     {

@@ -2,7 +2,9 @@
 // Minors, with MINIX's numbers: 3 /dev/null (reads end at once, writes succeed and vanish),
 // 5 /dev/zero (reads give zeros, writes vanish), 7..14 the RAM disks ram0..ram7, created by
 // IoctlRamSize with their size (a multiple of 512 bytes, at most MaxRamDisk) in the driver's own
-// arena. Other minors (0, 1, 2, 4, 6 and beyond 14) are ENXIO. No arguments.
+// arena. Other minors (0, 1, 2, 4, 6 and beyond 14) are ENXIO. Arguments `ramN=SIZE` (bytes, or
+// with K or M) create RAM disk N at start as IoctlRamSize would (etc/rc: a ram0 for mkfs and
+// mount, since programs have no ioctl); a restarted instance finds the same disks in DS.
 // Recovery (thesis §4.2.3): each RAM disk's size and identity (a number that names this disk
 // through its driver's restarts) are kept in DS (DsBackup "memory.ramdisks", rewritten after
 // every change and at every heartbeat). The contents cannot survive: a restarted driver is a
@@ -27,15 +29,33 @@ public static class MemoryDriver
 {
     public static int Run(string[] args)
     {
-        if (args.Length > 1)
+        var disks = new List<(int Disk, long Size)>();
+        foreach (var a in args.Skip(1))
         {
-            SysCall.Diag($"memory: unexpected argument '{args[1]}'");
-            return 2;
+            if (!TryParseRamDisk(a, out int d, out long size))
+            {
+                SysCall.Diag($"memory: unexpected argument '{a}' (ramN=SIZE, N 0..{MemoryDevice.RamDisks - 1}, SIZE bytes or with K or M)");
+                return 2;
+            }
+            disks.Add((d, size));
         }
-        var device = new MemoryDevice();
+        var device = new MemoryDevice(disks);
         var driver = new BlockDriver(device) { OnHeartbeat = device.Save };
         ServiceRuntime.OnSaveState = device.Save;
         return driver.Run(Channel.Current.Name);
+    }
+
+    /// <summary>"ram0=8M": RAM disk 0 of 8 MiB.</summary>
+    private static bool TryParseRamDisk(string arg, out int disk, out long size)
+    {
+        (disk, size) = (-1, 0);
+        int eq = arg.IndexOf('=');
+        if (eq < 4 || !arg.StartsWith("ram", StringComparison.Ordinal) ||
+            !int.TryParse(arg.AsSpan(3, eq - 3), NumberStyles.None, CultureInfo.InvariantCulture, out disk) || disk >= MemoryDevice.RamDisks) return false;
+        var text = arg.AsSpan(eq + 1);
+        long unit = text.EndsWith("K") ? 1024 : text.EndsWith("M") ? 1024 * 1024 : 1;
+        if (unit != 1) text = text[..^1];
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out size) && size <= MemoryDevice.MaxRamDisk / unit && (size *= unit) > 0;
     }
 }
 
@@ -54,7 +74,14 @@ internal sealed class MemoryDevice : IBlockDevice
     private long _failingSince = -1;        // ms (Environment.TickCount64) of the first failed save in a row
     private const long SaveOutageToSay = 10_000;
 
-    public MemoryDevice() => Array.Fill(_ram, -1);
+    private readonly IReadOnlyList<(int Disk, long Size)> _atStart;
+
+    /// <summary>A device that creates the RAM disks <paramref name="atStart"/> when it starts.</summary>
+    public MemoryDevice(IReadOnlyList<(int Disk, long Size)> atStart)
+    {
+        Array.Fill(_ram, -1);
+        _atStart = atStart;
+    }
 
     public bool Partitioned => false;
     public int Units => FirstRamMinor + RamDisks;
@@ -66,6 +93,11 @@ internal sealed class MemoryDevice : IBlockDevice
         Buffer = ArenaHeap.Allocate(StagingBytes);
         if (Buffer < 0) return Err.ENOMEM;
         Restore();
+        foreach (var (d, size) in _atStart)
+        {
+            int r = Ioctl(FirstRamMinor + d, BlockDriverCall.IoctlRamSize, size);
+            if (r != Err.Ok) SysCall.Diag($"memory: ram{d} of {size} bytes: {Err.Name(r)}");
+        }
         return Err.Ok;
     }
 
