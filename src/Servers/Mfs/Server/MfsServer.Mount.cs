@@ -20,6 +20,9 @@ public sealed partial class MfsServer
     /// <summary>Longest device text: a label, a space, a minor.</summary>
     public const int MaxDeviceText = BlockClient.MaxLabelLength + 1 + 10;
 
+    /// <summary>The last device-open failure logged, so that retries do not flood the log.</summary>
+    private string? _lastOpenFailure;
+
     private int DoMount(ref Message m)
     {
         int caller = m.Source;
@@ -37,9 +40,13 @@ public sealed partial class MfsServer
         r = DriverBlockDevice.Open(label, minor, !readOnly, out var device);
         if (r != Err.Ok)
         {
-            SysCall.Diag($"mfs: mount of {name}: cannot open the device: {Err.Name(r)}");
+            // VFS retries a mount whose device is not there yet: say each failure once, not per try.
+            string why = $"mfs: mount of {name}: cannot open the device: {Err.Name(r)}";
+            if (why != _lastOpenFailure) SysCall.Diag(why);
+            _lastOpenFailure = why;
             return r;
         }
+        _lastOpenFailure = null;
         var e = MfsEngine.TryMount(device!, new MfsOptions { ReadOnly = readOnly }, out var engine, out string reason);
         if (e != MfsError.None)
         {
