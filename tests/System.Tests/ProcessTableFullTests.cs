@@ -13,9 +13,10 @@ public sealed class ProcessTableFullTests : IDisposable
     [Fact]
     public void ServiceUp_WithTheProcessTableFull_NamesTheFullTable()
     {
-        // 25 slots: the boot processes, etc/rc's two network drivers, INET, daytimed, at_wini and
-        // the memory driver leave room for one more service and the `service` helper process.
-        string conf = _host.ConfigVariant(("procs 256;", "procs 25;"));
+        // 29 slots: the boot processes, etc/rc's two network drivers, INET, daytimed, at_wini,
+        // the three file servers, the memory driver and VFS leave room for one more service and
+        // the `service` helper process.
+        string conf = _host.ConfigVariant(("procs 256;", "procs 29;"));
         _host.Ok("boot", "--detach", "--config", conf);
         TestSystem.WaitUntil(() => _host.Processes().TryGetValue("eth1", out var r) && r.ContainsValue("running"), "eth1 running");
         string last = "";
