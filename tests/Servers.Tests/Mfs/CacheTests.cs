@@ -50,9 +50,11 @@ public class CacheTests
         WriteFile(e, "/a", RandomBytes(1, 50_000));
         Mkdir(e, "/d");
         Assert.Equal(0, dev.Writes);
-        Assert.True(e.Cache.DirtyCount > 50);
+        int dirty = e.Cache.DirtyCount;
+        Assert.True(dirty > 50);
         Ok(e.Sync());
-        Assert.True(dev.Writes > 50);
+        // The file's ~49 contiguous blocks go in one write, not one write each.
+        Assert.InRange(dev.Writes, 1, dirty / 4);
         Assert.Equal(0, e.Cache.DirtyCount);
         var again = Mount(dev);
         Assert.Equal(RandomBytes(1, 50_000), ReadFile(again, "/a"));

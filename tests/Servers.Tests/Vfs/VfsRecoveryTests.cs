@@ -45,7 +45,9 @@ public sealed class VfsRecoveryTests : IDisposable
         var reading = p.AskAsync("vfs cat /big");
         for (int kill = 1; kill <= 2; kill++)
         {
-            Thread.Sleep(150);
+            // The second kill follows the first driver's replacement at once: on a fast machine
+            // the whole read takes well under a second.
+            if (kill == 1) Thread.Sleep(150);
             Assert.False(reading.IsCompleted, $"the read ended before kill {kill}: {(reading.IsCompleted ? reading.Result : "")}");
             Assert.Equal(Bulkhead.Lib.Ipc.Err.Ok, _kit.Rs.Sys.Kernel.Kill(Ep("c0d0"), 9));
             _kit.Rs.WaitRestarts("c0d0", kill, 30_000);
