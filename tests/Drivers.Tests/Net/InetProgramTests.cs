@@ -50,22 +50,10 @@ public sealed class InetProgramTests : IDisposable
     {
         string dir = Directory.CreateTempSubdirectory("bulkhead-http-").FullName;
         _dirs.Add(dir);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using (var f = File.Create(Path.Combine(dir, name)))
-        {
-            var buf = new byte[1 << 20];
-            var rng = new Random(unchecked((int)bytes));
-            for (long left = bytes; left > 0; left -= buf.Length)
-            {
-                rng.NextBytes(buf);
-                int n = (int)Math.Min(left, buf.Length);
-                f.Write(buf, 0, n);
-                sha.AppendData(buf, 0, n);
-            }
-        }
+        string sha = Bulkhead.Host.Bench.NetInstance.WriteSeededFile(Path.Combine(dir, name), bytes);
         // Readable by python3's http.server whatever uid it runs as.
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
-        return (dir, Convert.ToHexStringLower(sha.GetHashAndReset()));
+        return (dir, sha);
     }
 
     /// <summary>Waits until a Linux TCP server listens on <paramref name="port"/> in the namespace.</summary>
