@@ -26,6 +26,7 @@ public static partial class BenchRegistry
         d["restart"] = RestartBench.Run;
         d["net"] = NetBench.Run;
         d["netrecovery"] = NetRecoveryBench.Run;
+        d["tcp"] = TcpBench.Run;
     }
 }
 

@@ -254,6 +254,58 @@ internal sealed partial class NetInstance : IDisposable
         return (int.Parse(answer.AsSpan(5).Trim(), CultureInfo.InvariantCulture), o, e);
     }
 
+    /// <summary>INET's counters as `netstat` (`./bulkhead stats --net`) prints them: each line
+    /// "NAME N" or "drop REASON N" by its words before the number; empty when INET does not answer.</summary>
+    public Dictionary<string, long> InetCounters()
+    {
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        var (status, stdout, _) = Run(["netstat"], 60);
+        if (status != 0) return counters;
+        foreach (var line in stdout.Split('\n'))
+        {
+            int space = line.TrimEnd().LastIndexOf(' ');
+            if (space > 0 && long.TryParse(line.AsSpan(space + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long v))
+                counters[line[..space].Trim()] = v;
+        }
+        return counters;
+    }
+
+    /// <summary>What INET's TCP and drop counters moved by between two InetCounters():
+    /// retransmits, fast retransmits, timeouts (RTO expiries) and frames dropped for any reason.</summary>
+    public static (long Retransmits, long FastRetransmits, long Timeouts, long Drops) TcpDelta(Dictionary<string, long> before, Dictionary<string, long> after)
+    {
+        long D(string key) => after.GetValueOrDefault(key) - before.GetValueOrDefault(key);
+        long drops = after.Where(kv => kv.Key.StartsWith("drop ", StringComparison.Ordinal)).Sum(kv => kv.Value - before.GetValueOrDefault(kv.Key));
+        return (D("tcp-retransmits"), D("tcp-fast-retransmits"), D("tcp-timeouts"), drops);
+    }
+
+    /// <summary>The drop reasons that moved between two InetCounters(), as "Reason N, …" ("" for none).</summary>
+    public static string DropReasons(Dictionary<string, long> before, Dictionary<string, long> after) =>
+        string.Join(", ", after.Where(kv => kv.Key.StartsWith("drop ", StringComparison.Ordinal) && kv.Value != before.GetValueOrDefault(kv.Key))
+                                .Select(kv => $"{kv.Key[5..]} {kv.Value - before.GetValueOrDefault(kv.Key)}"));
+
+    /// <summary>A python3 TCP sink (argv: address port): accepts one connection, reads it to its
+    /// end and prints "BYTES SHA256 SECONDS" (seconds from accept to end of stream). Also the TAP tests'.</summary>
+    public const string SinkScript = """
+        import hashlib, socket, sys, time
+        l = socket.socket()
+        l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        l.bind((sys.argv[1], int(sys.argv[2])))
+        l.listen(1)
+        c, _ = l.accept()
+        t0 = time.monotonic()
+        h = hashlib.sha256()
+        n = 0
+        while True:
+            b = c.recv(1 << 16)
+            if not b: break
+            h.update(b)
+            n += len(b)
+        t = time.monotonic() - t0
+        c.close()
+        print(n, h.hexdigest(), "%.6f" % t)
+        """;
+
     /// <summary>A file of <paramref name="bytes"/> seeded random bytes in a directory of its
     /// own, readable by anyone (python3's http.server); the directory and the SHA-256.</summary>
     public (string Dir, string Name, string Sha256) RandomFile(long bytes)

@@ -21,7 +21,8 @@
 // It does not include the TCP-level stall after it (the peer's retransmission), which the
 // throughput figures carry.
 // Output: per case (none, 1s, 2s, 4s, 8s, 15s) throughput MB/s (10^6 bytes, as wget and the
-// thesis), seconds, kills, RS's restart count, mean/median/max recovery ms, SHA-256 match; the
+// thesis), seconds, kills, RS's restart count, mean/median/max recovery ms, SHA-256 match,
+// and what INET's counters (`netstat`) moved by: TCP retransmits, RTO timeouts, drops; the
 // ratio 1 kill/s ÷ no kills; the issue's goals (no-kill throughput ≥ 10.8 MB/s, ratio ≥ 0.95)
 // met or not; a chart like Fig. 5.16 in out/bench/netrecovery-DRIVER.png and .svg.
 using System.Diagnostics;
@@ -39,7 +40,8 @@ internal static partial class NetRecoveryBench
 
     /// <summary>What one case measured.</summary>
     public sealed record Case(int IntervalS, double Mbps, double Seconds, int Kills, int Restarts, List<double> RecoveryMs,
-                              int Unrecovered, bool ChecksumOk, int Status, string Error);
+                              int Unrecovered, bool ChecksumOk, int Status, string Error,
+                              (long Retransmits, long FastRetransmits, long Timeouts, long Drops) Tcp);
 
     public static int Run(string[] args)
     {
@@ -50,12 +52,7 @@ internal static partial class NetRecoveryBench
             Console.Error.WriteLine($"bench netrecovery: unknown driver '{driver}' (rtl8139 or dp8390)");
             return 2;
         }
-        int sizeMiB = 256;
-        if (BenchHost.Option(args, "--size") is { } text && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out sizeMiB) || sizeMiB < 1))
-        {
-            Console.Error.WriteLine($"bench netrecovery: --size takes a whole number of MiB, not '{text}'");
-            return 2;
-        }
+        if (!BenchHost.TrySizeMiB(args, "netrecovery", defaultMiB: 256, out int sizeMiB)) return 2;
         if (!BenchHost.TryImage("netrecovery", out string root, out string image)) return 1;
 
         using var inst = new NetInstance(root, image);
@@ -84,6 +81,7 @@ internal static partial class NetRecoveryBench
     private static Case Measure(NetInstance inst, NetInstance.Card card, NetInstance.FrameCounter frames, string url, string sha, long size, int interval)
     {
         int restartsBefore = WaitDriver(inst, card, null).Restarts;
+        var countersBefore = inst.InetCounters();
         var wget = Task.Run(() => inst.Run(["wget", "-q", "-T", "120", url], 3600));
         var recovery = new List<double>();
         int kills = 0, unrecovered = 0;
@@ -106,13 +104,14 @@ internal static partial class NetRecoveryBench
         }
         var (status, stdout, stderr) = wget.Result;
         int restarts = WaitDriver(inst, card, null).Restarts - restartsBefore;
+        var tcp = NetInstance.TcpDelta(countersBefore, inst.InetCounters());
         var m = WgetLine().Match(stdout);
         if (status != 0 || !m.Success)
-            return new Case(interval, 0, 0, kills, restarts, recovery, unrecovered, false, status, (stdout + stderr).Trim());
+            return new Case(interval, 0, 0, kills, restarts, recovery, unrecovered, false, status, (stdout + stderr).Trim(), tcp);
         long bytes = long.Parse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture);
         double seconds = double.Parse(m.Groups["seconds"].Value, CultureInfo.InvariantCulture);
         bool ok = bytes == size && m.Groups["sha"].Value == sha;
-        return new Case(interval, bytes / seconds / 1e6, seconds, kills, restarts, recovery, unrecovered, ok, status, ok ? "" : "checksum or length differs");
+        return new Case(interval, bytes / seconds / 1e6, seconds, kills, restarts, recovery, unrecovered, ok, status, ok ? "" : "checksum or length differs", tcp);
     }
 
     [GeneratedRegex(@"HTTP 200 OK: (?<bytes>\d+) bytes in (?<seconds>[0-9.]+) s \([0-9.]+ MB/s\), sha256 (?<sha>[0-9a-f]{64})")]
@@ -156,6 +155,10 @@ internal static partial class NetRecoveryBench
             r.Add(($"{k}_recovery_ms_max", c.RecoveryMs.Count > 0 ? Math.Round(c.RecoveryMs.Max(), 1) : 0));
             r.Add(($"{k}_unrecovered", c.Unrecovered));
             r.Add(($"{k}_checksum_ok", c.ChecksumOk ? "true" : "false"));
+            r.Add(($"{k}_tcp_retransmits", c.Tcp.Retransmits));
+            r.Add(($"{k}_tcp_fast_retransmits", c.Tcp.FastRetransmits));
+            r.Add(($"{k}_tcp_timeouts", c.Tcp.Timeouts));
+            r.Add(($"{k}_inet_drops", c.Tcp.Drops));
             if (c.Error.Length > 0) r.Add(($"{k}_error", JsonString(c.Error)));
         }
         var all = cases.SelectMany(c => c.RecoveryMs).ToList();
@@ -175,13 +178,13 @@ internal static partial class NetRecoveryBench
             return;
         }
         Console.WriteLine($"wget of {sizeMiB} MiB from python3 http.server over TAP, {driver} killed (SIGKILL) every N s; one run, {kernel} kernel");
-        Console.WriteLine($"{"case",-8} {"MB/s",7} {"seconds",8} {"kills",5} {"restarts",8} {"rec_mean_ms",11} {"rec_med_ms",10} {"rec_max_ms",10} {"sha256",6}");
+        Console.WriteLine($"{"case",-8} {"MB/s",7} {"seconds",8} {"kills",5} {"restarts",8} {"rec_mean_ms",11} {"rec_med_ms",10} {"rec_max_ms",10} {"retx",6} {"rto",5} {"drops",6} {"sha256",6}");
         foreach (var c in cases)
         {
             bool any = c.RecoveryMs.Count > 0;
             double mean = any ? c.RecoveryMs.Average() : 0, median = any ? Median(c.RecoveryMs) : 0, max = any ? c.RecoveryMs.Max() : 0;
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"{CaseName(c.IntervalS),-8} {c.Mbps,7:F2} {c.Seconds,8:F1} {c.Kills,5} {c.Restarts,8} {mean,11:F1} {median,10:F1} {max,10:F1} {(c.ChecksumOk ? "ok" : "BAD"),6}");
+                $"{CaseName(c.IntervalS),-8} {c.Mbps,7:F2} {c.Seconds,8:F1} {c.Kills,5} {c.Restarts,8} {mean,11:F1} {median,10:F1} {max,10:F1} {c.Tcp.Retransmits,6} {c.Tcp.Timeouts,5} {c.Tcp.Drops,6} {(c.ChecksumOk ? "ok" : "BAD"),6}");
             Console.WriteLine(c.Error.Length > 0 ? $"{line}  ({c.Error})" : line);
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio (1 kill/s ÷ no kills)      {ratio:F3}   goal ≥ {GoalRatio}: {(ratio >= GoalRatio ? "met" : "NOT met")}"));
