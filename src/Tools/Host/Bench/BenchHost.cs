@@ -40,6 +40,17 @@ internal static unsafe partial class BenchHost
         return (args.Contains("--json"), n);
     }
 
+    /// <summary>The whole number of MiB after `--size` (else <paramref name="defaultMiB"/>);
+    /// false, said on stderr as benchmark <paramref name="bench"/>, when it is not one.</summary>
+    public static bool TrySizeMiB(string[] args, string bench, int defaultMiB, out int sizeMiB)
+    {
+        sizeMiB = defaultMiB;
+        if (Option(args, "--size") is not { } text) return true;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out sizeMiB) && sizeMiB >= 1) return true;
+        Console.Error.WriteLine($"bench {bench}: --size takes a whole number of MiB, not '{text}'");
+        return false;
+    }
+
     /// <summary>The repository root and its NativeAOT image; when the image is missing, says so
     /// on stderr as benchmark <paramref name="bench"/> and returns false.</summary>
     public static bool TryImage(string bench, out string root, out string image)

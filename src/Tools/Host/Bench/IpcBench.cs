@@ -25,6 +25,8 @@ public static partial class BenchRegistry
         d["ipc"] = IpcBench.Run;
         d["restart"] = RestartBench.Run;
         d["net"] = NetBench.Run;
+        d["netrecovery"] = NetRecoveryBench.Run;
+        d["tcp"] = TcpBench.Run;
     }
 }
 
