@@ -17,6 +17,12 @@ public static class UserPrograms
     public static readonly IReadOnlyList<string> Commands = ["ping", "daytime", "daytimed", "wget", "nc", "netstat",
         "ls", "cat", "cp", "mv", "rm", "mkdir", "stat", "df", "mount", "umount", "mkfs", "sync", "dd", "sha1sum"];
 
+    /// <summary>Benchmark components that `bench disk` runs as user programs (src/Tools/Bench):
+    /// runnable with `run`, left out of the commands a user is shown.</summary>
+    public static readonly IReadOnlyList<string> BenchPrograms = ["bench-fscalls"];
+
+    public static bool IsProgram(string name) => Commands.Contains(name) || BenchPrograms.Contains(name);
+
     public static PrivilegeBlock Privileges()
     {
         var priv = new PrivilegeBlock { TrapMask = Trap.Bit(Trap.SendRec), Flags = PrivilegeBlock.UserProgram };

@@ -5,6 +5,7 @@
 //   bench-notify-sink N       receives N (NOTIFY, SEND t0) pairs → "notify <median ns> <p99 ns>"
 //   bench-notifier DST N      NOTIFY then SEND the NOTIFY's start time, N times
 //   bench-net-client          frames through the network drivers, driven over stdin (NetClient)
+//   bench-fscalls DIR N       the file calls of thesis Fig. 5.11 through VFS (FsCalls), a user program
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Lib.Ipc;
@@ -24,6 +25,7 @@ public static class BenchComponents
         "futex-peer" => FutexPingPong.Peer(args[1..]),
         "bench-mttr-client" => MttrClient.Run(args[1], Int(args, 2)),
         "bench-net-client" => NetClient.Run(),
+        "bench-fscalls" => FsCalls.Run(args),
         _ => null,
     };
 

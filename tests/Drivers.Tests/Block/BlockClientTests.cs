@@ -238,11 +238,13 @@ public sealed class BlockClientTests : IDisposable
         var quiet = Stopwatch.StartNew();
         var (got, line) = Op(client, Read, 0, Length, (int)Mib);
         quiet.Stop();
-        _output.WriteLine($"undisturbed: {Rs.Sys.Find(RsKit.Ep(Rs.Row("c0d0")))!.Value.Traps - before} driver traps");
+        long undisturbed = Rs.Sys.Find(RsKit.Ep(Rs.Row("c0d0")))!.Value.Traps - before;
+        _output.WriteLine($"undisturbed: {undisturbed} driver traps");
         Assert.Equal((Length, expected), (got, Sha1Of(line)));
 
+        // The signals land after a fifth of the read's traps each, however few traps a transfer takes.
         var fire = Stopwatch.StartNew();
-        var (result, fired, signalled) = UnderFire(client, Read, 0, Length, Mib, signal, kills: 3);
+        var (result, fired, signalled) = UnderFire(client, Read, 0, Length, Mib, signal, kills: 3, traps: undisturbed / 5);
         fire.Stop();
         _output.WriteLine(fired);
         Assert.Equal((Length, expected), (result, Sha1Of(fired)));
@@ -261,11 +263,11 @@ public sealed class BlockClientTests : IDisposable
         BootAtWini(72 * Mib, 0);
         int client = UpClient("label=c0d0 minor=0 timeout=1500");
         const int NewSeed = 7;
-        var (put, wline, wkills) = UnderFire(client, Write, 0, Length, Mib | ((long)NewSeed << 32), 9, kills: 3);
+        var (put, wline, wkills) = UnderFire(client, Write, 0, Length, Mib | ((long)NewSeed << 32), 9, kills: 3, traps: 800);
         _output.WriteLine(wline);
         Assert.Equal(Length, put);
         string expected = BlockKit.PatternSha1(0, Length, NewSeed);
-        var (got, rline, rkills) = UnderFire(client, Read, 0, Length, Mib, 9, kills: 3);
+        var (got, rline, rkills) = UnderFire(client, Read, 0, Length, Mib, 9, kills: 3, traps: 800);
         _output.WriteLine(rline);
         Assert.Equal((Length, expected), (got, Sha1Of(rline)));
         Assert.Equal(expected, HostSha1(0, Length));

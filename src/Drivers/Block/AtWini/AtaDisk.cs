@@ -216,6 +216,13 @@ internal sealed partial class AtaDisk : IBlockDevice
     /// (count 256 as 0, or 65536 as 0 with <paramref name="ext"/>), all in one VDEVIO.</summary>
     private void Select(long lba, int count, bool ext)
     {
+        QueueSelect(lba, count, ext);
+        _ports.WriteQueued();
+    }
+
+    /// <summary>Queues Select's writes; the caller adds its own and writes the queue.</summary>
+    private void QueueSelect(long lba, int count, bool ext)
+    {
         int b = CommandBlock;
         _ports.Queue(b + RegFeatures, 0);
         if (ext)
@@ -239,7 +246,6 @@ internal sealed partial class AtaDisk : IBlockDevice
             _ports.Queue(b + RegLbaHigh, (byte)(lba >> 16));
             _ports.Queue(b + RegDevice, (byte)(DevLba | ((lba >> 24) & 0x0F)));
         }
-        _ports.WriteQueued();
     }
 
     /// <summary>LBA48 when the range reaches past what LBA28 addresses.</summary>
@@ -247,9 +253,14 @@ internal sealed partial class AtaDisk : IBlockDevice
 
     /// <summary>Waits for the command's interrupt, then reads Status (acknowledging it) and
     /// re-enables the line. ETIMEDOUT when no interrupt leaves the drive not busy in time.</summary>
-    private int WaitCommand(out byte status)
+    private int WaitCommand(out byte status) => WaitCommand(out status, -1, out _);
+
+    /// <summary>WaitCommand that also reads register <paramref name="alsoPort"/> (≥ 0) in the same
+    /// VDEVIO as Status, once the command is done: the bus master's status after a DMA.</summary>
+    private int WaitCommand(out byte status, int alsoPort, out byte also)
     {
         status = 0;
+        also = 0xFF;
         while (true)
         {
             int r = _driver!.WaitInterrupt(_timeoutNs, out ulong hooks);
@@ -259,7 +270,8 @@ internal sealed partial class AtaDisk : IBlockDevice
                 return r;
             }
             if ((hooks & (1UL << HookId)) == 0) continue;
-            status = _ports.In8(CommandBlock + RegStatus);
+            if (alsoPort >= 0) (status, also) = _ports.In8Pair(CommandBlock + RegStatus, alsoPort);
+            else status = _ports.In8(CommandBlock + RegStatus);
             SysCall.IrqCtl(IrqCtlRequest.Enable, _irq, HookId);
             if (_ports.Error != Err.Ok) return _ports.Error;
             if ((status & StBsy) == 0) return Err.Ok;
@@ -269,6 +281,7 @@ internal sealed partial class AtaDisk : IBlockDevice
     /// <summary>Soft reset of the channel (SRST), interrupts enabled again, the bus master stopped.</summary>
     private void Reset()
     {
+        _prdLoaded = false;
         _ports.Out8(ControlPort, CtlSrst | CtlNien);
         _ports.Out8(ControlPort, 0);
         for (int i = 0; i < 100_000 && (_ports.In8(ControlPort) & StBsy) != 0 && _ports.Error == Err.Ok; i++) { }

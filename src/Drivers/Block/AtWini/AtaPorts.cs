@@ -1,5 +1,6 @@
-// Port access of the at_wini driver: single register reads and writes (DEVIO), the task file
-// written as one vector of byte writes (VDEVIO), and sector data moved through the data port as
+// Port access of the at_wini driver: single register reads and writes (DEVIO), byte writes
+// queued and written as one vector (VDEVIO: the task file, a whole DMA command), two status
+// registers read in one vector, and sector data moved through the data port as
 // 32-bit accesses (each moves two words), VDevIoRequest.MaxEntries per kernel call, between the
 // port and the driver's own arena.
 // Rules: the first port error is remembered (Error) and reads after it answer all ones; the
@@ -51,6 +52,22 @@ internal sealed class AtaPorts
         int n = _queued;
         _queued = 0;
         Note(SysCall.VDevIo(_vector, n, 1, DevIoRequest.Write));
+    }
+
+    /// <summary>Reads two byte registers in one VDEVIO (all ones after a port error).</summary>
+    public (byte First, byte Second) In8Pair(int first, int second)
+    {
+        if (_queued > 0) WriteQueued();
+        var ch = Channel.Current;
+        ch.At<PortValue>(_vector) = new PortValue { Port = first };
+        ch.At<PortValue>(_vector + EntrySize) = new PortValue { Port = second };
+        int r = SysCall.VDevIo(_vector, 2, 1, DevIoRequest.Read);
+        if (r != Err.Ok)
+        {
+            Note(r);
+            return (0xFF, 0xFF);
+        }
+        return ((byte)ch.At<PortValue>(_vector).Value, (byte)ch.At<PortValue>(_vector + EntrySize).Value);
     }
 
     /// <summary>Reads <paramref name="bytes"/> (a multiple of 4) from the data port into the arena.</summary>

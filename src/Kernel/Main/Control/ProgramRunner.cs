@@ -27,7 +27,7 @@ internal static class ProgramRunner
     {
         var args = ControlArgs.Split(request[ControlProtocol.Run.Length..]);
         if (args is null || args.Count == 0) return "error: malformed run request\n";
-        if (!UserPrograms.Commands.Contains(args[0]))
+        if (!UserPrograms.IsProgram(args[0]))
             return $"error: no program '{args[0]}' (programs: {string.Join(", ", UserPrograms.Commands)})\n";
         if (fds.Count != 3) return $"error: run needs the client's stdin, stdout and stderr ({fds.Count} descriptors came)\n";
         if (Interlocked.Increment(ref s_running) > MaxRunning)

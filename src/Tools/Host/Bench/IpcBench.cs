@@ -27,6 +27,7 @@ public static partial class BenchRegistry
         d["net"] = NetBench.Run;
         d["netrecovery"] = NetRecoveryBench.Run;
         d["tcp"] = TcpBench.Run;
+        d["disk"] = DiskBench.Run;
     }
 }
 

@@ -80,14 +80,14 @@ internal static partial class NetRecoveryBench
 
     private static Case Measure(NetInstance inst, NetInstance.Card card, NetInstance.FrameCounter frames, string url, string sha, long size, int interval)
     {
-        int restartsBefore = WaitDriver(inst, card, null).Restarts;
+        int restartsBefore = inst.WaitDriver(card, null).Restarts;
         var countersBefore = inst.InetCounters();
         var wget = Task.Run(() => inst.Run(["wget", "-q", "-T", "120", url], 3600));
         var recovery = new List<double>();
         int kills = 0, unrecovered = 0;
         if (interval > 0)
         {
-            int pid = WaitDriver(inst, card, null).Pid;
+            int pid = inst.WaitDriver(card, null).Pid;
             long next = Stopwatch.GetTimestamp() + interval * Stopwatch.Frequency;
             while (true)
             {
@@ -99,11 +99,11 @@ internal static partial class NetRecoveryBench
                 next = killed + interval * Stopwatch.Frequency;
                 if (frames.WaitForNext(30) is { } moved) recovery.Add((moved - killed) * 1000.0 / Stopwatch.Frequency);
                 else unrecovered++;
-                pid = WaitDriver(inst, card, pid).Pid;
+                pid = inst.WaitDriver(card, pid).Pid;
             }
         }
         var (status, stdout, stderr) = wget.Result;
-        int restarts = WaitDriver(inst, card, null).Restarts - restartsBefore;
+        int restarts = inst.WaitDriver(card, null).Restarts - restartsBefore;
         var tcp = NetInstance.TcpDelta(countersBefore, inst.InetCounters());
         var m = WgetLine().Match(stdout);
         if (status != 0 || !m.Success)
@@ -116,21 +116,6 @@ internal static partial class NetRecoveryBench
 
     [GeneratedRegex(@"HTTP 200 OK: (?<bytes>\d+) bytes in (?<seconds>[0-9.]+) s \([0-9.]+ MB/s\), sha256 (?<sha>[0-9a-f]{64})")]
     private static partial Regex WgetLine();
-
-    /// <summary>The driver's host pid once RS has it running again as a process other than
-    /// <paramref name="old"/>, and RS's restart count of it; throws after 60 s.</summary>
-    private static (int Pid, int Restarts) WaitDriver(NetInstance inst, NetInstance.Card card, int? old)
-    {
-        (int Pid, int Restarts) found = default;
-        inst.WaitUntil(() =>
-        {
-            var (pid, restarts) = inst.Driver(card);
-            if (pid is not { } p || p == old) return false;
-            found = (p, restarts);
-            return true;
-        }, 60, $"RS to have {card.Label} running");
-        return found;
-    }
 
     public static string CaseName(int interval) => interval == 0 ? "none" : $"kill{interval}s";
 
