@@ -213,6 +213,30 @@ internal sealed partial class BenchInstance : IDisposable
         return found;
     }
 
+    /// <summary>Kills service <paramref name="label"/> (SIGKILL to the host pid `ps` names)
+    /// every <paramref name="intervalS"/> seconds from the previous kill until
+    /// <paramref name="work"/> ends, as the thesis's test script did (§5.2.2); after each kill
+    /// <paramref name="afterKill"/> gets the kill's Stopwatch timestamp, then the next pid is
+    /// looked up once RS runs a new instance. The kills made.</summary>
+    public int KillEvery(string label, int intervalS, Task work, Action<long>? afterKill = null)
+    {
+        int kills = 0;
+        int pid = WaitRunning(label, null).Pid;
+        long next = Stopwatch.GetTimestamp() + intervalS * Stopwatch.Frequency;
+        while (true)
+        {
+            long wait = (next - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+            if (work.Wait((int)Math.Max(0, wait))) return kills;
+            long killed = Stopwatch.GetTimestamp();
+            if (Bulkhead.Lib.Host.Native.kill(pid, Bulkhead.Lib.Host.Native.SIGKILL) != 0)
+                throw new InvalidOperationException($"bench: kill {pid} ({label}) failed\n{Diagnostics()}");
+            kills++;
+            next = killed + intervalS * Stopwatch.Frequency;
+            afterKill?.Invoke(killed);
+            pid = WaitRunning(label, pid).Pid;
+        }
+    }
+
     /// <summary>Runs a Bulkhead program through the control socket (`run`), stdin from
     /// <paramref name="stdinFile"/> (else /dev/null); its exit status, stdout and stderr.
     /// Throws after <paramref name="timeoutS"/> (the instance's shutdown ends the program).</summary>

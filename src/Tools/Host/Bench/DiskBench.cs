@@ -187,22 +187,7 @@ internal static partial class DiskBench
             try { return sys.RunTo(["dd", $"if={File}", "bs=64k"], 3600, (int)pipe.ClientSafePipeHandle.DangerousGetHandle()); }
             finally { pipe.DisposeLocalCopyOfClientHandle(); }
         });
-        int kills = 0;
-        if (interval > 0)
-        {
-            int pid = sys.WaitRunning(Label, null).Pid;
-            long next = Stopwatch.GetTimestamp() + interval * Stopwatch.Frequency;
-            while (true)
-            {
-                long wait = (next - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
-                if (dd.Wait((int)Math.Max(0, wait))) break;
-                long killed = Stopwatch.GetTimestamp();
-                Require(sys, Native.kill(pid, Native.SIGKILL) == 0, $"kill {pid} failed");
-                kills++;
-                next = killed + interval * Stopwatch.Frequency;
-                pid = sys.WaitRunning(Label, pid).Pid;
-            }
-        }
+        int kills = interval > 0 ? sys.KillEvery(Label, interval, dd) : 0;
         var (status, err) = dd.Result;
         double wall = sw.Elapsed.TotalSeconds;
         if (!hashing.Wait(TimeSpan.FromSeconds(60))) return new Recovery(interval, 0, wall, kills, 0, false, "the pipe never reached its end");

@@ -88,6 +88,9 @@ internal sealed partial class NetInstance : IDisposable
     /// <summary>The driver's host pid once RS runs it as a process other than <paramref name="old"/> (BenchInstance.WaitRunning).</summary>
     public (int Pid, int Restarts) WaitDriver(Card card, int? old) => _sys.WaitRunning(card.Label, old);
 
+    /// <summary>Kills <paramref name="card"/>'s driver every N s while <paramref name="work"/> runs (BenchInstance.KillEvery).</summary>
+    public int KillEvery(Card card, int intervalS, Task work, Action<long>? afterKill) => _sys.KillEvery(card.Label, intervalS, work, afterKill);
+
     /// <summary>Runs a Bulkhead program (BenchInstance.Run).</summary>
     public (int Status, string Stdout, string Stderr) Run(string[] args, int timeoutS, string? stdinFile = null) =>
         _sys.Run(args, timeoutS, stdinFile);

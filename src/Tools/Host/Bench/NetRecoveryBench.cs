@@ -86,22 +86,11 @@ internal static partial class NetRecoveryBench
         var recovery = new List<double>();
         int kills = 0, unrecovered = 0;
         if (interval > 0)
-        {
-            int pid = inst.WaitDriver(card, null).Pid;
-            long next = Stopwatch.GetTimestamp() + interval * Stopwatch.Frequency;
-            while (true)
+            kills = inst.KillEvery(card, interval, wget, killed =>
             {
-                long wait = (next - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
-                if (wget.Wait((int)Math.Max(0, wait))) break;
-                long killed = Stopwatch.GetTimestamp();
-                if (Native.kill(pid, Native.SIGKILL) != 0) throw new InvalidOperationException($"bench netrecovery: kill {pid} failed\n{inst.Diagnostics()}");
-                kills++;
-                next = killed + interval * Stopwatch.Frequency;
                 if (frames.WaitForNext(30) is { } moved) recovery.Add((moved - killed) * 1000.0 / Stopwatch.Frequency);
                 else unrecovered++;
-                pid = inst.WaitDriver(card, pid).Pid;
-            }
-        }
+            });
         var (status, stdout, stderr) = wget.Result;
         int restarts = inst.WaitDriver(card, null).Restarts - restartsBefore;
         var tcp = NetInstance.TcpDelta(countersBefore, inst.InetCounters());
