@@ -29,6 +29,23 @@ public class TcpStateTests
     }
 
     [Fact]
+    public void AbortedListener_FreesItsPort_ForTheNextListen()
+    {
+        // INET aborts the sockets of a program that died; its restarted server must be able to
+        // listen on the same port (a daytimed killed with SIGKILL and restarted by RS).
+        var r = new RawPeer();
+        var l = r.E.TcpListen(Ip4Address.Any, 80, 4, out _)!;
+        r.Send(SYN, 100, 0);                          // a child in SYN-RECEIVED goes with it
+        Assert.Null(r.E.TcpListen(Ip4Address.Any, 80, 4, out var busy));
+        Assert.Equal(NetError.AddressInUse, busy);
+        l.Abort();
+        Assert.Equal(TcpState.Closed, l.State);
+        var again = r.E.TcpListen(Ip4Address.Any, 80, 4, out var e);
+        Assert.Equal(NetError.None, e);
+        Assert.Equal(TcpState.Listen, again!.State);
+    }
+
+    [Fact]
     public void ActiveOpen_SynSentEstablished()
     {
         var r = new RawPeer();

@@ -179,11 +179,17 @@ public sealed partial class TcpSocket : NetSocket
     /// <summary>Drops the connection at once, telling the peer with a RST if it is synchronized.</summary>
     public void Abort()
     {
+        // A listener closes as Close does (which frees its port); Close does nothing once
+        // _userClosed is set, so it must run first.
+        if (State == TcpState.Listen)
+        {
+            Close();
+            return;
+        }
         _userClosed = true;
         if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
             SendRst(_sndNxt);
-        if (State == TcpState.Listen) Close();
-        else EnterClosed(NetError.None);
+        EnterClosed(NetError.None);
     }
 
     protected override Readiness ComputeReadiness()

@@ -83,8 +83,8 @@ internal sealed partial class BenchInstance : IDisposable
         File.WriteAllLines(rc, File.ReadAllLines(Path.Combine(root, "etc", "rc")).Select(l =>
         {
             if (noBackoff.Any(i => l.StartsWith($"service up image:{i} ", StringComparison.Ordinal))) l += " -nobackoff";
-            // -config names a file relative to the rc's directory: the copy names etc/'s.
-            l = ConfigOption().Replace(l, m => $"-config {Path.Combine(root, "etc", m.Groups[1].Value)}");
+            // -config and -recovery name files relative to the rc's directory: the copy names etc/'s.
+            l = RelativeFile().Replace(l, m => $"-{m.Groups[1].Value} {m.Groups[2].Value}{Path.Combine(root, "etc", m.Groups[3].Value)}");
             return editRc is null ? l : editRc(l);
         }));
         Replace(lines, "args \"$ROOT/etc/rc\";", $"args \"{rc}\";");
@@ -99,8 +99,8 @@ internal sealed partial class BenchInstance : IDisposable
         return file;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"-config ([^/\s]\S*)")]
-    private static partial System.Text.RegularExpressions.Regex ConfigOption();
+    [System.Text.RegularExpressions.GeneratedRegex(@"-(config|recovery) (""?)([^/\s""]\S*)")]
+    private static partial System.Text.RegularExpressions.Regex RelativeFile();
 
     /// <summary><paramref name="lines"/> without the section that starts with the line
     /// <paramref name="header"/> and ends with the next line "};".</summary>
