@@ -5,8 +5,12 @@
 //     (RS republishes the label when it replaces the driver; the driver publishes drv.blk once
 //     it is initialized) and looks the label up at each notification. A request sent to an
 //     instance still initializing waits in the kernel until it receives: no need to wait for
-//     drv.blk. Without a subscription (a process without a label) it looks the label up every
-//     PollMs instead.
+//     drv.blk. It also looks the label up every PollMs while it waits: a restarted DS has lost
+//     the subscription (and a process without a label has none).
+//   * DS's word is not proof: when DS stops naming the instance (a new, empty DS before RS
+//     republishes the labels), the client waits for what DS names next and goes on with the
+//     same instance if that is what it names; a dead or complained-about instance (Dead) is
+//     never used again.
 //   * Reattaching: the staging buffer's grants are revoked and made again for the new endpoint,
 //     the minor is opened there (a FlagContentsLost answer is logged and counted: the driver
 //     lost what was written, which no reissue repairs). Each new instance is logged once.
@@ -30,8 +34,12 @@ public sealed partial class BlockClient
     private int _endpoint = Endpoint.None;
     /// <summary>Our Open succeeded with the current instance.</summary>
     private bool _opened;
-    /// <summary>The current instance died or failed: only another instance will do.</summary>
+    /// <summary>The current instance died or failed, or DS stopped naming it: Reattach finds the
+    /// instance to use next.</summary>
     private bool _failed;
+    /// <summary>Only DS's word condemned the current instance (Suspect): if DS names it again,
+    /// it may go on (Acceptable).</summary>
+    private bool _mayResume;
     private int _readGrant = -1, _writeGrant = -1;
     /// <summary>The first request Id sent to the current instance (0: none yet).</summary>
     private int _firstIdOfEndpoint;
@@ -56,7 +64,7 @@ public sealed partial class BlockClient
             {
                 int gone = _endpoint;
                 int? found;
-                while (!((found = LabelNow()) is { } ep && ep != gone))
+                while (!Acceptable(found = LabelNow(), gone))
                 {
                     long now = Now();
                     if (now >= deadline)
@@ -64,11 +72,23 @@ public sealed partial class BlockClient
                         SysCall.Diag($"blockclient: {_label}: the driver did not come back within {_options.RecoveryTimeoutMs} ms: EIO");
                         return Err.EIO;
                     }
-                    if (_subscribed) AwaitNewInstance(gone, deadline);
-                    else AwaitNewInstance(gone, Math.Min(deadline, now + PollMs * 1_000_000));
+                    // A DS notification ends the wait early; the look-up every PollMs covers a
+                    // subscription lost with a restarted DS.
+                    AwaitNewInstance(gone, Math.Min(deadline, now + PollMs * 1_000_000));
                 }
-                int r = Switch(found.Value);
-                if (r != Err.Ok) return r;
+                if (found == _endpoint)
+                {
+                    // DS names the instance we had again (DS itself was restarted): go on with it.
+                    _failed = false;
+                    _mayResume = false;
+                    SysCall.Diag($"blockclient: {_label} minor {_minor}: DS names instance {_endpoint} again; going on with it");
+                    if (_opened) return Err.Ok;
+                }
+                else
+                {
+                    int r = Switch(found!.Value);
+                    if (r != Err.Ok) return r;
+                }
             }
             var outcome = Exchange(BlockDriverCall.Open, new BlockRequest { Minor = _minor, Access = _access },
                 0, Math.Min(Deadline(_options.AnswerTimeoutMs), deadline), out var answer, out string why);
@@ -87,8 +107,11 @@ public sealed partial class BlockClient
                 case Outcome.Answered:
                     return answer.Type; // the minor is not there (ENXIO), or may not be opened so
                 case Outcome.Gone:
-                case Outcome.Silent when LabelNow() != _endpoint:
-                    _failed = true;
+                    Dead();
+                    break;
+                case Outcome.Moved:
+                case Outcome.Silent when LabelMoved():
+                    Suspect();
                     break;
                 case Outcome.Silent:
                 case Outcome.Garbage:
@@ -118,6 +141,7 @@ public sealed partial class BlockClient
         _endpoint = ep;
         _opened = false;
         _failed = false;
+        _mayResume = false;
         _firstIdOfEndpoint = _nextId == int.MaxValue ? 1 : _nextId + 1;
         int size = _options.StagingBytes;
         _readGrant = GrantTable.Current.Direct(ep, _staging, size, Grant.Write);
@@ -142,8 +166,22 @@ public sealed partial class BlockClient
         SysCall.Diag($"blockclient: {_label} ({_endpoint}) failed: {why}; " +
                      (r == Err.Ok ? "complained to RS" : $"complaint to RS refused: {Err.Name(r)}"));
         if (r != Err.Ok) return false;
-        _failed = true;
+        Dead();
         return true;
+    }
+
+    /// <summary>The current instance is dead or condemned: only another will do.</summary>
+    private void Dead()
+    {
+        _failed = true;
+        _mayResume = false;
+    }
+
+    /// <summary>DS no longer names the current instance: find what it names (the same one may do).</summary>
+    private void Suspect()
+    {
+        if (!_failed) _mayResume = true;
+        _failed = true;
     }
 
     private void RevokeGrants()

@@ -22,8 +22,11 @@ public sealed partial class BlockClient
     {
         /// <summary>The driver answered our request (the answer passed every check).</summary>
         Answered,
-        /// <summary>The instance is gone: DS names another endpoint (or none), or SENDA found it dead.</summary>
+        /// <summary>The instance is dead: SENDA found it so.</summary>
         Gone,
+        /// <summary>DS names another endpoint for the label, or none: the instance is being
+        /// replaced — or DS itself was, and names it again once RS republishes it.</summary>
+        Moved,
         /// <summary>No answer by the deadline.</summary>
         Silent,
         /// <summary>An answer that is not the answer to our request.</summary>
@@ -49,7 +52,7 @@ public sealed partial class BlockClient
         for (int attempt = 1; ; attempt++)
         {
             if (attempt > 1) Reissued++;
-            if (_opened && !_failed && Environment.TickCount64 - _lastAnswerAt > IdleCheckMs && LabelNow() != _endpoint) _failed = true;
+            if (_opened && !_failed && Environment.TickCount64 - _lastAnswerAt > IdleCheckMs && LabelMoved()) Suspect();
             if (!_opened || _failed)
             {
                 int r = Reattach();
@@ -72,10 +75,11 @@ public sealed partial class BlockClient
                     if (result is not (Err.EIO or Err.EAGAIN)) return result; // the driver's answer to a bad request
                     break;
                 case Outcome.Gone:
-                    _failed = true;
+                    Dead();
                     break;
-                case Outcome.Silent when LabelNow() != _endpoint:
-                    _failed = true; // replaced meanwhile: not this instance's fault
+                case Outcome.Moved:
+                case Outcome.Silent when LabelMoved():
+                    Suspect(); // replaced meanwhile: not this instance's fault
                     break;
                 case Outcome.Silent:
                 case Outcome.Garbage:

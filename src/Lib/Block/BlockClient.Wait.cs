@@ -49,7 +49,7 @@ public sealed partial class BlockClient
                         why = $"no answer within {_options.AnswerTimeoutMs} ms";
                         return Outcome.Silent;
                     }
-                    if (seen == Seen.Moved) return Outcome.Gone;
+                    if (seen == Seen.Moved) return Outcome.Moved;
                     continue;
                 }
                 if (m.Source != _endpoint)
@@ -84,7 +84,7 @@ public sealed partial class BlockClient
     /// still sends is a late answer, dropped.</summary>
     private bool AwaitNewInstance(int gone, long deadline)
     {
-        if (LabelNow() is { } ep && ep != gone) return true;
+        if (Acceptable(LabelNow(), gone)) return true;
         BorrowAlarm(deadline);
         try
         {
@@ -96,7 +96,7 @@ public sealed partial class BlockClient
                 {
                     var seen = OnNotify(m, deadline);
                     if (seen == Seen.Deadline) return false;
-                    if (seen != Seen.Nothing && LabelNow() is { } now && now != gone) return true;
+                    if (seen != Seen.Nothing && Acceptable(LabelNow(), gone)) return true;
                     continue;
                 }
                 if (m.Source == _endpoint && m.Type <= Err.Ok) StaleAnswers++;
@@ -128,7 +128,7 @@ public sealed partial class BlockClient
                 return Seen.Nothing;
             case Endpoint.Ds:
                 Keep(m); // the owner's own subscriptions
-                return LabelNow() == _endpoint && _endpoint != Endpoint.None ? Seen.DsChange : Seen.Moved;
+                return _endpoint != Endpoint.None && !LabelMoved() ? Seen.DsChange : Seen.Moved;
             case Endpoint.Clock:
                 long now = Now();
                 bool ownerDue = _ownerAlarmAt != 0 && now >= _ownerAlarmAt;
@@ -145,6 +145,21 @@ public sealed partial class BlockClient
 
     /// <summary>The endpoint DS names for the label now; null when it names none (or DS cannot say).</summary>
     private int? LabelNow() => DsClient.RetrieveLabel(_label, out int ep) == Err.Ok && !Endpoint.IsSpecial(ep) ? ep : null;
+
+    /// <summary>DS names another endpoint than the current one for the label, or none (ESRCH):
+    /// evidence that the instance is being replaced. False when DS names the current one or
+    /// cannot answer at all (DS itself dead or restarting: no evidence about the driver).</summary>
+    private bool LabelMoved()
+    {
+        int r = DsClient.RetrieveLabel(_label, out int ep);
+        return r == Err.ESRCH || (r == Err.Ok && (ep != _endpoint || Endpoint.IsSpecial(ep)));
+    }
+
+    /// <summary>Whether instance <paramref name="ep"/> may serve us after instance
+    /// <paramref name="gone"/> failed: a new one always; the same one only when nothing but
+    /// DS's word condemned it (a new, empty DS names no label until RS republishes it — the
+    /// same endpoint, for a driver that never died).</summary>
+    private bool Acceptable(int? ep, int gone) => ep is { } e && (e != gone || _mayResume);
 
     /// <summary>Keeps <paramref name="m"/> for the owner's loop; a request that cannot be kept is answered EAGAIN.</summary>
     private void Keep(in Message m)
