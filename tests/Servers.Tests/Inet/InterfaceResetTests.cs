@@ -87,6 +87,46 @@ public class InterfaceResetTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Download_DriverKilledBriefly_PeerFastRetransmits_NoTimeout()
+    {
+        // The receiver's driver dies for 50 ms: what the peer sent meanwhile is lost. The three
+        // duplicate ACKs the receiver sends when its driver is back make the peer resend at once
+        // (fast retransmit) instead of waiting for its RTO.
+        var p = new Pair(33);
+        p.Net.Bandwidth = 100_000_000;
+        p.Net.Latency = 500;
+        p.PortB.Capture = false;
+        var (c, s, _) = TcpTestKit.Connect(p);
+        const int total = 8 << 20;
+        var pump = new TcpPump(s, c, total, 33);
+        Assert.True(p.Run(() => { pump.Step(); return pump.Read > total / 4; }, 60 * NetLimits.Second));
+        long timeouts = p.B.Stats.TcpTimeouts, fast = p.B.Stats.TcpFastRetransmits;
+        Kill(p, 20 * NetLimits.Millisecond);
+        p.Net.RunFor(30 * NetLimits.Millisecond);
+        int mark = p.PortA.Sent.Count;
+        Restart(p);
+        // What A sent at once: its ACK and three duplicates of it (same ack, same window, no data).
+        var acks = p.PortA.Sent.Skip(mark).Where(f => Frames.EtherTypeOf(f) == 0x0800 && Frames.IpProtocolOf(f) == 6)
+            .Select(PureAck).Where(a => a is not null).ToList();
+        Assert.True(acks.Count >= 4, $"{acks.Count} pure ACKs after the restart");
+        Assert.All(acks, a => Assert.Equal(acks[0], a));
+        Assert.True(p.Run(pump.Step, 120 * NetLimits.Second), $"read {pump.Read}");
+        Assert.True(pump.HashesMatch());
+        output.WriteLine($"peer: fast retransmits +{p.B.Stats.TcpFastRetransmits - fast}, timeouts +{p.B.Stats.TcpTimeouts - timeouts}");
+        Assert.True(p.B.Stats.TcpFastRetransmits > fast, "the peer did not fast-retransmit");
+        Assert.Equal(timeouts, p.B.Stats.TcpTimeouts);
+    }
+
+    /// <summary>(ack, window) of a TCP segment with no data and only ACK set; null for anything else.</summary>
+    private static (uint Ack, int Window)? PureAck(byte[] f)
+    {
+        int ip = 14, ihl = (f[ip] & 0xF) * 4, totalLength = (f[ip + 2] << 8) | f[ip + 3];
+        int tcp = ip + ihl, offset = (f[tcp + 12] >> 4) * 4;
+        if (f[tcp + 13] != 0x10 || totalLength - ihl - offset != 0) return null;
+        return (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(f.AsSpan(tcp + 8)), (f[tcp + 14] << 8) | f[tcp + 15]);
+    }
+
+    [Fact]
     public void Reset_WithNewMac_PeerLearnsItFromGratuitousArp()
     {
         var p = new Pair();

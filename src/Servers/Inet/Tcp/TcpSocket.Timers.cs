@@ -79,9 +79,17 @@ public sealed partial class TcpSocket
         }
         _ackNow = true;
         Output();
+        // The peer's segments lost with the dead driver would wait for the peer's RTO (200 ms at
+        // least on Linux, and cwnd back to one segment). Three duplicate ACKs make it fast-
+        // retransmit instead (RFC 5681 §3.2); a peer with nothing outstanding ignores them.
+        if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+            for (int i = 0; i < DupAcksAfterRestart; i++) SendAck();
         if (_retransmitAt == long.MaxValue && _persistAt == long.MaxValue && _sndMax != _sndUna) _retransmitAt = Engine.Now + _rto;
         Notify();
     }
+
+    /// <summary>Duplicate ACKs sent after a driver restart: the peer's fast-retransmit threshold.</summary>
+    internal const int DupAcksAfterRestart = 3;
 
     private void PersistTimeout()
     {
