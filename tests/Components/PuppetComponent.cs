@@ -119,8 +119,6 @@ internal static unsafe class PuppetComponent
                     }
                     return R(IpcCall.SendA(table, (int)L(w[2])));
                 }
-            case "asyncsend": // asyncsend <dst> <type>: through the library's AsyncSender (its own table)
-                return R(AsyncSender.Send(Ep(w[1]), new Message((int)L(w[2]))));
             case "senda-raw": // senda-raw <absolute offset> <count>
                 return R(IpcCall.SendA(L(w[1]), (int)L(w[2])));
             case "asyncstat": // asyncstat <offset> <index>

@@ -5,8 +5,7 @@
 // destination is receiving (also as the answer to its SENDREC) and otherwise when it next
 // receives. A driver answers a deferred request this way (thesis §3.3.4: a driver must never
 // block on its client, and SENDNB would drop the answer if the client is busy elsewhere).
-// Rules: per destination, first in, first delivered (a new entry goes after the destination's
-// pending ones); bounded — EAGAIN when no entry after them is free; an entry is written with Flags
+// Rules: bounded — EAGAIN when every entry is still pending; an entry is written with Flags
 // cleared first and Valid set last, so the kernel never sees it half made; thread-safe (one
 // lock). A message whose destination died is finished by the kernel with EDEADSRCDST.
 using System.Runtime.CompilerServices;
@@ -35,21 +34,13 @@ public static class AsyncSender
                 ch.Arena.Slice((int)t, Capacity * size).Clear();
                 s_table = t;
             }
-            // The kernel delivers pending entries in table order (as MINIX does), so the new
-            // entry goes after every entry still pending for the same destination: messages to
-            // one destination arrive in the order they were sent (INET's frames to a driver).
             int free = -1, used = 0;
             for (int i = 0; i < Capacity; i++)
             {
-                ref var entry = ref ch.At<AsyncEntry>(s_table + (long)i * size);
-                int flags = Volatile.Read(ref entry.Flags);
+                int flags = Volatile.Read(ref ch.At<AsyncEntry>(s_table + (long)i * size).Flags);
                 bool isFree = flags == AsyncEntry.Empty || (flags & AsyncEntry.Done) != 0;
-                if (!isFree)
-                {
-                    used = i + 1;
-                    if (entry.Dst == dst) free = -1; // a free entry before a pending one would overtake it
-                }
-                else if (free < 0) free = i;
+                if (isFree && free < 0) free = i;
+                else if (!isFree) used = i + 1;
             }
             if (free < 0) return Err.EAGAIN;
             ref var e = ref ch.At<AsyncEntry>(s_table + (long)free * size);
