@@ -53,8 +53,11 @@ public static class NetLimits
     public const int DefaultTcpBuffer = 256 * 1024;
     public const int MinTcpBuffer = 4 * 1024;
     public const int MaxTcpBuffer = 4 * 1024 * 1024;
-    /// <summary>Out-of-order segments held per connection (their bytes are also bounded by the receive window).</summary>
-    public const int OutOfOrderSegments = 128;
+    /// <summary>Disjoint ranges of out-of-order data held per connection (the bytes themselves
+    /// sit in the receive ring's free space, so the window bounds them).</summary>
+    public const int OutOfOrderRanges = 32;
+    /// <summary>SACK blocks per ACK at most (RFC 2018 §3: four fit in 40 bytes of options, three beside timestamps).</summary>
+    public const int SackBlocks = 4;
     public const int DefaultMss = 536;
     public const long InitialRto = 1 * Second;
     /// <summary>RFC 6298 (2.4) says 1 s; 200 ms as Linux does, so a lost frame during a driver restart costs little.</summary>

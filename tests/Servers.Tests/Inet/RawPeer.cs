@@ -89,10 +89,10 @@ internal sealed class RawPeer
     }
 
     /// <summary>E listens on 80, the peer connects: E's accepted socket in ESTABLISHED and E's ISS.</summary>
-    public (TcpSocket Socket, TcpSocket Listener, uint Iss) PassiveOpen(uint peerIss = 7000)
+    public (TcpSocket Socket, TcpSocket Listener, uint Iss) PassiveOpen(uint peerIss = 7000, byte[]? synOptions = null, int? receiveBuffer = null)
     {
-        var l = E.TcpListen(Ip4Address.Any, 80, 4, out _)!;
-        Send(SYN, peerIss, 0);
+        var l = receiveBuffer is { } size ? E.TcpListen(Ip4Address.Any, 80, 4, out _, receiveBuffer: size)! : E.TcpListen(Ip4Address.Any, 80, 4, out _)!;
+        Send(SYN, peerIss, 0, options: synOptions);
         var synAck = LastSegment;
         Assert.True(synAck.Syn && synAck.HasAck);
         Assert.Equal(peerIss + 1, synAck.Ack);

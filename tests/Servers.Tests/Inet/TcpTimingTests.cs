@@ -192,7 +192,7 @@ public class TcpTimingTests
     {
         var r = new RawPeer();
         var (s, _, iss) = r.PassiveOpen();
-        for (int i = 0; i < NetLimits.OutOfOrderSegments + 10; i++)
+        for (int i = 0; i < NetLimits.OutOfOrderRanges + 10; i++)
             r.Send(ACK, 7001 + 10 + ((uint)i * 20), iss + 1, Data(10)); // holes of 10 between them
         Assert.Equal(10, r.E.Stats[DropReason.OutOfOrderOverflow]);
     }

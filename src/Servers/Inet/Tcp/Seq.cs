@@ -9,4 +9,5 @@ internal static class Seq
     public static bool Gt(uint a, uint b) => (int)(a - b) > 0;
     public static bool Ge(uint a, uint b) => (int)(a - b) >= 0;
     public static uint Max(uint a, uint b) => Gt(a, b) ? a : b;
+    public static uint Min(uint a, uint b) => Lt(a, b) ? a : b;
 }

@@ -18,6 +18,7 @@ internal ref struct TcpSegment
     public int Mss;          // 0: option absent
     public int WindowScale;  // -1: option absent
     public bool HasTimestamp;
+    public bool SackPermitted;
     public uint TsVal;
     public uint TsEcr;
 
@@ -60,6 +61,7 @@ internal ref struct TcpSegment
             {
                 case 2 when len == 4: s.Mss = BinaryPrimitives.ReadUInt16BigEndian(v); break;
                 case 3 when len == 3: s.WindowScale = Math.Min((int)v[0], 14); break; // RFC 7323 §2.3: at most 14
+                case 4 when len == 2: s.SackPermitted = true; break; // RFC 2018 §2
                 case 8 when len == 10:
                     s.HasTimestamp = true;
                     s.TsVal = BinaryPrimitives.ReadUInt32BigEndian(v);

@@ -40,7 +40,7 @@ public sealed partial class TcpSocket
         InitCongestion();
     }
 
-    /// <summary>Options of the peer's SYN: MSS, window scale and timestamps (RFC 7323 §1.3: both sides must offer).</summary>
+    /// <summary>Options of the peer's SYN: MSS, window scale, timestamps and SACK (RFC 7323 §1.3, RFC 2018 §2: both sides must offer).</summary>
     private void TakeSynOptions(ref TcpSegment seg, bool weOffered)
     {
         if (seg.Mss > 0) _peerMss = Math.Max(seg.Mss, 64);
@@ -49,6 +49,7 @@ public sealed partial class TcpSocket
         if (!_windowScaling) _rcvScale = 0;
         _timestamps = weOffered && seg.HasTimestamp;
         if (_timestamps) _tsRecent = seg.TsVal;
+        _sack = weOffered && seg.SackPermitted;
         InitCongestion();
     }
 

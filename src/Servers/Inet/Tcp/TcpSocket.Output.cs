@@ -71,12 +71,15 @@ public sealed partial class TcpSocket
     /// <summary>Sends <paramref name="len"/> bytes of the send ring starting at <paramref name="seq"/>, and FIN if asked.</summary>
     private void SendData(uint seq, int len, bool fin)
     {
-        int optLen = _timestamps ? 12 : 0;
-        int header = TcpSegment.Header + optLen;
+        int tsLen = _timestamps ? 12 : 0;
+        // SACK blocks ride on data only where they fit beside a full segment (SendMss leaves them no room).
+        int sackLen = SackOptionLength(Math.Min(40 - tsLen, _mtu - 40 - tsLen - len));
+        int header = TcpSegment.Header + tsLen + sackLen;
         var s = Engine.TcpBuffer(header + len);
         var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (len > 0 && (int)(seq - _sndBase) + len == _send!.Count ? TcpFlags.Psh : 0);
         NetEngine.WriteTcpHeader(s, LocalPort, RemotePort, seq, _rcvNxt, flags, WindowField(), header);
         if (_timestamps) WriteTimestamp(s[TcpSegment.Header..]);
+        if (sackLen > 0) WriteSack(s[(TcpSegment.Header + tsLen)..], sackLen);
         if (len > 0) _send!.Peek((int)(seq - _sndBase), s.Slice(header, len));
         Engine.TcpTransmit(LocalAddress, RemoteAddress, header + len);
         AckSent();
@@ -87,7 +90,8 @@ public sealed partial class TcpSocket
         bool synAck = State == TcpState.SynReceived;
         bool offerScale = !synAck || _windowScaling;
         bool offerTs = !synAck || _timestamps;
-        int optLen = 4 + (offerScale ? 4 : 0) + (offerTs ? 12 : 0);
+        bool offerSack = !synAck || _sack;
+        int optLen = 4 + (offerScale ? 4 : 0) + (offerTs ? 12 : 0) + (offerSack && !offerTs ? 4 : 0);
         int header = TcpSegment.Header + optLen;
         var s = Engine.TcpBuffer(header);
         ushort window = (ushort)Math.Min(_recv?.Free ?? 0, 65535); // a SYN's window is never scaled
@@ -106,6 +110,18 @@ public sealed partial class TcpSocket
             o = o[4..];
         }
         if (offerTs) WriteTimestamp(o);
+        if (offerSack && offerTs)
+        {
+            o[0] = 4; // SACK permitted in place of the timestamps' two NOPs
+            o[1] = 2;
+        }
+        else if (offerSack)
+        {
+            o[0] = 1;
+            o[1] = 1;
+            o[2] = 4;
+            o[3] = 2;
+        }
         if (_retries == 0 && !_rtt.Timing) StartTiming(_iss);
         Engine.TcpTransmit(LocalAddress, RemoteAddress, header);
         _rcvAdv = Seq.Max(_rcvAdv, _rcvNxt + window);
@@ -118,10 +134,13 @@ public sealed partial class TcpSocket
     private void SendAck()
     {
         if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) return;
-        int header = TcpSegment.Header + (_timestamps ? 12 : 0);
+        int tsLen = _timestamps ? 12 : 0;
+        int sackLen = SackOptionLength(40 - tsLen);
+        int header = TcpSegment.Header + tsLen + sackLen;
         var s = Engine.TcpBuffer(header);
         NetEngine.WriteTcpHeader(s, LocalPort, RemotePort, _sndNxt, _rcvNxt, TcpFlags.Ack, WindowField(), header);
         if (_timestamps) WriteTimestamp(s[TcpSegment.Header..]);
+        if (sackLen > 0) WriteSack(s[(TcpSegment.Header + tsLen)..], sackLen);
         Engine.TcpTransmit(LocalAddress, RemoteAddress, header);
         AckSent();
     }

@@ -41,6 +41,8 @@ public sealed partial class TcpSocket : NetSocket
     // Options (RFC 7323, RFC 9293 §3.7.1)
     private int _sndScale, _rcvScale;
     private bool _windowScaling, _timestamps;
+    /// <summary>Both SYNs offered SACK (RFC 2018): ACKs carry the out-of-order ranges.</summary>
+    private bool _sack;
     private uint _tsRecent, _tsOffset;
     private int _peerMss = NetLimits.DefaultMss;
     private int _mtu = NetLimits.DefaultMtu;

@@ -120,6 +120,37 @@ internal sealed partial class NetInstance : IDisposable
         return (D("tcp-retransmits"), D("tcp-fast-retransmits"), D("tcp-timeouts"), drops);
     }
 
+    /// <summary>The Linux peer's TCP counters in the namespace (/proc/net/snmp and
+    /// /proc/net/netstat, which are per namespace): "Tcp RetransSegs", "TcpExt TCPTimeouts", …</summary>
+    public Dictionary<string, long> LinuxTcpCounters()
+    {
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        var (code, stdout, _) = ExecIn(Namespace, ["cat", "/proc/net/snmp", "/proc/net/netstat"]);
+        if (code != 0) return counters;
+        var lines = stdout.Split('\n');
+        // Each table is a header line of names and a line of values with the same prefix.
+        for (int i = 0; i + 1 < lines.Length; i++)
+        {
+            string[] names = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string[] values = lines[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (names.Length < 2 || names.Length != values.Length || names[0] != values[0] || !names[0].EndsWith(':')) continue;
+            if (!long.TryParse(values[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)) continue;
+            for (int k = 1; k < names.Length; k++)
+                if (long.TryParse(values[k], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+                    counters[$"{names[0].TrimEnd(':')} {names[k]}"] = v;
+            i++;
+        }
+        return counters;
+    }
+
+    /// <summary>What the Linux sender did between two LinuxTcpCounters(): segments retransmitted,
+    /// retransmission time-outs, fast-recovery episodes (SACK or Reno) and tail-loss probes.</summary>
+    public static (long Retransmits, long Timeouts, long Recoveries, long Probes) LinuxTcpDelta(Dictionary<string, long> before, Dictionary<string, long> after)
+    {
+        long D(string key) => after.GetValueOrDefault(key) - before.GetValueOrDefault(key);
+        return (D("Tcp RetransSegs"), D("TcpExt TCPTimeouts"), D("TcpExt TCPSackRecovery") + D("TcpExt TCPRenoRecovery"), D("TcpExt TCPLossProbes"));
+    }
+
     /// <summary>The drop reasons that moved between two InetCounters(), as "Reason N, …" ("" for none).</summary>
     public static string DropReasons(Dictionary<string, long> before, Dictionary<string, long> after) =>
         string.Join(", ", after.Where(kv => kv.Key.StartsWith("drop ", StringComparison.Ordinal) && kv.Value != before.GetValueOrDefault(kv.Key))

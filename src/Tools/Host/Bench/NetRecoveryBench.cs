@@ -41,7 +41,8 @@ internal static partial class NetRecoveryBench
     /// <summary>What one case measured.</summary>
     public sealed record Case(int IntervalS, double Mbps, double Seconds, int Kills, int Restarts, List<double> RecoveryMs,
                               int Unrecovered, bool ChecksumOk, int Status, string Error,
-                              (long Retransmits, long FastRetransmits, long Timeouts, long Drops) Tcp);
+                              (long Retransmits, long FastRetransmits, long Timeouts, long Drops) Tcp,
+                              (long Retransmits, long Timeouts, long Recoveries, long Probes) Linux, string DropReasons = "");
 
     public static int Run(string[] args)
     {
@@ -53,6 +54,17 @@ internal static partial class NetRecoveryBench
             return 2;
         }
         if (!BenchHost.TrySizeMiB(args, "netrecovery", defaultMiB: 256, out int sizeMiB)) return 2;
+        int[] intervals = s_intervals;
+        if (BenchHost.Option(args, "--intervals") is { } list)
+        {
+            var parsed = list.Split(',').Select(x => int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : -1).ToArray();
+            if (parsed.Any(v => v < 0) || !parsed.Contains(0) || !parsed.Contains(1))
+            {
+                Console.Error.WriteLine($"bench netrecovery: --intervals takes seconds between kills separated by commas, with 0 (no kills) and 1 among them, not '{list}'");
+                return 2;
+            }
+            intervals = [.. parsed.Distinct().Order()];
+        }
         if (!BenchHost.TryImage("netrecovery", out string root, out string image)) return 1;
 
         using var inst = new NetInstance(root, image);
@@ -67,7 +79,7 @@ internal static partial class NetRecoveryBench
 
         using var frames = NetInstance.FramesFromBulkhead(inst.Namespace, card.Interface);
         var cases = new List<Case>();
-        foreach (int interval in s_intervals)
+        foreach (int interval in intervals)
         {
             if (!json) Console.Error.WriteLine($"bench netrecovery: {driver}, {sizeMiB} MiB, {(interval == 0 ? "no kills" : $"a kill every {interval} s")}...");
             cases.Add(Measure(inst, card, frames, url, sha, (long)sizeMiB << 20, interval));
@@ -82,6 +94,7 @@ internal static partial class NetRecoveryBench
     {
         int restartsBefore = inst.WaitDriver(card, null).Restarts;
         var countersBefore = inst.InetCounters();
+        var linuxBefore = inst.LinuxTcpCounters();
         var wget = Task.Run(() => inst.Run(["wget", "-q", "-T", "120", url], 3600));
         var recovery = new List<double>();
         int kills = 0, unrecovered = 0;
@@ -93,14 +106,17 @@ internal static partial class NetRecoveryBench
             });
         var (status, stdout, stderr) = wget.Result;
         int restarts = inst.WaitDriver(card, null).Restarts - restartsBefore;
-        var tcp = NetInstance.TcpDelta(countersBefore, inst.InetCounters());
+        var countersAfter = inst.InetCounters();
+        var tcp = NetInstance.TcpDelta(countersBefore, countersAfter);
+        string dropReasons = NetInstance.DropReasons(countersBefore, countersAfter);
+        var linux = NetInstance.LinuxTcpDelta(linuxBefore, inst.LinuxTcpCounters());
         var m = WgetLine().Match(stdout);
         if (status != 0 || !m.Success)
-            return new Case(interval, 0, 0, kills, restarts, recovery, unrecovered, false, status, (stdout + stderr).Trim(), tcp);
+            return new Case(interval, 0, 0, kills, restarts, recovery, unrecovered, false, status, (stdout + stderr).Trim(), tcp, linux, dropReasons);
         long bytes = long.Parse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture);
         double seconds = double.Parse(m.Groups["seconds"].Value, CultureInfo.InvariantCulture);
         bool ok = bytes == size && m.Groups["sha"].Value == sha;
-        return new Case(interval, bytes / seconds / 1e6, seconds, kills, restarts, recovery, unrecovered, ok, status, ok ? "" : "checksum or length differs", tcp);
+        return new Case(interval, bytes / seconds / 1e6, seconds, kills, restarts, recovery, unrecovered, ok, status, ok ? "" : "checksum or length differs", tcp, linux, dropReasons);
     }
 
     [GeneratedRegex(@"HTTP 200 OK: (?<bytes>\d+) bytes in (?<seconds>[0-9.]+) s \([0-9.]+ MB/s\), sha256 (?<sha>[0-9a-f]{64})")]
@@ -133,6 +149,11 @@ internal static partial class NetRecoveryBench
             r.Add(($"{k}_tcp_fast_retransmits", c.Tcp.FastRetransmits));
             r.Add(($"{k}_tcp_timeouts", c.Tcp.Timeouts));
             r.Add(($"{k}_inet_drops", c.Tcp.Drops));
+            r.Add(($"{k}_inet_drop_reasons", JsonString(c.DropReasons)));
+            r.Add(($"{k}_linux_retransmits", c.Linux.Retransmits));
+            r.Add(($"{k}_linux_timeouts", c.Linux.Timeouts));
+            r.Add(($"{k}_linux_recoveries", c.Linux.Recoveries));
+            r.Add(($"{k}_linux_loss_probes", c.Linux.Probes));
             if (c.Error.Length > 0) r.Add(($"{k}_error", JsonString(c.Error)));
         }
         var all = cases.SelectMany(c => c.RecoveryMs).ToList();
@@ -152,18 +173,20 @@ internal static partial class NetRecoveryBench
             return;
         }
         Console.WriteLine($"wget of {sizeMiB} MiB from python3 http.server over TAP, {driver} killed (SIGKILL) every N s; one run, {kernel} kernel");
-        Console.WriteLine($"{"case",-8} {"MB/s",7} {"seconds",8} {"kills",5} {"restarts",8} {"rec_mean_ms",11} {"rec_med_ms",10} {"rec_max_ms",10} {"retx",6} {"rto",5} {"drops",6} {"sha256",6}");
+        Console.WriteLine($"{"case",-8} {"MB/s",7} {"seconds",8} {"kills",5} {"restarts",8} {"rec_mean_ms",11} {"rec_med_ms",10} {"rec_max_ms",10} {"drops",6} {"L_retx",6} {"L_rto",5} {"L_rec",5} {"L_tlp",5} {"sha256",6}");
         foreach (var c in cases)
         {
             bool any = c.RecoveryMs.Count > 0;
             double mean = any ? c.RecoveryMs.Average() : 0, median = any ? Median(c.RecoveryMs) : 0, max = any ? c.RecoveryMs.Max() : 0;
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"{CaseName(c.IntervalS),-8} {c.Mbps,7:F2} {c.Seconds,8:F1} {c.Kills,5} {c.Restarts,8} {mean,11:F1} {median,10:F1} {max,10:F1} {c.Tcp.Retransmits,6} {c.Tcp.Timeouts,5} {c.Tcp.Drops,6} {(c.ChecksumOk ? "ok" : "BAD"),6}");
+                $"{CaseName(c.IntervalS),-8} {c.Mbps,7:F2} {c.Seconds,8:F1} {c.Kills,5} {c.Restarts,8} {mean,11:F1} {median,10:F1} {max,10:F1} {c.Tcp.Drops,6} {c.Linux.Retransmits,6} {c.Linux.Timeouts,5} {c.Linux.Recoveries,5} {c.Linux.Probes,5} {(c.ChecksumOk ? "ok" : "BAD"),6}");
             Console.WriteLine(c.Error.Length > 0 ? $"{line}  ({c.Error})" : line);
         }
+        foreach (var c in cases.Where(c => c.DropReasons.Length > 0)) Console.WriteLine($"INET drops, {CaseName(c.IntervalS)}: {c.DropReasons}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio (1 kill/s ÷ no kills)      {ratio:F3}   goal ≥ {GoalRatio}: {(ratio >= GoalRatio ? "met" : "NOT met")}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"uninterrupted throughput        {none:F2} MB/s   goal ≥ {GoalMbps}: {(none >= GoalMbps ? "met" : "NOT met")}"));
         Console.WriteLine("recovery time: kill → first frame Bulkhead puts on the wire again (Linux's rx counter of the TAP, polled every 1 ms)");
+        Console.WriteLine("drops: frames INET dropped; L_retx, L_rto, L_rec, L_tlp: the Linux sender's retransmitted segments, time-outs, fast recoveries, tail-loss probes");
         Console.WriteLine($"chart: {charts.Png}");
         Console.WriteLine($"chart: {charts.Svg}");
     }
