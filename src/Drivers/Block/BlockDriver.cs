@@ -46,6 +46,10 @@ public sealed partial class BlockDriver
     /// <summary>The driver's label (its process name), for its messages.</summary>
     public string Label => _label;
 
+    /// <summary>The request loop, for a device that is itself a client of other drivers (the
+    /// filter's BlockClient keeps the requests that arrive while it waits: BlockClientOptions.Loop).</summary>
+    public ServerLoop Loop => _loop;
+
     /// <summary>Starts the device and serves requests; returns the process exit status.</summary>
     public int Run(string label)
     {
