@@ -10,6 +10,11 @@
 // A transfer that starts at or runs past the end of the minor moves the bytes before the end
 // (a short count; 0 at the end), as MINIX does. A copy or device error ends the request with
 // that error.
+// Faults on purpose (BlockFaults, a driver's `fault=` argument): a request that passed every
+// check is counted and may be hit — failed (EIO), dropped (no answer), answered without moving
+// data, written one sector off, or read with one bit flipped on its way to the client (a chunk
+// of a memory-backed unit that holds the bit goes through the staging buffer, so the unit's
+// own data stays intact).
 using Bulkhead.Lib.Block;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -67,21 +72,34 @@ public sealed partial class BlockDriver
             if (_segments[i].Length % range.SectorSize != 0) return Err.EINVAL;
             total += _segments[i].Length;
         }
+        var fault = Faults is { } plan ? plan.Next(req.Minor, write) : BlockFaults.Kind.None;
+        if (fault != BlockFaults.Kind.None) Injecting();
+        if (fault == BlockFaults.Kind.Fail) return Err.EIO;
+        if (fault == BlockFaults.Kind.Hang) return Err.EDONTREPLY;
         if (req.Position >= range.Size)
         {
             reply.Count = 0; // at or past the end: nothing moves
             return Err.Ok;
         }
         total = Math.Min(total, range.Size - req.Position);
+        if (fault == BlockFaults.Kind.Noop)
+        {
+            reply.Count = (int)total;
+            return Err.Ok;
+        }
+        long position = fault == BlockFaults.Kind.Misdirect
+            ? BlockFaults.Misdirect(req.Position, total, range.Size, range.SectorSize) : req.Position;
+        var (flipAt, flipBit) = fault == BlockFaults.Kind.Flip ? Faults!.Flip(total) : (-1L, 0);
 
         long moved = 0;
         while (moved < total)
         {
             int chunk = (int)Math.Min(total - moved, _device.BufferBytes);
-            long at = range.Base + req.Position + moved;
+            long at = range.Base + position + moved;
             long direct = _device.Direct(range.Unit, at, chunk);
+            bool flipHere = flipAt >= moved && flipAt < moved + chunk;
             int n;
-            if (direct >= 0)
+            if (direct >= 0 && !flipHere)
             {
                 r = Copy(client, segments, moved, chunk, direct, toClient: !write);
                 if (r != Err.Ok) return r;
@@ -98,6 +116,7 @@ public sealed partial class BlockDriver
             {
                 n = _device.Transfer(range.Unit, write: false, at, chunk);
                 if (n < 0) return n;
+                if (flipHere && flipAt < moved + n) Channel.Current.Arena[(int)(_device.Buffer + flipAt - moved)] ^= (byte)(1 << flipBit);
                 if (n > 0)
                 {
                     r = Copy(client, segments, moved, n, _device.Buffer, toClient: true);
@@ -109,6 +128,12 @@ public sealed partial class BlockDriver
         }
         reply.Count = (int)moved;
         return Err.Ok;
+    }
+
+    /// <summary>Says once, the first time a fault is injected, that this driver misbehaves on purpose.</summary>
+    private void Injecting()
+    {
+        if (Faults!.Applied == 1) SysCall.Diag($"{_label}: injecting fault {Faults} (test mode)");
     }
 
     /// <summary>Copies bytes [<paramref name="from"/>, +<paramref name="length"/>) of the request's

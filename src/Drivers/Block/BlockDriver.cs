@@ -4,7 +4,8 @@
 // alignment checks, and the copies between a client's grants and the device's staging buffer
 // (SAFECOPY/VSAFECOPY). A device plugs in through IBlockDevice; this file holds the start-up,
 // the loop and the replies, BlockDriver.Minors.cs open/close/ioctl/flush and the partitions,
-// BlockDriver.Transfer.cs the reads and writes.
+// BlockDriver.Transfer.cs the reads and writes, and the faults a `fault=` argument has it
+// inject into them on purpose (BlockFaults.cs; then a dropped request gets no reply at all).
 // Start-up: ServiceRuntime.Start, device Init, then `drv.blk.<label>` published in DS (once
 // initialized, like drv.net), then InitDone to RS and the loop.
 // Rules: every request field is checked before any state changes, and every reply names its
@@ -42,6 +43,10 @@ public sealed partial class BlockDriver
     /// <summary>Called at every heartbeat from RS (a device that keeps state in DS saves it again:
     /// DS may have been restarted and lost it).</summary>
     public Action? OnHeartbeat { get; set; }
+
+    /// <summary>Faults to inject into data requests on purpose (a `fault=` argument; null: none).
+    /// Set before Run.</summary>
+    public BlockFaults? Faults { get; init; }
 
     /// <summary>The driver's label (its process name), for its messages.</summary>
     public string Label => _label;

@@ -2,7 +2,9 @@
 // drivers/storage/at_wini), on the shared block-driver library (BlockDriver): minor 0 is the
 // whole disk, minors 1..4 its MBR partitions.
 // Arguments: `pio` forces programmed I/O; `timeout=MS` sets how long a command may go without
-// its interrupt (default 2000).
+// its interrupt (default 2000); `fault=KIND[,every=N][,minor=M]` has the driver misbehave on
+// purpose, for tests and demonstrations (BlockFaults: noop, misdirect, flip, fail, hang).
+// A bad argument is said on the console and the driver exits with status 2.
 // Initialization: (1) unless `pio`, ask the PCI-bus driver for the IDE function its policy
 // grants (8086:7010) and reserve it — which gives this process the bus-master block (BAR4) and
 // IRQ 14 — enable I/O decoding and bus mastering, pin one page-aligned region (the PRD table's
@@ -25,19 +27,29 @@ public static class AtWiniDriver
     {
         bool pio = false;
         long timeoutMs = 2000;
+        BlockFaults? faults = null;
         foreach (string a in args.Skip(1))
         {
             if (a == "pio") pio = true;
+            else if (BlockFaults.IsArgument(a))
+            {
+                string why = $"bad argument '{a}': a second fault= argument";
+                if (faults is not null || !BlockFaults.TryParse(a, out faults, out why))
+                {
+                    SysCall.Diag($"at_wini: {why}");
+                    return 2;
+                }
+            }
             else if (a.StartsWith("timeout=", StringComparison.Ordinal)
                      && long.TryParse(a.AsSpan(8), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms)
                      && ms is > 0 and <= 60_000)
                 timeoutMs = ms;
             else
             {
-                SysCall.Diag($"at_wini: bad argument '{a}' (want: pio, timeout=MS)");
+                SysCall.Diag($"at_wini: bad argument '{a}' (want: pio, timeout=MS, fault=KIND[,every=N][,minor=M])");
                 return 2;
             }
         }
-        return new BlockDriver(new AtaDisk(pio, timeoutMs * 1_000_000)).Run(Channel.Current.Name);
+        return new BlockDriver(new AtaDisk(pio, timeoutMs * 1_000_000)) { Faults = faults }.Run(Channel.Current.Name);
     }
 }

@@ -5,6 +5,9 @@
 // arena. Other minors (0, 1, 2, 4, 6 and beyond 14) are ENXIO. Arguments `ramN=SIZE` (bytes, or
 // with K or M) create RAM disk N at start as IoctlRamSize would (etc/rc: a ram0 for mkfs and
 // mount, since programs have no ioctl); a restarted instance finds the same disks in DS.
+// `fault=KIND[,every=N][,minor=M]` has the driver misbehave on purpose, for tests and
+// demonstrations (BlockFaults: noop, misdirect, flip, fail, hang). A bad argument is said on
+// the console and the driver exits with status 2.
 // Recovery (thesis §4.2.3): each RAM disk's size and identity (a number that names this disk
 // through its driver's restarts) are kept in DS (DsBackup "memory.ramdisks", rewritten after
 // every change and at every heartbeat). The contents cannot survive: a restarted driver is a
@@ -30,17 +33,28 @@ public static class MemoryDriver
     public static int Run(string[] args)
     {
         var disks = new List<(int Disk, long Size)>();
+        BlockFaults? faults = null;
         foreach (var a in args.Skip(1))
         {
+            if (BlockFaults.IsArgument(a))
+            {
+                string why = $"bad argument '{a}': a second fault= argument";
+                if (faults is not null || !BlockFaults.TryParse(a, out faults, out why))
+                {
+                    SysCall.Diag($"memory: {why}");
+                    return 2;
+                }
+                continue;
+            }
             if (!TryParseRamDisk(a, out int d, out long size))
             {
-                SysCall.Diag($"memory: unexpected argument '{a}' (ramN=SIZE, N 0..{MemoryDevice.RamDisks - 1}, SIZE bytes or with K or M)");
+                SysCall.Diag($"memory: unexpected argument '{a}' (ramN=SIZE, N 0..{MemoryDevice.RamDisks - 1}, SIZE bytes or with K or M; fault=KIND[,every=N][,minor=M])");
                 return 2;
             }
             disks.Add((d, size));
         }
         var device = new MemoryDevice(disks);
-        var driver = new BlockDriver(device) { OnHeartbeat = device.Save };
+        var driver = new BlockDriver(device) { OnHeartbeat = device.Save, Faults = faults };
         ServiceRuntime.OnSaveState = device.Save;
         return driver.Run(Channel.Current.Name);
     }
