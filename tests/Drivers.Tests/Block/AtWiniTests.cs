@@ -7,13 +7,10 @@
 // what the driver reads — through DMA, through PIO (`pio`), with scatter-gather, on MBR
 // partitions the test wrote with its own code, with LBA48 on a disk larger than 128 GiB, after a
 // DMA the IOMMU refuses (fallback to PIO), and after a SIGKILL in the middle of a transfer.
-using System.Buffers.Binary;
 using System.Globalization;
 using Bulkhead.Lib.Block;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Machine;
-using Bulkhead.Machine.Devices.Ata;
-using Bulkhead.Machine.Pci;
 using Bulkhead.Machine.Storage;
 using Bulkhead.Tests.Harness;
 
@@ -21,8 +18,7 @@ namespace Bulkhead.Drivers.Tests.Block;
 
 public sealed class AtWiniTests : IDisposable
 {
-    private static readonly PciAddress Address = new(0, 4, 0);
-    private const int BusMaster = 0xC100, Irq = 14;
+    private static readonly Bulkhead.Machine.Pci.PciAddress Address = BlockKit.AtaAddress;
     private const int Big = BlockDriverCall.MaxTransfer / 4;
 
     private readonly Xunit.Abstractions.ITestOutputHelper _output;
@@ -48,13 +44,7 @@ public sealed class AtWiniTests : IDisposable
     {
         _image = DiskImage.Open(_path, bytes);
         if (sector0 is not null) Assert.True(_image.Write(0, sector0));
-        _rs = new RsSystem(_output, _board, kernel =>
-        {
-            var ata = new AtaController(_image, "BULKHEAD-disk0", kernel.IrqLine(Irq), _board.Iommu.Port(Address.RequesterId));
-            Assert.Null(_board.PlugPci(Address, ata.Config, ata.BusMaster, BusMaster, Irq));
-            Assert.True(_board.Io.Register(AtaRegisters.CommandBlockPorts, AtaRegisters.CommandBlockLength, ata.CommandBlock));
-            Assert.True(_board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock));
-        });
+        _rs = new RsSystem(_output, _board, kernel => BlockKit.PlugAta(_board, _image, kernel));
     }
 
     private int Up(string args = "")
@@ -148,26 +138,10 @@ public sealed class AtWiniTests : IDisposable
         Assert.Equal(ep, RsKit.Ep(Rs.Row("c0d0")));
     }
 
-    private static byte[] Mbr(params (byte Status, byte Type, uint Start, uint Count)[] entries)
-    {
-        var s = new byte[512];
-        for (int i = 0; i < entries.Length; i++)
-        {
-            var e = s.AsSpan(446 + 16 * i, 16);
-            e[0] = entries[i].Status;
-            e[4] = entries[i].Type;
-            BinaryPrimitives.WriteUInt32LittleEndian(e[8..], entries[i].Start);
-            BinaryPrimitives.WriteUInt32LittleEndian(e[12..], entries[i].Count);
-        }
-        s[510] = 0x55;
-        s[511] = 0xAA;
-        return s;
-    }
-
     [Fact]
     public void MbrPartitions_BecomeMinors_AndAMalformedTableGivesNone()
     {
-        Boot(sector0: Mbr((0x80, 0x81, 2048, 4096), (0x00, 0x83, 8192, 8192)));
+        Boot(sector0: BlockKit.Mbr((0x80, 0x81, 2048, 4096), (0x00, 0x83, 8192, 8192)));
         int ep = Up();
         var c = Rs.Client;
         Assert.Equal(2, c.Blk($"open {ep} 0 1").Is("OK").Partitions);
@@ -188,10 +162,10 @@ public sealed class AtWiniTests : IDisposable
         foreach (int m in new[] { 0, 1, 2 }) c.Blk($"close {ep} {m}").Is("OK");
         foreach (var table in new[]
                  {
-                     Mbr((0x00, 0x83, 2048, 4096), (0x00, 0x83, 4000, 100)),   // overlapping
-                     Mbr((0x00, 0x83, 2048, 1u << 30)),                       // past the end of the disk
-                     Mbr((0x42, 0x83, 2048, 4096)),                           // bad boot flag
-                     Mbr((0x00, 0x83, 0, 4096)),                              // starts at the MBR
+                     BlockKit.Mbr((0x00, 0x83, 2048, 4096), (0x00, 0x83, 4000, 100)),   // overlapping
+                     BlockKit.Mbr((0x00, 0x83, 2048, 1u << 30)),                       // past the end of the disk
+                     BlockKit.Mbr((0x42, 0x83, 2048, 4096)),                           // bad boot flag
+                     BlockKit.Mbr((0x00, 0x83, 0, 4096)),                              // starts at the MBR
                      new byte[512],                                           // no signature
                  })
         {

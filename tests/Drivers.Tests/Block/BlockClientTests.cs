@@ -15,8 +15,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Machine;
-using Bulkhead.Machine.Devices.Ata;
-using Bulkhead.Machine.Pci;
 using Bulkhead.Machine.Storage;
 using Bulkhead.Tests.Harness;
 
@@ -27,7 +25,6 @@ public sealed class BlockClientTests : IDisposable
     private const int Read = 0x51, Write = 0x52, Stat = 0x53, Ping = 0x54;
     private const int Seed = 1;
     private const long Mib = 1L << 20;
-    private static readonly PciAddress Address = new(0, 4, 0);
 
     private const string Policies = """
         driver blkclient {
@@ -77,13 +74,7 @@ public sealed class BlockClientTests : IDisposable
     {
         _image = DiskImage.Open(Path.Combine(_dir, "disk.img"), bytes);
         for (long at = 0; at < filled; at += Mib) Assert.True(_image.Write(at, BlockKit.DiskPattern(at, (int)Math.Min(Mib, filled - at), Seed)));
-        _rs = new RsSystem(_output, _board, kernel =>
-        {
-            var ata = new AtaController(_image, "BULKHEAD-disk0", kernel.IrqLine(14), _board.Iommu.Port(Address.RequesterId));
-            Assert.Null(_board.PlugPci(Address, ata.Config, ata.BusMaster, 0xC100, 14));
-            Assert.True(_board.Io.Register(AtaRegisters.CommandBlockPorts, AtaRegisters.CommandBlockLength, ata.CommandBlock));
-            Assert.True(_board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock));
-        }, "max_failures=50");
+        _rs = new RsSystem(_output, _board, kernel => BlockKit.PlugAta(_board, _image, kernel), "max_failures=50");
         UpSpec($"label=c0d0;binary={RsSystem.Image};args=at_wini;policy=at_wini", "c0d0");
     }
 

@@ -1,8 +1,14 @@
 // Shared pieces of the block-driver tests: the fields of the puppet's `blk` answers
 // (tests/Components/BlockRequests.cs), the data a seeded write sends, and its SHA-256; the
-// position-keyed disk pattern of the block-client tests (tests/Components/BlockPattern.cs).
+// position-keyed disk pattern of the block-client tests (tests/Components/BlockPattern.cs);
+// the ATA disk at_wini drives, plugged into a board, and an MBR partition table for it.
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
+using Bulkhead.Machine;
+using Bulkhead.Machine.Devices.Ata;
+using Bulkhead.Machine.Pci;
+using Bulkhead.Machine.Storage;
 using Bulkhead.Tests.Harness;
 
 namespace Bulkhead.Drivers.Tests.Block;
@@ -49,6 +55,46 @@ public static class BlockKit
     }
 
     public static string Sha(ReadOnlySpan<byte> data) => Convert.ToHexString(SHA256.HashData(data));
+
+    /// <summary>Where the IDE function sits: 00:04.0 (bus master at BAR4 = 0xC100, IRQ 14), as in etc/boot.conf.</summary>
+    public static readonly PciAddress AtaAddress = new(0, 4, 0);
+    public const int AtaBusMaster = 0xC100, AtaIrq = 14;
+
+    /// <summary>Plugs the ATA disk model on <paramref name="image"/> into <paramref name="board"/>:
+    /// the PIIX3 IDE function at AtaAddress behind the IOMMU, and the legacy command and control
+    /// ports. For RsSystem's plug (the IRQ line is the kernel's).</summary>
+    public static void PlugAta(Board board, DiskImage image, Bulkhead.Kernel.Kernel kernel)
+    {
+        var ata = new AtaController(image, "BULKHEAD-disk0", kernel.IrqLine(AtaIrq), board.Iommu.Port(AtaAddress.RequesterId));
+        Assert.Null(board.PlugPci(AtaAddress, ata.Config, ata.BusMaster, AtaBusMaster, AtaIrq));
+        Assert.True(board.Io.Register(AtaRegisters.CommandBlockPorts, AtaRegisters.CommandBlockLength, ata.CommandBlock));
+        Assert.True(board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock));
+    }
+
+    /// <summary>The image's bytes at [offset, +length), read on the host.</summary>
+    public static byte[] Bytes(this DiskImage image, long offset, int length)
+    {
+        var b = new byte[length];
+        Assert.True(image.Read(offset, b));
+        return b;
+    }
+
+    /// <summary>A sector 0 holding an MBR partition table with <paramref name="entries"/>.</summary>
+    public static byte[] Mbr(params (byte Status, byte Type, uint Start, uint Count)[] entries)
+    {
+        var s = new byte[512];
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var e = s.AsSpan(446 + 16 * i, 16);
+            e[0] = entries[i].Status;
+            e[4] = entries[i].Type;
+            BinaryPrimitives.WriteUInt32LittleEndian(e[8..], entries[i].Start);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[12..], entries[i].Count);
+        }
+        s[510] = 0x55;
+        s[511] = 0xAA;
+        return s;
+    }
 
     /// <summary>The bytes BlockPattern (tests/Components) puts at [position, +length) for <paramref name="seed"/>.</summary>
     public static byte[] DiskPattern(long position, int length, int seed)
