@@ -44,6 +44,7 @@ var components = new Dictionary<string, Func<string[], int>>
     ["iommu"] = Bulkhead.Drivers.Iommu.IommuDriver.Run,
     ["memory"] = Bulkhead.Drivers.Block.Memory.MemoryDriver.Run,
     ["at_wini"] = Bulkhead.Drivers.Block.AtWini.AtWiniDriver.Run,
+    ["filter"] = Bulkhead.Drivers.Block.Filter.FilterDriver.Run,
     ["mfs"] = Bulkhead.Servers.Mfs.Server.MfsServer.Run,
     ["service"] = Bulkhead.Commands.Service.ServiceCommand.Run,
 };

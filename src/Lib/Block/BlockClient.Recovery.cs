@@ -157,6 +157,17 @@ public sealed partial class BlockClient
         return Err.Ok;
     }
 
+    /// <summary>The owner found the current instance misbehaving where the protocol cannot see it
+    /// (data that fails a checksum, a write that did not land: the filter driver, thesis §4.4):
+    /// complains to RS like a silent driver. OK when RS took it (the next request waits for the
+    /// new instance), else RS's refusal, and the same instance goes on.</summary>
+    public int Complain(string why)
+    {
+        if (_disposed) return Err.EBADF;
+        if (_failed) return Err.Ok; // already condemned, or already being replaced
+        return Fail(why) ? Err.Ok : Err.EPERM;
+    }
+
     /// <summary>The current instance misbehaved: complain to RS. True when RS took the complaint
     /// (a new instance will come); false when it refused, and the same instance goes on.</summary>
     private bool Fail(string why)

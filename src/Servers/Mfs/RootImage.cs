@@ -17,6 +17,8 @@ public static class RootImage
     public const int MemoryMajor = 1;
     /// <summary>Major 3: the first ATA disk (label `c0d0`): the whole disk 0, partitions 1..4.</summary>
     public const int DiskMajor = 3;
+    /// <summary>Major 4: the filter driver (label `filter`): its virtual disk 0.</summary>
+    public const int FilterMajor = 4;
 
     private const ushort CharDevice = 0x2000, BlockDevice = 0x6000;
 
@@ -33,6 +35,7 @@ public static class RootImage
         for (int i = 0; i < 8; i++) list.Add(($"ram{i}", BlockDevice | 0x180, MemoryMajor, 7 + i)); // 0600
         list.Add(("c0d0", BlockDevice | 0x180, DiskMajor, 0));
         for (int p = 1; p <= 4; p++) list.Add(($"c0d0p{p}", BlockDevice | 0x180, DiskMajor, p));
+        list.Add(("filter", BlockDevice | 0x180, FilterMajor, 0));
         return list;
     }
 

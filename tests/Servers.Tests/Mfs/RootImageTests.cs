@@ -16,7 +16,7 @@ public sealed class RootImageTests
 {
     private static readonly string[] Names =
     [
-        "/dev", "/dev/c0d0", "/dev/c0d0p1", "/dev/c0d0p2", "/dev/c0d0p3", "/dev/c0d0p4", "/dev/null",
+        "/dev", "/dev/c0d0", "/dev/c0d0p1", "/dev/c0d0p2", "/dev/c0d0p3", "/dev/c0d0p4", "/dev/filter", "/dev/null",
         "/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3", "/dev/ram4", "/dev/ram5", "/dev/ram6", "/dev/ram7", "/dev/zero",
         "/etc", "/etc/motd", "/etc/rc", "/tmp",
     ];

@@ -1,0 +1,408 @@
+// The filter driver's device (thesis §4.4, Figs. 4.7 and 4.8): one virtual disk, unit 0, whose
+// sectors live on a primary device and optionally a mirror, each reached through a BlockClient
+// as the file system would reach it, so neither side knows the filter is there.
+//   * Reads come from the primary; the data sectors and their group's checksum sector are read
+//     together (one request when the checksum sector is near), checked, and copied out. A read
+//     that fails — an error answer, a wrong byte count, a sector that fails its checksum — is
+//     served from the mirror, whose good copy is then written back over the primary (repair).
+//   * Writes go to every device in service: the data sectors and their checksum sectors, in as
+//     few requests as the layout allows; a group written only in part has its checksum sector
+//     read first and updated. With `verify` every write is read back and compared, which finds
+//     writes that were answered OK but did not land (or landed elsewhere).
+//   * A failed attempt counts against the device: the filter complains to RS about its driver
+//     (up to `complaints` times per operation, or over its lifetime), tries the other device or
+//     again, and gives up with EIO after `retries` attempts. A mirrored device that fails
+//     `outage` operations in a row is taken out of service and the filter goes on with the other.
+// BlockClient adds the protocol checks of its own (an answer to the wrong request, no answer
+// within `timeout`: complaint, new instance, the request again) and the driver-restart handling.
+using Bulkhead.Lib.Block;
+using Bulkhead.Lib.Ipc;
+using Bulkhead.Lib.Sys;
+
+namespace Bulkhead.Drivers.Block.Filter;
+
+public sealed class FilterDevice(FilterOptions options) : IBlockDevice
+{
+    private const int Sector = ChecksumLayout.SectorSize;
+    /// <summary>Virtual bytes one Transfer moves at most.</summary>
+    private const int Chunk = 64 * 1024;
+    /// <summary>A read takes the data and its group's checksum sector in one request when no
+    /// more than this many unwanted sectors lie between them.</summary>
+    private const int GapSectors = 8;
+
+    private sealed class Member(string name, BlockClient client)
+    {
+        public readonly string Name = name;
+        public readonly BlockClient Client = client;
+        public bool InService = true;
+        public int FailedInARow;
+        public int Complaints;
+        public long Failures;
+        public long Repairs;
+    }
+
+    private readonly ChecksumLayout _layout = new(options.Checksum);
+    private readonly List<Member> _members = [];
+    // Physical images of one Transfer: the window of data and checksum sectors, a separate
+    // checksum sector, and a read-back for verify. Sized for Chunk plus its checksum sectors.
+    private readonly byte[] _phys = new byte[Chunk + (Chunk / Sector + 2 + GapSectors) * Sector];
+    private readonly byte[] _ck = new byte[Sector];
+    private readonly byte[] _back = new byte[Chunk + (Chunk / Sector + 2 + GapSectors) * Sector];
+    private BlockDriver? _driver;
+    private long _buffer = -1;
+    private long _virtualBytes;
+    private int _loggedFailures;
+
+    public long Detected { get; private set; }
+    public long Repaired { get; private set; }
+    public long Unrecovered { get; private set; }
+
+    public bool Partitioned => false;
+    public int Units => 1;
+    public long Buffer => _buffer;
+    public int BufferBytes => Chunk;
+
+    public int Init(BlockDriver driver)
+    {
+        _driver = driver;
+        _buffer = ArenaHeap.Allocate(Chunk);
+        if (_buffer < 0) return Err.ENOMEM;
+        var clientOptions = new BlockClientOptions
+        {
+            AnswerTimeoutMs = options.TimeoutMs,
+            RecoveryTimeoutMs = Math.Max(options.TimeoutMs * 5, 10_000),
+            MaxAttempts = 2,
+            StagingBytes = (_phys.Length + BlockClientOptions.MinStagingBytes - 1) / BlockClientOptions.MinStagingBytes * BlockClientOptions.MinStagingBytes,
+            Loop = driver.Loop,
+        };
+        foreach (var (label, minor) in options.Backup is { } b ? [options.Primary, b] : new[] { options.Primary })
+        {
+            int r = BlockClient.Open(label, minor, writable: true, clientOptions, out var client);
+            if (r != Err.Ok)
+            {
+                SysCall.Diag($"{driver.Label}: cannot open {label} minor {minor}: {Err.Name(r)}");
+                return r;
+            }
+            if (client!.SectorSize != Sector)
+            {
+                SysCall.Diag($"{driver.Label}: {label} minor {minor} has {client.SectorSize}-byte sectors; the filter needs {Sector}");
+                return Err.EINVAL;
+            }
+            _members.Add(new Member($"{label}:{minor}", client));
+        }
+        long physical = _members.Min(m => m.Client.Size) / Sector;
+        _virtualBytes = _layout.VirtualSectors(physical) * Sector;
+        // A backend's answer that arrives after its client gave up is dropped, never dispatched.
+        driver.Loop.OnAnswer = m =>
+        {
+            foreach (var member in _members)
+                if (member.Client.TakeLateAnswer(m)) return;
+        };
+        SysCall.Diag($"{driver.Label}: {string.Join(" mirrored on ", _members.Select(m => m.Name))}, " +
+                     (_layout.Enabled ? $"a checksum sector every {_layout.N} sectors" : "no checksums") +
+                     (options.Verify ? ", writes verified" : "") + $": {_virtualBytes / 1024} KiB");
+        return Err.Ok;
+    }
+
+    public int Describe(int unit, out long bytes, out int sectorSize)
+    {
+        bytes = _virtualBytes;
+        sectorSize = Sector;
+        return unit == 0 ? Err.Ok : Err.ENXIO;
+    }
+
+    public long Direct(int unit, long position, int bytes) => -1;
+
+    public int Ioctl(int unit, int code, long argument) => Err.ENOTTY;
+
+    public int Opened(int unit) => 0;
+
+    public void OnInterrupt(ulong hooks) { }
+
+    public int Flush(int unit)
+    {
+        int ok = 0;
+        foreach (var m in Serving())
+        {
+            int r = m.Client.Flush();
+            if (r == Err.Ok) ok++;
+            else Failed(m, $"flush failed: {Err.Name(r)}", complain: false);
+        }
+        return ok > 0 ? Err.Ok : Err.EIO;
+    }
+
+    public int Transfer(int unit, bool write, long position, int bytes)
+    {
+        if (unit != 0) return Err.ENXIO;
+        var data = Channel.Current.Arena.Slice((int)_buffer, bytes);
+        long v0 = position / Sector;
+        int count = bytes / Sector;
+        int r = write ? WriteVirtual(v0, count, data) : ReadVirtual(v0, count, data);
+        return r == Err.Ok ? bytes : r;
+    }
+
+    private IEnumerable<Member> Serving() => _members.Where(m => m.InService);
+
+    // ---- reads ----------------------------------------------------------------------------
+
+    private int ReadVirtual(long v0, int count, Span<byte> data)
+    {
+        var complaints = new int[_members.Count];
+        var failedNow = new List<Member>();
+        for (int attempt = 1; ; attempt++)
+        {
+            failedNow.Clear();
+            foreach (var m in Serving().ToList())
+            {
+                string? why = ReadFrom(m, v0, count, data);
+                if (why is null)
+                {
+                    Succeeded(m);
+                    foreach (var bad in failedNow) Repair(bad, m, v0, count);
+                    return Err.Ok;
+                }
+                failedNow.Add(m);
+                Failed(m, why, Complain(m, complaints));
+            }
+            if (attempt >= options.Retries || !Serving().Any()) return GiveUp(write: false, v0, count);
+        }
+    }
+
+    /// <summary>The physical sectors a read of [v0, +count) takes: [Start, End), and the last
+    /// group's checksum sector on its own when it lies too far behind (else -1).</summary>
+    private (long Start, long End, long Separate) ReadWindow(long v0, int count)
+    {
+        if (!_layout.Enabled) return (v0, v0 + count, -1);
+        long last = v0 + count - 1;
+        long start = _layout.DataSector(v0), lastData = _layout.DataSector(last), lastCk = _layout.ChecksumSector(last);
+        return lastCk - lastData <= GapSectors ? (start, lastCk + 1, -1) : (start, lastData + 1, lastCk);
+    }
+
+    /// <summary>Reads and checks [v0, +count) from <paramref name="m"/> into <paramref name="data"/>
+    /// (and leaves the physical window in _phys and _ck): null, or what was wrong.</summary>
+    private string? ReadFrom(Member m, long v0, int count, Span<byte> data)
+    {
+        var (start, end, separate) = ReadWindow(v0, count);
+        var phys = _phys.AsSpan(0, (int)(end - start) * Sector);
+        if (ReadExactly(m, start, phys) is { } why) return why;
+        if (separate >= 0 && ReadExactly(m, separate, _ck) is { } why2) return why2;
+        if (!_layout.Enabled)
+        {
+            phys.CopyTo(data);
+            return null;
+        }
+        long group = -1;
+        bool blank = false;
+        ReadOnlySpan<byte> ck = default;
+        for (int i = 0; i < count; i++)
+        {
+            long v = v0 + i, p = _layout.DataSector(v), c = _layout.ChecksumSector(v);
+            if (c != group)
+            {
+                ck = c < end ? phys.Slice((int)(c - start) * Sector, Sector) : _ck;
+                if (!ChecksumLayout.SealIntact(ck, c)) return $"checksum sector {c} is damaged";
+                blank = ChecksumLayout.Blank(ck);
+                group = c;
+            }
+            var sector = phys.Slice((int)(p - start) * Sector, Sector);
+            if (!ChecksumLayout.Verify(ck, blank, (int)(v % _layout.N), sector, p)) return $"sector {p} fails its checksum";
+            sector.CopyTo(data.Slice(i * Sector, Sector));
+        }
+        return null;
+    }
+
+    /// <summary>Reads exactly <paramref name="into"/>.Length bytes at physical sector <paramref name="sector"/>: null or what went wrong.</summary>
+    private static string? ReadExactly(Member m, long sector, Span<byte> into)
+    {
+        int n = m.Client.Read(sector * Sector, into);
+        if (n < 0) return $"read of sector {sector} failed: {Err.Name(n)}";
+        return n == into.Length ? null : $"read of {into.Length} bytes at sector {sector} moved {n}";
+    }
+
+    /// <summary>Writes the good copy just read (the window in _phys and _ck) over <paramref name="bad"/>'s.</summary>
+    private void Repair(Member bad, Member good, long v0, int count)
+    {
+        var (start, end, separate) = ReadWindow(v0, count);
+        string? why = WriteExactly(bad, start, _phys.AsSpan(0, (int)(end - start) * Sector));
+        if (why is null && separate >= 0) why = WriteExactly(bad, separate, _ck);
+        if (why is null)
+        {
+            // A device that takes the repair works: what it returned was damaged data, not a
+            // failing device, so it stays in service.
+            Succeeded(bad);
+            bad.Repairs++;
+            Repaired++;
+            Log($"{bad.Name}: sectors {start}..{end - 1} repaired from {good.Name}");
+        }
+        else Failed(bad, $"repair: {why}", complain: false);
+    }
+
+    // ---- writes ---------------------------------------------------------------------------
+
+    private int WriteVirtual(long v0, int count, ReadOnlySpan<byte> data)
+    {
+        // The physical image: data sectors, and the checksum sectors of their groups; a group
+        // written only in part keeps the other slots of its checksum sector (read first).
+        long last = v0 + count - 1;
+        long start = _layout.DataSector(v0), end = _layout.DataSector(last) + 1, separate = -1;
+        if (_layout.Enabled)
+        {
+            long lastCk = _layout.ChecksumSector(last);
+            if (lastCk == end) end++;
+            else separate = lastCk;
+        }
+        var phys = _phys.AsSpan(0, (int)(end - start) * Sector);
+        if (_layout.Enabled)
+        {
+            int r = BuildChecksums(v0, count, data, start, end, separate, phys);
+            if (r != Err.Ok) return GiveUp(write: true, v0, count);
+        }
+        else data.CopyTo(phys);
+
+        var complaints = new int[_members.Count];
+        int landed = 0;
+        foreach (var m in Serving().ToList())
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                string? why = WriteExactly(m, start, phys);
+                if (why is null && separate >= 0) why = WriteExactly(m, separate, _ck);
+                if (why is null && options.Verify) why = ReadBack(m, start, phys, separate);
+                if (why is null)
+                {
+                    Succeeded(m);
+                    landed++;
+                    break;
+                }
+                Failed(m, why, Complain(m, complaints));
+                if (attempt >= options.Retries || !m.InService) break;
+            }
+        }
+        return landed > 0 ? Err.Ok : GiveUp(write: true, v0, count);
+    }
+
+    /// <summary>Fills the data sectors and checksum sectors of the write image.</summary>
+    private int BuildChecksums(long v0, int count, ReadOnlySpan<byte> data, long start, long end, long separate, Span<byte> phys)
+    {
+        int n = _layout.N;
+        long last = v0 + count - 1;
+        for (long g = v0 / n; g <= last / n; g++)
+        {
+            long c = g * (n + 1) + n;
+            var ck = c < end ? phys.Slice((int)(c - start) * Sector, Sector) : _ck.AsSpan();
+            long first = Math.Max(v0, g * n), stop = Math.Min(last, g * n + n - 1);
+            bool whole = first == g * n && stop == g * n + n - 1;
+            if (whole) ck.Clear();
+            else
+            {
+                int r = ReadChecksumSector(c, ck);
+                if (r != Err.Ok) return r;
+                if (ChecksumLayout.Blank(ck))
+                {
+                    // A group never written: its other sectors are zeros; their slots say so.
+                    for (int i = 0; i < n; i++)
+                        ChecksumLayout.SetSlot(ck, i, ChecksumLayout.Sum(ZeroSector, g * (n + 1) + i));
+                }
+            }
+            for (long v = first; v <= stop; v++)
+            {
+                long p = _layout.DataSector(v);
+                var src = data.Slice((int)(v - v0) * Sector, Sector);
+                src.CopyTo(phys.Slice((int)(p - start) * Sector, Sector));
+                ChecksumLayout.SetSlot(ck, (int)(v % n), ChecksumLayout.Sum(src, p));
+            }
+            ChecksumLayout.Seal(ck, c);
+        }
+        return Err.Ok;
+    }
+
+    private static readonly byte[] ZeroSector = new byte[Sector];
+
+    /// <summary>A checksum sector as it is on the devices (the first in service whose copy is intact).</summary>
+    private int ReadChecksumSector(long c, Span<byte> into)
+    {
+        var complaints = new int[_members.Count];
+        for (int attempt = 1; attempt <= options.Retries; attempt++)
+        {
+            foreach (var m in Serving().ToList())
+            {
+                string? why = ReadExactly(m, c, into);
+                if (why is null && !ChecksumLayout.SealIntact(into, c)) why = $"checksum sector {c} is damaged";
+                if (why is null)
+                {
+                    Succeeded(m);
+                    return Err.Ok;
+                }
+                Failed(m, why, Complain(m, complaints));
+            }
+        }
+        return Err.EIO;
+    }
+
+    private static string? WriteExactly(Member m, long sector, ReadOnlySpan<byte> data)
+    {
+        int n = m.Client.Write(sector * Sector, data);
+        if (n < 0) return $"write of sector {sector} failed: {Err.Name(n)}";
+        return n == data.Length ? null : $"write of {data.Length} bytes at sector {sector} moved {n}";
+    }
+
+    /// <summary>Reads back what was just written to <paramref name="m"/>: null when it is all there.</summary>
+    private string? ReadBack(Member m, long start, ReadOnlySpan<byte> phys, long separate)
+    {
+        var back = _back.AsSpan(0, phys.Length);
+        if (ReadExactly(m, start, back) is { } why) return $"read-back: {why}";
+        if (!back.SequenceEqual(phys)) return $"sectors {start}..{start + phys.Length / Sector - 1} read back differ from what was written";
+        if (separate < 0) return null;
+        Span<byte> ck = stackalloc byte[Sector];
+        if (ReadExactly(m, separate, ck) is { } why2) return $"read-back: {why2}";
+        return ck.SequenceEqual(_ck) ? null : $"checksum sector {separate} read back differs from what was written";
+    }
+
+    // ---- failures -------------------------------------------------------------------------
+
+    /// <summary>May the filter complain about <paramref name="m"/>'s driver now? Counts it.</summary>
+    private bool Complain(Member m, int[] perOperation)
+    {
+        int i = _members.IndexOf(m);
+        int used = options.ComplaintsPerLifetime ? m.Complaints : perOperation[i];
+        if (used >= options.Complaints) return false;
+        perOperation[i]++;
+        m.Complaints++;
+        return true;
+    }
+
+    private void Failed(Member m, string why, bool complain)
+    {
+        Detected++;
+        m.Failures++;
+        m.FailedInARow++;
+        string complaint = "";
+        if (complain)
+        {
+            int r = m.Client.Complain(why);
+            complaint = r == Err.Ok ? "; complained to RS" : $"; complaint refused: {Err.Name(r)}";
+        }
+        Log($"{m.Name}: {why}{complaint}");
+        if (m.FailedInARow >= options.Outage && _members.Count(x => x.InService) > 1)
+        {
+            m.InService = false;
+            SysCall.Diag($"{_driver!.Label}: {m.Name} taken out of service after {m.FailedInARow} failed operations in a row; going on with {string.Join(", ", Serving().Select(x => x.Name))}");
+        }
+    }
+
+    private static void Succeeded(Member m) => m.FailedInARow = 0;
+
+    private int GiveUp(bool write, long v0, int count)
+    {
+        Unrecovered++;
+        SysCall.Diag($"{_driver!.Label}: {(write ? "write" : "read")} of virtual sectors {v0}..{v0 + count - 1} failed {options.Retries} times: EIO");
+        return Err.EIO;
+    }
+
+    /// <summary>The first 50 failures and repairs are logged, then every 1000th.</summary>
+    private void Log(string what)
+    {
+        _loggedFailures++;
+        if (_loggedFailures <= 50 || _loggedFailures % 1000 == 0) SysCall.Diag($"{_driver!.Label}: {what}");
+    }
+}
