@@ -92,6 +92,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         }
         long physical = _members.Min(m => m.Client.Size) / Sector;
         _virtualBytes = _layout.VirtualSectors(physical) * Sector;
+        if (_virtualBytes == 0)
+        {
+            SysCall.Diag($"{driver.Label}: {string.Join(", ", _members.Select(m => $"{m.Name} has {m.Client.Size} bytes"))}: no room for one group of {Math.Max(_layout.N, 1)} sectors");
+            return Err.ENOSPC;
+        }
         // A backend's answer that arrives after its client gave up is dropped, never dispatched.
         driver.Loop.OnAnswer = m =>
         {
