@@ -17,9 +17,9 @@ public static class UserPrograms
     public static readonly IReadOnlyList<string> Commands = ["ping", "daytime", "daytimed", "wget", "nc", "netstat",
         "ls", "cat", "cp", "mv", "rm", "mkdir", "stat", "df", "mount", "umount", "mkfs", "sync", "dd", "sha1sum"];
 
-    /// <summary>Benchmark components that `bench disk` runs as user programs (src/Tools/Bench):
-    /// runnable with `run`, left out of the commands a user is shown.</summary>
-    public static readonly IReadOnlyList<string> BenchPrograms = ["bench-fscalls"];
+    /// <summary>Benchmark components that `bench disk` and `bench filter` run as user programs
+    /// (src/Tools/Bench): runnable with `run`, left out of the commands a user is shown.</summary>
+    public static readonly IReadOnlyList<string> BenchPrograms = ["bench-fscalls", "bench-tree"];
 
     public static bool IsProgram(string name) => Commands.Contains(name) || BenchPrograms.Contains(name);
 

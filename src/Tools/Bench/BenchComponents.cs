@@ -6,6 +6,7 @@
 //   bench-notifier DST N      NOTIFY then SEND the NOTIFY's start time, N times
 //   bench-net-client          frames through the network drivers, driven over stdin (NetClient)
 //   bench-fscalls DIR N       the file calls of thesis Fig. 5.11 through VFS (FsCalls), a user program
+//   bench-tree OP DIR SEED N  the file-tree workloads of thesis Fig. 5.14 (FileTree), a user program
 using System.Diagnostics;
 using System.Globalization;
 using Bulkhead.Lib.Ipc;
@@ -26,6 +27,7 @@ public static class BenchComponents
         "bench-mttr-client" => MttrClient.Run(args[1], Int(args, 2)),
         "bench-net-client" => NetClient.Run(),
         "bench-fscalls" => FsCalls.Run(args),
+        "bench-tree" => FileTree.Run(args),
         _ => null,
     };
 
