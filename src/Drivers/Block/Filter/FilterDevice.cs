@@ -35,7 +35,10 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         public readonly string Name = name;
         public readonly BlockClient Client = client;
         public bool InService = true;
+        /// <summary>Operations in a row that failed on this device (each counted once, however
+        /// many of its attempts failed), against `outage`.</summary>
         public int FailedInARow;
+        public long LastFailedOperation = -1;
         public int Complaints;
         public long Failures;
         public long Repairs;
@@ -52,6 +55,8 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     private long _buffer = -1;
     private long _virtualBytes;
     private int _loggedFailures;
+    /// <summary>Counts Transfer and Flush calls: the operation a failure belongs to.</summary>
+    private long _operation;
 
     public long Detected { get; private set; }
     public long Repaired { get; private set; }
@@ -126,6 +131,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
 
     public int Flush(int unit)
     {
+        _operation++;
         int ok = 0;
         foreach (var m in Serving())
         {
@@ -139,6 +145,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     public int Transfer(int unit, bool write, long position, int bytes)
     {
         if (unit != 0) return Err.ENXIO;
+        _operation++;
         var data = Channel.Current.Arena.Slice((int)_buffer, bytes);
         long v0 = position / Sector;
         int count = bytes / Sector;
@@ -380,7 +387,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     {
         Detected++;
         m.Failures++;
-        m.FailedInARow++;
+        if (m.LastFailedOperation != _operation)
+        {
+            m.LastFailedOperation = _operation;
+            m.FailedInARow++;
+        }
         string complaint = "";
         if (complain)
         {
