@@ -28,6 +28,7 @@ public static partial class BenchRegistry
         d["netrecovery"] = NetRecoveryBench.Run;
         d["tcp"] = TcpBench.Run;
         d["disk"] = DiskBench.Run;
+        d["filter"] = FilterBench.Run;
     }
 }
 
