@@ -115,6 +115,10 @@ public sealed partial class BlockClient : IDisposable
         while (done < buffer.Length)
         {
             int n = Math.Min(buffer.Length - done, _options.StagingBytes);
+            // A driver that answers OK without filling the grant must not hand the caller what
+            // an earlier read left in the staging buffer (another file's data, or the very
+            // bytes a filter's read-back is checking for): it reads as zeros.
+            Staging[..n].Clear();
             int got = Transfer(BlockDriverCall.Read, position + done, n);
             if (got < 0) return got;
             Staging[..got].CopyTo(buffer[done..]);

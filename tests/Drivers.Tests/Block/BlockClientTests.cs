@@ -174,6 +174,23 @@ public sealed class BlockClientTests : IDisposable
     }
 
     [Fact]
+    public void Memory_ReadAnsweredWithoutItsData_ReadsAsZeros_NotWhatTheStagingBufferHeld()
+    {
+        // The driver answers every second data request OK without moving anything
+        // (docs/block.md, "Misbehaving on purpose"): the write lands, the read after it does not.
+        _rs = new RsSystem(_output);
+        UpSpec($"label=memory;binary={RsSystem.Image};args=memory fault=noop,every=2,minor=7;policy=memory", "memory");
+        int client = UpClient($"label=memory minor=7 ram={Mib} staging=16384 attempts=1");
+        Assert.Equal(16384, Op(client, Write, 0, 16384, 16384 | (50L << 32)).Result);
+        var (got, line) = Op(client, Read, 0, 16384, 16384);
+        using var sha1 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA1);
+        sha1.AppendData(new byte[16384]);
+        Assert.Equal((16384L, Convert.ToHexString(sha1.GetHashAndReset())), (got, Sha1Of(line)));
+        (got, line) = Op(client, Read, 0, 16384, 16384);
+        Assert.Equal((16384L, BlockKit.PatternSha1(0, 16384, 50)), (got, Sha1Of(line)));
+    }
+
+    [Fact]
     public void Memory_RamDisk_ManySizes_ByteExact()
     {
         _rs = new RsSystem(_output);

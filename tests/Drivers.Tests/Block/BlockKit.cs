@@ -71,6 +71,20 @@ public static class BlockKit
         Assert.True(board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock));
     }
 
+    /// <summary>Formats the filter's layout on the host image, as the filter does on a new device:
+    /// every whole group of the <paramref name="sectors"/> from <paramref name="first"/> zeros with
+    /// a sealed checksum sector (so a test's fault counts start with the filter's own requests).</summary>
+    public static void FormatFilter(DiskImage image, long first, long sectors, Bulkhead.Drivers.Block.Filter.ChecksumLayout layout)
+    {
+        int groupBytes = (layout.N + 1) * 512;
+        var group = new byte[groupBytes];
+        for (long g = 0; g < sectors / (layout.N + 1); g++)
+        {
+            layout.FormatGroup(g, group);
+            Assert.True(image.Write((first + g * (layout.N + 1)) * 512, group));
+        }
+    }
+
     /// <summary>The image's bytes at [offset, +length), read on the host.</summary>
     public static byte[] Bytes(this DiskImage image, long offset, int length)
     {

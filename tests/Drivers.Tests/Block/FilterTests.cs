@@ -232,6 +232,28 @@ public sealed class FilterTests : IDisposable
     }
 
     [Fact]
+    public void NewDeviceFormatted_ADeviceHoldingAnotherLayoutLeftAlone()
+    {
+        var layout = new ChecksumLayout(32);
+        Boot("primary=c0d0:1 checksum=32");
+        Assert.Contains(Rs.Sys.Console.Lines, l => l.Contains("filter: formatted c0d0:1: ", StringComparison.Ordinal));
+        // Every group zeros with its checksum sector sealed.
+        for (long v = 0; v < PartSectors / 33 * 32; v += 997)
+            Assert.True(ChecksumLayout.SealIntact(ImageRead(Part1 + layout.ChecksumSector(v)), layout.ChecksumSector(v)));
+        // A filter with another N finds neither zeros nor its seal where it looks: it says so
+        // and leaves the device alone; its reads fail their check, never return the other's data.
+        int client = UpClient();
+        Assert.Equal(Err.Ok, Rs.Sys.Kernel.Kill(RsKit.Ep(Rs.Row("filter")), 9));
+        var before = ImageRead(Part1, 66);
+        var up = Rs.Manager.Ask($"rs-spec up label=filter2;binary={RsSystem.Image};args=filter primary=c0d0:1 checksum=16;policy=filter");
+        Assert.True(Puppet.Field(up, 1) == "OK" && Puppet.Field(up, 2) == "OK", up);
+        Rs.WaitState("filter2", "running");
+        Assert.Contains(Rs.Sys.Console.Lines, l => l.Contains("filter2: c0d0:1 holds something other than this filter's layout", StringComparison.Ordinal));
+        Assert.Equal(before, ImageRead(Part1, 66));
+        _ = client;
+    }
+
+    [Fact]
     public void BadArguments_RefusedToStart()
     {
         Assert.Null(FilterOptions.Parse(["checksum=16"], out string e1));

@@ -4,9 +4,11 @@
 // A checksum sector holds 128 little-endian 32-bit slots: slot i (i < N) is the CRC-32C of data
 // sector i of its group, seeded with that sector's physical number, so a sector that is whole
 // but in the wrong place fails too; slot 127 is the CRC-32C of slots 0..126 seeded with the
-// checksum sector's own number, so a damaged checksum sector is told from damaged data. A group
-// that was never written reads as zeros everywhere, its checksum sector included: an all-zero
-// checksum sector stands for "every data sector of the group is zero". CRC-32C because the
+// checksum sector's own number, so a damaged checksum sector is told from damaged data. An
+// all-zero checksum sector is never valid: a driver that answers with zeros (or without moving
+// any data) must not pass for a group that was never written, so the filter formats a new
+// device — every group zeros with a sealed checksum sector — before it serves it (FilterDevice
+// .Format). CRC-32C because the
 // CPU computes it (SSE 4.2, BitOperations.Crc32C: 8 bytes per instruction) and it finds every
 // burst of up to 32 flipped bits; docs/filter.md has the measurement.
 using System.Buffers.Binary;
@@ -60,16 +62,26 @@ public readonly struct ChecksumLayout
     public static void Seal(Span<byte> checksumSector, long physical) =>
         SetSlot(checksumSector, MaxGroup, Sum(checksumSector[..(MaxGroup * 4)], physical));
 
-    /// <summary>A checksum sector that was never written (all zeros).</summary>
+    /// <summary>A checksum sector that was never written (all zeros): not formatted.</summary>
     public static bool Blank(ReadOnlySpan<byte> checksumSector) => !checksumSector.ContainsAnyExcept((byte)0);
 
-    /// <summary>True when the checksum sector at <paramref name="physical"/> is intact (sealed, or blank).</summary>
+    /// <summary>True when the checksum sector at <paramref name="physical"/> is sealed (never when blank).</summary>
     public static bool SealIntact(ReadOnlySpan<byte> checksumSector, long physical) =>
-        Blank(checksumSector) || Slot(checksumSector, MaxGroup) == Sum(checksumSector[..(MaxGroup * 4)], physical);
+        !Blank(checksumSector) && Slot(checksumSector, MaxGroup) == Sum(checksumSector[..(MaxGroup * 4)], physical);
 
-    /// <summary>True when data sector <paramref name="data"/>, slot <paramref name="slot"/> of an
-    /// intact checksum sector (<paramref name="blank"/>: Blank of it), is what was written at
-    /// <paramref name="physical"/>.</summary>
-    public static bool Verify(ReadOnlySpan<byte> checksumSector, bool blank, int slot, ReadOnlySpan<byte> data, long physical) =>
-        blank ? !data.ContainsAnyExcept((byte)0) : Slot(checksumSector, slot) == Sum(data, physical);
+    /// <summary>True when data sector <paramref name="data"/>, slot <paramref name="slot"/> of a
+    /// sealed checksum sector, is what was written at <paramref name="physical"/>.</summary>
+    public static bool Verify(ReadOnlySpan<byte> checksumSector, int slot, ReadOnlySpan<byte> data, long physical) =>
+        Slot(checksumSector, slot) == Sum(data, physical);
+
+    /// <summary>Fills <paramref name="group"/> (N data sectors and the checksum sector) for group
+    /// <paramref name="g"/> of a new device: zeros, and their checksums sealed.</summary>
+    public void FormatGroup(long g, Span<byte> group)
+    {
+        group.Clear();
+        var ck = group.Slice(N * SectorSize, SectorSize);
+        long first = g * (N + 1);
+        for (int i = 0; i < N; i++) SetSlot(ck, i, Sum(group.Slice(i * SectorSize, SectorSize), first + i));
+        Seal(ck, first + N);
+    }
 }

@@ -9,13 +9,15 @@
 //     few requests as the layout allows; a group written only in part has its checksum sector
 //     read first and updated. With `verify` every write is read back and compared, which finds
 //     writes that were answered OK but did not land (or landed elsewhere).
-//   * A failed attempt counts against the device: the filter complains to RS about its driver
-//     (up to `complaints` times per operation, or over its lifetime), tries the other device or
-//     again, and gives up with EIO after `retries` attempts. A mirrored device that fails
+//   * A failed attempt counts against the device: the filter tries the other device or again;
+//     after `retries` failed attempts on one driver instance it complains to RS, which replaces
+//     the driver (up to `complaints` times per operation, or over its lifetime), and gives up
+//     with EIO when the last instance used up its retries (Budget). A mirrored device that fails
 //     `outage` operations in a row is taken out of service and the filter goes on with the other.
 // BlockClient adds the protocol checks of its own (an answer to the wrong request, no answer
 // within `timeout`: complaint, new instance, the request again) and the driver-restart handling.
 using Bulkhead.Lib.Block;
+using Bulkhead.Lib.Ds;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
 
@@ -102,6 +104,8 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             SysCall.Diag($"{driver.Label}: {string.Join(", ", _members.Select(m => $"{m.Name} has {m.Client.Size} bytes"))}: no room for one group of {Math.Max(_layout.N, 1)} sectors");
             return Err.ENOSPC;
         }
+        int f = Format(driver.Label);
+        if (f != Err.Ok) return f;
         // A backend's answer that arrives after its client gave up is dropped, never dispatched.
         driver.Loop.OnAnswer = m =>
         {
@@ -111,6 +115,77 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         SysCall.Diag($"{driver.Label}: {string.Join(" mirrored on ", _members.Select(m => m.Name))}, " +
                      (_layout.Enabled ? $"a checksum sector every {_layout.N} sectors" : "no checksums") +
                      (options.Verify ? ", writes verified" : "") + $": {_virtualBytes / 1024} KiB");
+        return Err.Ok;
+    }
+
+    /// <summary>A new device — its first 128 sectors zeros on every device — is formatted:
+    /// every group zeros with its checksum sector sealed, since a blank checksum sector is never
+    /// valid (ChecksumLayout). Never twice in one boot: once formatted, DS says so
+    /// (`filter.LABEL.formatted`), and a restarted filter that then finds group 0 blank treats it
+    /// as a device that fails, not as a new one (a driver answering with zeros would otherwise
+    /// have the filter wipe the disk). A device whose group 0 is neither blank nor sealed holds
+    /// something else (another file system, another N): the filter says so and does not format it.</summary>
+    private int Format(string label)
+    {
+        if (!_layout.Enabled) return Err.Ok;
+        // The first 128 sectors hold group 0 of every layout: a device is new only when all of
+        // them are zeros (a zero data sector where this layout looks for its checksum sector
+        // may be another layout's).
+        long smallest = _members.Min(m => m.Client.Size) / Sector;
+        var head = _back.AsSpan(0, (int)Math.Min(ChecksumLayout.MaxGroup + 1, smallest) * Sector);
+        List<Member> readable = [], foreign = [];
+        foreach (var m in _members)
+        {
+            if (ReadExactly(m, 0, head) is { } why)
+            {
+                // A device that fails now is served like any failing device once requests come.
+                SysCall.Diag($"{label}: {m.Name} at start-up: {why}");
+                continue;
+            }
+            if (ChecksumLayout.SealIntact(head.Slice(_layout.N * Sector, Sector), _layout.N)) return Err.Ok;
+            readable.Add(m);
+            if (head.ContainsAnyExcept((byte)0)) foreign.Add(m);
+        }
+        if (readable.Count == 0)
+        {
+            SysCall.Diag($"{label}: no device answered at start-up: not formatting; requests will tell");
+            return Err.Ok;
+        }
+        if (foreign.Count > 0)
+        {
+            // Neither a filter layout nor a new device: formatting would destroy what is there.
+            // The filter serves it anyway (a driver that damaged this one read must not keep the
+            // filter from starting); requests on groups that are not its layout will fail.
+            SysCall.Diag($"{label}: {string.Join(", ", foreign.Select(m => m.Name))} holds something other than this filter's layout " +
+                         $"(its first sectors are not zeros and sector {_layout.N} is not a sealed checksum sector: another checksum=N, another file system, or a bad read): " +
+                         "not formatting; zero the device to have the filter format it");
+            return Err.Ok;
+        }
+        string key = $"filter.{label}.formatted";
+        if (DsClient.RetrieveU32(key, out uint done) == Err.Ok && done == 1)
+        {
+            SysCall.Diag($"{label}: group 0 reads as zeros on every device although it was formatted: not formatting again");
+            return Err.Ok;
+        }
+        long groups = _virtualBytes / Sector / _layout.N;
+        int groupBytes = (_layout.N + 1) * Sector;
+        int perWrite = Math.Max(1, _phys.Length / groupBytes);
+        var run = _phys.AsSpan(0, perWrite * groupBytes);
+        foreach (var m in readable)
+        {
+            for (long g = 0; g < groups; g += perWrite)
+            {
+                int k = (int)Math.Min(perWrite, groups - g);
+                for (int i = 0; i < k; i++) _layout.FormatGroup(g + i, run.Slice(i * groupBytes, groupBytes));
+                if (WriteExactly(m, g * (_layout.N + 1), run[..(k * groupBytes)]) is { } why)
+                {
+                    SysCall.Diag($"{label}: formatting {m.Name}: {why}");
+                    return Err.EIO;
+                }
+            }
+        }
+        DsClient.PublishU32(key, 1, DsFlags.Overwrite);
+        SysCall.Diag($"{label}: formatted {string.Join(" and ", readable.Select(m => m.Name))}: {groups} groups of {_layout.N} sectors");
         return Err.Ok;
     }
 
@@ -159,13 +234,16 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
 
     private int ReadVirtual(long v0, int count, Span<byte> data)
     {
-        var complaints = new int[_members.Count];
+        var budget = new Budget(this);
         var failedNow = new List<Member>();
-        for (int attempt = 1; ; attempt++)
+        while (true)
         {
             failedNow.Clear();
+            bool tried = false;
             foreach (var m in Serving().ToList())
             {
+                if (budget.Exhausted(m)) continue;
+                tried = true;
                 string? why = ReadFrom(m, v0, count, data);
                 if (why is null)
                 {
@@ -174,9 +252,9 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
                     return Err.Ok;
                 }
                 failedNow.Add(m);
-                Failed(m, why, Complain(m, complaints));
+                budget.Failed(m, why);
             }
-            if (attempt >= options.Retries || !Serving().Any()) return GiveUp(write: false, v0, count);
+            if (!tried) return GiveUp(write: false, v0, count, budget);
         }
     }
 
@@ -204,7 +282,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             return null;
         }
         long group = -1;
-        bool blank = false;
         ReadOnlySpan<byte> ck = default;
         for (int i = 0; i < count; i++)
         {
@@ -212,12 +289,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             if (c != group)
             {
                 ck = c < end ? phys.Slice((int)(c - start) * Sector, Sector) : _ck;
-                if (!ChecksumLayout.SealIntact(ck, c)) return $"checksum sector {c} is damaged";
-                blank = ChecksumLayout.Blank(ck);
+                if (!ChecksumLayout.SealIntact(ck, c)) return ChecksumLayout.Blank(ck) ? $"checksum sector {c} reads as zeros" : $"checksum sector {c} is damaged";
                 group = c;
             }
             var sector = phys.Slice((int)(p - start) * Sector, Sector);
-            if (!ChecksumLayout.Verify(ck, blank, (int)(v % _layout.N), sector, p)) return $"sector {p} fails its checksum";
+            if (!ChecksumLayout.Verify(ck, (int)(v % _layout.N), sector, p)) return $"sector {p} fails its checksum";
             sector.CopyTo(data.Slice(i * Sector, Sector));
         }
         return null;
@@ -267,15 +343,15 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         if (_layout.Enabled)
         {
             int r = BuildChecksums(v0, count, data, start, end, separate, phys);
-            if (r != Err.Ok) return GiveUp(write: true, v0, count);
+            if (r != Err.Ok) return GiveUp(write: true, v0, count, null);
         }
         else data.CopyTo(phys);
 
-        var complaints = new int[_members.Count];
+        var budget = new Budget(this);
         int landed = 0;
         foreach (var m in Serving().ToList())
         {
-            for (int attempt = 1; ; attempt++)
+            while (m.InService && !budget.Exhausted(m))
             {
                 string? why = WriteExactly(m, start, phys);
                 if (why is null && separate >= 0) why = WriteExactly(m, separate, _ck);
@@ -286,11 +362,10 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
                     landed++;
                     break;
                 }
-                Failed(m, why, Complain(m, complaints));
-                if (attempt >= options.Retries || !m.InService) break;
+                budget.Failed(m, why);
             }
         }
-        return landed > 0 ? Err.Ok : GiveUp(write: true, v0, count);
+        return landed > 0 ? Err.Ok : GiveUp(write: true, v0, count, budget);
     }
 
     /// <summary>Fills the data sectors and checksum sectors of the write image.</summary>
@@ -309,12 +384,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             {
                 int r = ReadChecksumSector(c, ck);
                 if (r != Err.Ok) return r;
-                if (ChecksumLayout.Blank(ck))
-                {
-                    // A group never written: its other sectors are zeros; their slots say so.
-                    for (int i = 0; i < n; i++)
-                        ChecksumLayout.SetSlot(ck, i, ChecksumLayout.Sum(ZeroSector, g * (n + 1) + i));
-                }
             }
             for (long v = first; v <= stop; v++)
             {
@@ -328,27 +397,28 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         return Err.Ok;
     }
 
-    private static readonly byte[] ZeroSector = new byte[Sector];
-
     /// <summary>A checksum sector as it is on the devices (the first in service whose copy is intact).</summary>
     private int ReadChecksumSector(long c, Span<byte> into)
     {
-        var complaints = new int[_members.Count];
-        for (int attempt = 1; attempt <= options.Retries; attempt++)
+        var budget = new Budget(this);
+        while (true)
         {
+            bool tried = false;
             foreach (var m in Serving().ToList())
             {
+                if (budget.Exhausted(m)) continue;
+                tried = true;
                 string? why = ReadExactly(m, c, into);
-                if (why is null && !ChecksumLayout.SealIntact(into, c)) why = $"checksum sector {c} is damaged";
+                if (why is null && !ChecksumLayout.SealIntact(into, c)) why = ChecksumLayout.Blank(into) ? $"checksum sector {c} reads as zeros" : $"checksum sector {c} is damaged";
                 if (why is null)
                 {
                     Succeeded(m);
                     return Err.Ok;
                 }
-                Failed(m, why, Complain(m, complaints));
+                budget.Failed(m, why);
             }
+            if (!tried) return Err.EIO;
         }
-        return Err.EIO;
     }
 
     private static string? WriteExactly(Member m, long sector, ReadOnlySpan<byte> data)
@@ -372,16 +442,41 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
 
     // ---- failures -------------------------------------------------------------------------
 
-    /// <summary>May the filter complain about <paramref name="m"/>'s driver now? Counts it.</summary>
-    private bool Complain(Member m, int[] perOperation)
+    /// <summary>One operation's recovery budget (thesis §4.4): up to `retries` failed attempts
+    /// on each driver instance of a device; when an instance has used them up, a complaint to
+    /// RS replaces it, up to `complaints` times per operation (or over the filter's lifetime);
+    /// the device is exhausted for the operation when its last instance used up its retries —
+    /// at most retries × (complaints + 1) attempts.</summary>
+    private sealed class Budget(FilterDevice filter)
     {
-        int i = _members.IndexOf(m);
-        int used = options.ComplaintsPerLifetime ? m.Complaints : perOperation[i];
-        if (used >= options.Complaints) return false;
-        perOperation[i]++;
-        m.Complaints++;
-        return true;
+        private readonly int[] _failed = new int[filter._members.Count];
+        private readonly int[] _complaints = new int[filter._members.Count];
+
+        public int Attempts { get; private set; }
+
+        /// <summary>The current instance used up its retries and no complaint could replace it.</summary>
+        public bool Exhausted(Member m) => _failed[filter._members.IndexOf(m)] >= filter.Retries;
+
+        /// <summary>A failed attempt on <paramref name="m"/>: counted, logged, and a complaint
+        /// when the instance used up its retries and complaints are left.</summary>
+        public void Failed(Member m, string why)
+        {
+            int i = filter._members.IndexOf(m);
+            Attempts++;
+            _failed[i]++;
+            bool complain = _failed[i] >= filter.Retries && filter.MayComplain(m, _complaints[i]);
+            filter.Failed(m, why, complain);
+            if (!complain) return;
+            _complaints[i]++;
+            m.Complaints++;
+            _failed[i] = 0; // a new instance comes: its own retries
+        }
     }
+
+    private int Retries => options.Retries;
+
+    private bool MayComplain(Member m, int complaintsThisOperation) =>
+        (options.ComplaintsPerLifetime ? m.Complaints : complaintsThisOperation) < options.Complaints;
 
     private void Failed(Member m, string why, bool complain)
     {
@@ -408,10 +503,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
 
     private static void Succeeded(Member m) => m.FailedInARow = 0;
 
-    private int GiveUp(bool write, long v0, int count)
+    private int GiveUp(bool write, long v0, int count, Budget? budget)
     {
         Unrecovered++;
-        SysCall.Diag($"{_driver!.Label}: {(write ? "write" : "read")} of virtual sectors {v0}..{v0 + count - 1} failed {options.Retries} times: EIO");
+        string tries = budget is null ? "its checksum sectors could not be read" : $"{budget.Attempts} attempts failed";
+        SysCall.Diag($"{_driver!.Label}: {(write ? "write" : "read")} of virtual sectors {v0}..{v0 + count - 1}: {tries}: EIO");
         return Err.EIO;
     }
 
