@@ -263,7 +263,9 @@ public sealed class FilterTests : IDisposable
         Assert.Null(FilterOptions.Parse(["primary=c0d0:1", "backup=c0d0:1"], out _));
         Assert.Null(FilterOptions.Parse(["primary=c0d0", "verify"], out _));
         Assert.Null(FilterOptions.Parse(["primary=c0d0:1", "scope=forever"], out _));
-        var o = FilterOptions.Parse(["primary=c0d0:1", "backup=c0d0:2", "checksum=127", "verify", "retries=5", "complaints=2", "scope=lifetime", "outage=4", "timeout=900"], out _)!;
+        var o = FilterOptions.Parse(["primary=c0d0:1", "backup=c0d0:2", "checksum=127", "verify", "retries=5", "complaints=2", "scope=lifetime", "outage=4", "timeout=900", "format=7"], out _)!;
+        Assert.Equal(7, o.FormatEpoch);
+        Assert.Null(FilterOptions.Parse(["primary=c0d0:1", "format=0"], out _));
         Assert.Equal((("c0d0", 1), ("c0d0", 2), 127, true, 5, 2, true, 4, 900L),
                      (o.Primary, o.Backup!.Value, o.Checksum, o.Verify, o.Retries, o.Complaints, o.ComplaintsPerLifetime, o.Outage, o.TimeoutMs));
     }

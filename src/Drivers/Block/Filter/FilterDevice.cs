@@ -121,7 +121,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     /// <summary>A new device — its first 128 sectors zeros on every device — is formatted:
     /// every group zeros with its checksum sector sealed, since a blank checksum sector is never
     /// valid (ChecksumLayout). Never twice in one boot: once formatted, DS says so
-    /// (`filter.LABEL.formatted`), and a restarted filter that then finds group 0 blank treats it
+    /// (`filter.LABEL.formatted`; `format=EPOCH` allows one more per epoch), and a restarted filter that then finds group 0 blank treats it
     /// as a device that fails, not as a new one (a driver answering with zeros would otherwise
     /// have the filter wipe the disk). A device whose group 0 is neither blank nor sealed holds
     /// something else (another file system, another N): the filter says so and does not format it.</summary>
@@ -161,10 +161,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
                          "not formatting; zero the device to have the filter format it");
             return Err.Ok;
         }
+        // DS keeps 1 + the epoch of the last format in this boot (absent: none yet).
         string key = $"filter.{label}.formatted";
-        if (DsClient.RetrieveU32(key, out uint done) == Err.Ok && done == 1)
+        if (DsClient.RetrieveU32(key, out uint done) == Err.Ok && done > (uint)options.FormatEpoch)
         {
-            SysCall.Diag($"{label}: group 0 reads as zeros on every device although it was formatted: not formatting again");
+            SysCall.Diag($"{label}: the devices read as zeros although they were formatted in this boot: not formatting again (format=EPOCH allows it)");
             return Err.Ok;
         }
         long groups = _virtualBytes / Sector / _layout.N;
@@ -184,7 +185,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
                 }
             }
         }
-        DsClient.PublishU32(key, 1, DsFlags.Overwrite);
+        DsClient.PublishU32(key, (uint)options.FormatEpoch + 1, DsFlags.Overwrite);
         SysCall.Diag($"{label}: formatted {string.Join(" and ", readable.Select(m => m.Name))}: {groups} groups of {_layout.N} sectors");
         return Err.Ok;
     }

@@ -9,6 +9,10 @@
 //   outage=K              consecutive failed operations after which a mirrored device is taken
 //                         out of service (1..1000, default 3)
 //   timeout=MS            how long a device may take to answer one request (default 2000)
+//   format=EPOCH          may format a new (all-zero) device again in this boot, once per EPOCH
+//                         (1..1000000000): for an operator who zeroed the device on purpose.
+//                         Without it a device is formatted at most once per boot, so that a
+//                         driver answering zeros to a restarted filter cannot have it wiped.
 using System.Globalization;
 
 namespace Bulkhead.Drivers.Block.Filter;
@@ -24,6 +28,7 @@ public sealed class FilterOptions
     public bool ComplaintsPerLifetime { get; private set; }
     public int Outage { get; private set; } = 3;
     public long TimeoutMs { get; private set; } = 2000;
+    public int FormatEpoch { get; private set; }
 
     /// <summary>Parses the arguments; null and the reason when one is wrong.</summary>
     public static FilterOptions? Parse(IEnumerable<string> args, out string error)
@@ -45,6 +50,7 @@ public sealed class FilterOptions
                 "scope" => value is "operation" or "lifetime" && Set(() => o.ComplaintsPerLifetime = value == "lifetime"),
                 "outage" => Number(value, 1, 1000, out int k) && Set(() => o.Outage = k),
                 "timeout" => Number(value, 1, 60_000, out int ms) && Set(() => o.TimeoutMs = ms),
+                "format" => Number(value, 1, 1_000_000_000, out int epoch) && Set(() => o.FormatEpoch = epoch),
                 _ => false,
             };
             if (!ok)
