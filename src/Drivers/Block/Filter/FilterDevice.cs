@@ -121,10 +121,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     /// <summary>A new device — its first 128 sectors zeros on every device — is formatted:
     /// every group zeros with its checksum sector sealed, since a blank checksum sector is never
     /// valid (ChecksumLayout). Never twice in one boot: once formatted, DS says so
-    /// (`filter.LABEL.formatted`; `format=EPOCH` allows one more per epoch), and a restarted filter that then finds group 0 blank treats it
-    /// as a device that fails, not as a new one (a driver answering with zeros would otherwise
-    /// have the filter wipe the disk). A device whose group 0 is neither blank nor sealed holds
-    /// something else (another file system, another N): the filter says so and does not format it.</summary>
+    /// (`filter.LABEL.formatted`; `format=EPOCH` allows one more per epoch), and a restarted
+    /// filter that then finds the devices blank treats them as failing, not as new (a driver
+    /// answering with zeros would otherwise have the filter wipe the disk). A device whose group
+    /// 0 is neither blank nor sealed holds something else (another file system, another N): the
+    /// filter says so and does not format it.</summary>
     private int Format(string label)
     {
         if (!_layout.Enabled) return Err.Ok;
