@@ -45,11 +45,13 @@ public sealed class RcScriptTests
             Assert.Equal(ServiceVerb.Up, cl.Verb);
             specs.Add(cl.Spec!);
         }
-        Assert.Equal(["eth0", "eth1", "inet", "daytimed", "c0d0", "mfs_root", "mfs_1", "mfs_2", "memory", "vfs"], specs.Select(s => s.Label));
-        Assert.Equal(["dp8390", "rtl8139", "inet", "daytimed", "at_wini", "mfs", "mfs", "mfs", "memory", "vfs"], specs.Select(s => s.Policy));
+        Assert.Equal(["eth0", "eth1", "inet", "daytimed", "c0d0", "mfs_root", "mfs_1", "mfs_2", "memory", "filter", "vfs"], specs.Select(s => s.Label));
+        Assert.Equal(["dp8390", "rtl8139", "inet", "daytimed", "at_wini", "mfs", "mfs", "mfs", "memory", "filter", "vfs"], specs.Select(s => s.Policy));
         Assert.True(specs[4].Mirror, "a disk driver is restarted from its in-memory copy");
-        Assert.Equal("memory ram0=8M", specs[8].Args);               // the RAM disk mkfs and mount use
-        Assert.Equal("vfs root=mfs_root dev=c0d0:0", specs[9].Args);
+        Assert.Equal("memory ram0=8M ram1=2M ram2=2M", specs[8].Args); // mkfs and mount's RAM disk, the filter's two
+        // The filter (docs/filter.md) on ram1 (minor 8) mirrored on ram2 (minor 9), with checksums.
+        Assert.Equal("filter primary=memory:8 backup=memory:9 checksum=64 complaints=0", specs[9].Args);
+        Assert.Equal("vfs root=mfs_root dev=c0d0:0", specs[10].Args);
         Assert.Equal("dp8390 io=0x300 irq=9", specs[0].Args);
         Assert.StartsWith("inet config=inet.conf:", specs[2].Args, StringComparison.Ordinal); // etc/inet.conf, carried in the argument
         // INET's recovery script restarts daytimed after it (thesis §4.5); daytimed runs as a service.
