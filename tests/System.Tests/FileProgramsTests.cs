@@ -188,7 +188,7 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
     [InlineData(new[] { "mount", "/dev/ram0", "/x" }, "mount: /dev/ram0 on /x: No such file or directory (ENOENT)\n")]
     [InlineData(new[] { "mount", "/etc/motd", "/tmp" }, "mount: /etc/motd: not a block special file\n")]
     [InlineData(new[] { "umount", "/tmp" }, "umount: /tmp: not mounted\n")]
-    [InlineData(new[] { "mkfs", "/dev/ram1" }, "mkfs: /dev/ram1: size 0 (a RAM disk not created, or an empty file); give a SIZE\n")]
+    [InlineData(new[] { "mkfs", "/dev/ram3" }, "mkfs: /dev/ram3: size 0 (a RAM disk not created, or an empty file); give a SIZE\n")]
     public void BadOperand_ErrorLineAndStatus1(string[] args, string message)
     {
         var (status, _, stderr) = bh.Run(args);

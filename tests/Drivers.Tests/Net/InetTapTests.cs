@@ -11,6 +11,17 @@ using Bulkhead.Tests.Harness;
 
 namespace Bulkhead.Drivers.Tests.Net;
 
+/// <summary>Tests whose pass mark is a count of timely answers across a driver restart (a ping
+/// flood loses "a few" replies) run alone, after the parallel ones. On a loaded 2-CPU machine a
+/// restart has left INET and the new driver both idle after their Conf exchange, and the flood
+/// unanswered (docs/inet.md, "Not yet": a race not found yet); alone, they have not.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RunAlone
+{
+    public const string Name = "driver recovery against the clock, alone";
+}
+
+[Collection(RunAlone.Name)]
 public sealed class InetTapTests : IDisposable
 {
     private readonly Xunit.Abstractions.ITestOutputHelper _output;

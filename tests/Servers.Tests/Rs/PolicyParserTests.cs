@@ -95,7 +95,7 @@ public sealed class PolicyParserTests
     public void Load_DriversConf_HasExpectedPolicies()
     {
         var set = PolicySet.Load(RepoFile("etc/drivers.conf"));
-        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2", "inet", "daytimed", "at_wini", "memory", "mfs", "vfs"], set.Labels);
+        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2", "inet", "daytimed", "at_wini", "memory", "filter", "mfs", "vfs"], set.Labels);
 
         var t = set["testdrv"];
         Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb), t.TrapMask);
