@@ -340,6 +340,16 @@ public sealed class FilterFaultTests : IDisposable
         AssertReadsRight(0, Mib, 14);
         Assert.Equal(primaryLines, Said("filter: filter: c0d0:1: "));
         Assert.True(ImageHolds(Part2, 0, Mib, 14));
+        // A restarted filter keeps it out (DS): the primary's copy is stale.
+        int old = RsKit.Ep(Rs.Row("filter"));
+        Assert.Equal(Err.Ok, Rs.Sys.Kernel.Kill(old, 9));
+        TestSystem.WaitUntil(() => Rs.Row("filter") is { Length: > 2 } r && r[2] == "running" && RsKit.Ep(r) != old, "the filter restarted", 30_000);
+        Assert.Equal(1, Said("filter: filter: c0d0:1 stays out of service (taken out earlier in this boot)"));
+        // blkclient tries each request once (attempts=1): its first finds the dead instance.
+        var (first, sha) = ReadRange(0, Mib);
+        Assert.True(first == Err.EIO || (first, sha) == (Mib, BlockKit.PatternSha1(0, Mib, 14)), $"{first} {sha}");
+        AssertReadsRight(0, Mib, 14);
+        Assert.Equal(primaryLines, Said("filter: filter: c0d0:1: "));
     }
 
     [Theory]

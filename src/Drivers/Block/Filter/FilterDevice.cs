@@ -104,6 +104,15 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             SysCall.Diag($"{driver.Label}: {string.Join(", ", _members.Select(m => $"{m.Name} has {m.Client.Size} bytes"))}: no room for one group of {Math.Max(_layout.N, 1)} sectors");
             return Err.ENOSPC;
         }
+        // Devices an earlier instance took out of service in this boot stay out (their copies
+        // are stale), as long as one stays in.
+        if (DsClient.RetrieveU32(OutOfServiceKey, out uint outMask) == Err.Ok)
+            for (int i = 0; i < _members.Count; i++)
+                if ((outMask & (1u << i)) != 0 && _members.Count(x => x.InService) > 1)
+                {
+                    _members[i].InService = false;
+                    SysCall.Diag($"{driver.Label}: {_members[i].Name} stays out of service (taken out earlier in this boot)");
+                }
         int f = Format(driver.Label);
         if (f != Err.Ok) return f;
         // A backend's answer that arrives after its client gave up is dropped, never dispatched.
@@ -135,7 +144,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         long smallest = _members.Min(m => m.Client.Size) / Sector;
         var head = _back.AsSpan(0, (int)Math.Min(ChecksumLayout.MaxGroup + 1, smallest) * Sector);
         List<Member> readable = [], foreign = [];
-        foreach (var m in _members)
+        foreach (var m in Serving())
         {
             if (ReadExactly(m, 0, head) is { } why)
             {
@@ -231,6 +240,9 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     }
 
     private IEnumerable<Member> Serving() => _members.Where(m => m.InService);
+
+    /// <summary>DS key of the devices out of service (bit i: member i), kept for a restarted filter.</summary>
+    private string OutOfServiceKey => $"filter.{_driver!.Label}.out";
 
     // ---- reads ----------------------------------------------------------------------------
 
@@ -500,6 +512,11 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         {
             m.InService = false;
             SysCall.Diag($"{_driver!.Label}: {m.Name} taken out of service after {m.FailedInARow} failed operations in a row; going on with {string.Join(", ", Serving().Select(x => x.Name))}");
+            // A restarted filter must not take it back: its copy is stale from now on.
+            uint outMask = 0;
+            for (int i = 0; i < _members.Count; i++) if (!_members[i].InService) outMask |= 1u << i;
+            int r = DsClient.PublishU32(OutOfServiceKey, outMask, DsFlags.Overwrite);
+            if (r != Err.Ok) SysCall.Diag($"{_driver.Label}: cannot keep {OutOfServiceKey} in DS: {Err.Name(r)}");
         }
     }
 
