@@ -104,7 +104,7 @@ internal static unsafe class PuppetComponent
                 m = new Message(7);
                 r = Channel.Current.Trap((int)L(w[1]), Ep(w[2]), ref m, w.Length > 3 ? L(w[3]) : 0, w.Length > 4 ? L(w[4]) : 0);
                 return RM(r, m);
-            case "senda": // senda <offset> <count> [dst:type:flags[:seq]]...
+            case "senda": // senda <offset> <count> [dst:type:flags]...
                 {
                     long table = SysCall.HeapStart + L(w[1]);
                     for (int i = 3; i < w.Length; i++)
@@ -115,7 +115,6 @@ internal static unsafe class PuppetComponent
                         e.Dst = Ep(f[0]);
                         e.Msg = new Message((int)L(f[1]));
                         e.Flags = (int)L(f[2]);
-                        if (f.Length > 3) e.Seq = (int)L(f[3]);
                         e.Result = 12345;
                     }
                     return R(IpcCall.SendA(table, (int)L(w[2])));

@@ -36,36 +36,14 @@ public sealed partial class Kernel
         Complete(caller, Err.Ok);
     }
 
-    // ScanAsync's per-destination bookkeeping, reused (the kernel loop is single-threaded):
-    // for each destination slot met in this scan, the oldest entry and how many there are.
-    private int[] _oldestStamp = [];
-    private int[] _oldestIndex = [];
-    private int[] _oldestSeq = [];
-    private int[] _entriesFor = [];
-    private int[] _scanDsts = [];
-    private int _scanStamp;
-
-    /// <summary>Walks <paramref name="sender"/>'s table. Entries for one destination go in the
-    /// order the sender numbered them (<see cref="AsyncEntry.Seq"/>), never a younger one while
-    /// an older one waits. With a receiver, delivers the oldest entry for it and returns true;
-    /// without, delivers each receiving destination its oldest entry and marks the rest
-    /// pending.</summary>
+    /// <summary>Walks <paramref name="sender"/>'s table. With a receiver, delivers the first
+    /// entry for it and returns true; without, delivers to whoever is receiving and marks the
+    /// rest pending.</summary>
     private bool ScanAsync(Proc sender, Proc? receiver)
     {
         var arena = sender.Arena!;
-        if (_oldestStamp.Length != _procs.Length)
-        {
-            _oldestStamp = new int[_procs.Length];
-            _oldestIndex = new int[_procs.Length];
-            _oldestSeq = new int[_procs.Length];
-            _entriesFor = new int[_procs.Length];
-            _scanDsts = new int[_procs.Length];
-        }
-        int stamp = ++_scanStamp;
-        if (stamp == 0) { Array.Clear(_oldestStamp); stamp = ++_scanStamp; }
-        int dsts = 0;
-
-        // Pass 1: finish what can never be delivered; find each destination's oldest entry.
+        bool delivered = false;
+        bool moreForReceiver = false;
         for (int i = 0; i < sender.AsyncCount; i++)
         {
             long at = sender.AsyncTable + (long)i * EntrySize;
@@ -90,41 +68,14 @@ public sealed partial class Kernel
                 continue;
             }
             if (receiver is not null && dst != receiver) continue;
-            int d = dst.Slot;
-            if (_oldestStamp[d] != stamp)
+            if (receiver is not null && delivered)
             {
-                _oldestStamp[d] = stamp;
-                _oldestIndex[d] = -1;
-                _entriesFor[d] = 0;
-                _scanDsts[dsts++] = d;
+                moreForReceiver = true;
+                break;
             }
-            _entriesFor[d]++;
             // MINIX try_one: an entry may satisfy the receiving half of a SENDREC (a server
-            // answering its client with SENDA) unless it is flagged NOREPLY; a NOREPLY entry
-            // waits for a plain RECEIVE and does not hold back the answer behind it.
-            if ((e.Flags & AsyncEntry.NoReply) != 0 && dst.ReplyPending) continue;
-            if (_oldestIndex[d] < 0 || e.Seq - _oldestSeq[d] < 0)
-            {
-                _oldestIndex[d] = i;
-                _oldestSeq[d] = e.Seq;
-            }
-        }
-
-        // Pass 2: each destination that is receiving gets its oldest entry; the rest wait.
-        bool delivered = false;
-        for (int k = 0; k < dsts; k++)
-        {
-            int d = _scanDsts[k];
-            var dst = _procs[d];
-            long at = sender.AsyncTable + (long)Math.Max(_oldestIndex[d], 0) * EntrySize;
-            // The sender runs concurrently and may have rewritten the entry since pass 1: it
-            // goes only if it is still what pass 1 saw; otherwise a later scan sees it anew.
-            AsyncEntry e = default;
-            bool same = _oldestIndex[d] >= 0 && arena.TryRead(at, out e)
-                && (e.Flags & AsyncEntry.Valid) != 0 && (e.Flags & AsyncEntry.Done) == 0
-                && (e.Flags & ~AsyncEntry.AllFlags) == 0 && e.Dst == dst.Endpoint && e.Seq == _oldestSeq[d]
-                && ((e.Flags & AsyncEntry.NoReply) == 0 || !dst.ReplyPending);
-            if (same && WillReceive(dst, sender.Endpoint))
+            // answering its client with SENDA) unless it is flagged NOREPLY.
+            if (WillReceive(dst, sender.Endpoint) && ((e.Flags & AsyncEntry.NoReply) == 0 || !dst.ReplyPending))
             {
                 var m = e.Msg;
                 m.Source = sender.Endpoint;
@@ -133,13 +84,11 @@ public sealed partial class Kernel
                 FinishEntry(sender, at, e.Flags, Err.Ok);
                 Deliver(dst, m);
                 delivered = true;
-                if (_entriesFor[d] > 1) Bits.Set(dst.AsyncPending, SenderIndex(sender.Slot));
-                else if (receiver is not null) Bits.Clear(receiver.AsyncPending, SenderIndex(sender.Slot));
                 continue;
             }
             Bits.Set(dst.AsyncPending, SenderIndex(sender.Slot));
         }
-        if (receiver is not null && dsts == 0) Bits.Clear(receiver.AsyncPending, SenderIndex(sender.Slot));
+        if (receiver is not null && !moreForReceiver) Bits.Clear(receiver.AsyncPending, SenderIndex(sender.Slot));
         return delivered;
     }
 

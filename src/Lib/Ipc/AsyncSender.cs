@@ -6,10 +6,8 @@
 // receives. A driver answers a deferred request this way (thesis §3.3.4: a driver must never
 // block on its client, and SENDNB would drop the answer if the client is busy elsewhere).
 // Rules: bounded — EAGAIN when every entry is still pending; an entry is written with Flags
-// cleared first and Valid set last, so the kernel never sees it half made; each entry carries
-// the next sequence number, so messages to one destination arrive in the order they were sent
-// wherever they sit in the table (INET's frames to a driver: a reordered stream makes the peer
-// assume reordering and stop fast-retransmitting); thread-safe (one lock). A message whose destination died is finished by the kernel with EDEADSRCDST.
+// cleared first and Valid set last, so the kernel never sees it half made; thread-safe (one
+// lock). A message whose destination died is finished by the kernel with EDEADSRCDST.
 using System.Runtime.CompilerServices;
 
 namespace Bulkhead.Lib.Ipc;
@@ -20,7 +18,6 @@ public static class AsyncSender
 
     private static readonly object s_lock = new();
     private static long s_table = -1; // guarded by s_lock
-    private static int s_seq; // guarded by s_lock
 
     /// <summary>Sends <paramref name="m"/> to <paramref name="dst"/> asynchronously: OK once the
     /// kernel has it (delivered or pending), EAGAIN if the table is full, or the SENDA error.</summary>
@@ -50,7 +47,6 @@ public static class AsyncSender
             Volatile.Write(ref e.Flags, AsyncEntry.Empty);
             e.Dst = dst;
             e.Result = 0;
-            e.Seq = ++s_seq;
             e.Msg = m;
             Volatile.Write(ref e.Flags, AsyncEntry.Valid);
             return IpcCall.SendA(s_table, Math.Max(used, free + 1));

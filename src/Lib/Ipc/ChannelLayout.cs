@@ -108,11 +108,7 @@ public struct AsyncEntry
     public int Flags;
     public int Dst;
     public int Result;
-    /// <summary>Submission order, written by the sender: the kernel delivers a sender's pending
-    /// entries for one destination lowest first (wrapping compare; table order on ties), so
-    /// that a stream of frames or requests arrives in the order it was sent wherever the table
-    /// put each entry. Untrusted: a sender that lies reorders only its own messages.</summary>
-    public int Seq;
+    public int Reserved;
     public Message Msg;
 }
 
