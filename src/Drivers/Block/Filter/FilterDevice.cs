@@ -42,8 +42,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
         public int FailedInARow;
         public long LastFailedOperation = -1;
         public int Complaints;
-        public long Failures;
-        public long Repairs;
     }
 
     private readonly ChecksumLayout _layout = new(options.Checksum);
@@ -59,10 +57,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     private int _loggedFailures;
     /// <summary>Counts Transfer and Flush calls: the operation a failure belongs to.</summary>
     private long _operation;
-
-    public long Detected { get; private set; }
-    public long Repaired { get; private set; }
-    public long Unrecovered { get; private set; }
 
     public bool Partitioned => false;
     public int Units => 1;
@@ -332,8 +326,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             // A device that takes the repair works: what it returned was damaged data, not a
             // failing device, so it stays in service.
             Succeeded(bad);
-            bad.Repairs++;
-            Repaired++;
             Log($"{bad.Name}: sectors {start}..{end - 1} repaired from {good.Name}");
         }
         else Failed(bad, $"repair: {why}", complain: false);
@@ -494,8 +486,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
 
     private void Failed(Member m, string why, bool complain)
     {
-        Detected++;
-        m.Failures++;
         if (m.LastFailedOperation != _operation)
         {
             m.LastFailedOperation = _operation;
@@ -524,7 +514,6 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
 
     private int GiveUp(bool write, long v0, int count, Budget? budget)
     {
-        Unrecovered++;
         string tries = budget is null ? "its checksum sectors could not be read" : $"{budget.Attempts} attempts failed";
         SysCall.Diag($"{_driver!.Label}: {(write ? "write" : "read")} of virtual sectors {v0}..{v0 + count - 1}: {tries}: EIO");
         return Err.EIO;
