@@ -1,0 +1,140 @@
+// The injector (thesis §5.1.1, "Fault-injection Procedure"; docs/swifi.md): from outside the
+// driver, and trusted (it runs as root on the host, beside the instance), it stops every thread
+// of the driver's Linux process with ptrace, writes the mutations into the process's text
+// through /proc/PID/mem, and lets the threads run again. The text pages of the shared image are
+// private mappings, so a write copies the page for that process alone: other components running
+// the same binary are untouched. The driver never gets write access to its own text (host
+// confinement, docs/confinement.md).
+// Inject picks, per fault, a random byte offset into the driver's text (DriverText), reads the
+// current bytes of the function there (earlier faults of the same incarnation stay visible),
+// and asks Mutator for the closest suitable instruction, moving on to the next functions when
+// that one has none. Every random choice comes from the caller's Random.
+// Rules: all ptrace calls of one injection run on one thread (ptrace ties a tracee to the
+// thread that seized it); a process or thread that dies meanwhile ends the injection with what
+// was written so far; threads are always detached, with any signal that arrived while stopped.
+namespace Bulkhead.Swifi;
+
+/// <summary>A fault as written into a process: the mutation, the function it is in, and the
+/// function-relative offset (the same in every process of the image).</summary>
+public sealed record Injection(Mutation Mutation, string Function, ulong FunctionOffset);
+
+public sealed class Injector
+{
+    private readonly Dictionary<string, (ElfImage Image, Dictionary<string, DriverText> Texts)> _images = new(StringComparer.Ordinal);
+
+    /// <summary>Injects <paramref name="faults"/> faults of <paramref name="type"/> into process
+    /// <paramref name="pid"/>, which runs <paramref name="driver"/>; what was written (fewer than
+    /// asked if the process died meanwhile, or if no instruction of the text suits the type).</summary>
+    public List<Injection> Inject(int pid, string driver, FaultType type, int faults, Random rng) =>
+        Inject(pid, image => DriverText.For(image, driver), driver, type, faults, rng);
+
+    /// <summary>Inject, into the text that <paramref name="select"/> picks from the process's image
+    /// (cached under <paramref name="key"/>).</summary>
+    public List<Injection> Inject(int pid, Func<ElfImage, DriverText> select, string key, FaultType type, int faults, Random rng)
+    {
+        var (text, bias) = Target(pid, select, key);
+        List<Injection> done = [];
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try { done = InjectStopped(pid, text, bias, type, faults, rng); }
+            catch (Exception e) { failure = e; }
+        }, 1 << 20) { Name = "swifi-ptrace" };
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw failure;
+        return done;
+    }
+
+    /// <summary>The driver's text in the image process <paramref name="pid"/> runs, and the
+    /// difference between its addresses in the process and in the file (the load bias).</summary>
+    public (DriverText Text, ulong Bias) Target(int pid, Func<ElfImage, DriverText> select, string key)
+    {
+        string exe = File.ResolveLinkTarget($"/proc/{pid}/exe", false)?.FullName
+                     ?? throw new IOException($"swifi: process {pid} has no executable");
+        if (!_images.TryGetValue(exe, out var entry))
+        {
+            var image = ElfImage.Parse(File.ReadAllBytes($"/proc/{pid}/exe"), exe);
+            _images[exe] = entry = (image, new Dictionary<string, DriverText>(StringComparer.Ordinal));
+        }
+        if (!entry.Texts.TryGetValue(key, out var text)) entry.Texts[key] = text = select(entry.Image);
+        return (text, LoadBase(pid, exe) - entry.Image.FirstLoadAddress);
+    }
+
+    /// <summary>Where the mapping of file offset 0 of <paramref name="exe"/> starts in the process.</summary>
+    private static ulong LoadBase(int pid, string exe)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/maps"))
+        {
+            // start-end perms offset dev inode path
+            var f = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length == 6 && f[5].Trim() == exe && Convert.ToUInt64(f[2], 16) == 0)
+                return Convert.ToUInt64(f[0][..f[0].IndexOf('-')], 16);
+        }
+        throw new IOException($"swifi: process {pid} does not map {exe}");
+    }
+
+    private static List<Injection> InjectStopped(int pid, DriverText text, ulong bias, FaultType type, int faults, Random rng)
+    {
+        var stopped = new Dictionary<int, int>();   // tid → signal to hand back
+        try
+        {
+            if (!StopAll(pid, stopped)) return [];
+            using var mem = File.OpenHandle($"/proc/{pid}/mem", FileMode.Open, FileAccess.ReadWrite);
+            var done = new List<Injection>(faults);
+            for (int n = 0; n < faults; n++)
+            {
+                var concrete = type == FaultType.Random ? FaultTypes.Concrete[rng.Next(FaultTypes.Concrete.Length)] : type;
+                var (index, offset) = text.Locate(rng.NextInt64(text.Bytes));
+                for (int k = 0; k < text.Functions.Count; k++)
+                {
+                    var fn = text.Functions[(index + k) % text.Functions.Count];
+                    ulong at = fn.Address + bias;
+                    var code = new byte[fn.Size];
+                    if (RandomAccess.Read(mem, code, (long)at) != code.Length) return done;
+                    var m = Mutator.TryMutate(concrete, code, at, k == 0 ? at + offset : at, rng);
+                    if (m is null) continue;
+                    RandomAccess.Write(mem, m.New, (long)m.Address);
+                    done.Add(new Injection(m, fn.Name, m.Address - at));
+                    break;
+                }
+            }
+            return done;
+        }
+        catch (IOException) when (!Directory.Exists($"/proc/{pid}/task"))
+        {
+            return [];                                  // the process died while we worked
+        }
+        finally
+        {
+            foreach (var (tid, signal) in stopped) Ptrace.Detach(tid, signal);
+        }
+    }
+
+    /// <summary>Seizes and stops every thread of <paramref name="pid"/>, listing its threads
+    /// again until no new one appeared; false if the process is gone.</summary>
+    private static bool StopAll(int pid, Dictionary<int, int> stopped)
+    {
+        for (int round = 0; round < 16; round++)
+        {
+            bool fresh = false;
+            string[] tasks;
+            try { tasks = Directory.GetDirectories($"/proc/{pid}/task"); }
+            catch (DirectoryNotFoundException) { return false; }
+            foreach (var dir in tasks)
+            {
+                int tid = int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture);
+                if (stopped.ContainsKey(tid)) continue;
+                int err = Ptrace.Seize(tid);
+                if (err == Ptrace.Esrch) continue;          // the thread ended
+                if (err != 0) throw new IOException($"swifi: ptrace seize of thread {tid} of {pid}: errno {err}");
+                fresh = true;
+                stopped[tid] = 0;
+                if (Ptrace.Interrupt(tid) != 0 || !Ptrace.WaitStopped(tid, out int signal)) stopped.Remove(tid);
+                else stopped[tid] = signal;
+            }
+            if (!fresh) return stopped.Count > 0;
+        }
+        return stopped.Count > 0;
+    }
+}

@@ -1,0 +1,2 @@
+// Usings shared by every test file of Bulkhead.Tools.Tests.
+global using Xunit;
