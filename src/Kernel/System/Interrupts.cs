@@ -3,7 +3,8 @@
 // registered for the line with IRQCTL and whose hook is enabled, with the hook's bit set in
 // the notification's Interrupts. The hook is then masked until the driver re-enables it after
 // handling the device (MINIX IRQ_REENABLE); a line still asserted at that moment interrupts
-// again. Hooks are bounded (MaxHooksPerProc) and die with their owner.
+// again, and so does a line already asserted when a hook is set on it (its edge came while
+// nobody listened). Hooks are bounded (MaxHooksPerProc) and die with their owner.
 using Bulkhead.Lib.Host;
 using Bulkhead.Lib.Ipc;
 using Bulkhead.Lib.Sys;
@@ -77,7 +78,13 @@ public sealed partial class Kernel
                     return Err.Ok;
                 }
                 if (_hooks.Count(h => h.Owner == caller) >= MaxHooksPerProc) return Err.ENOSPC;
-                _hooks.Add(new IrqHook(caller, req.Line, req.HookId));
+                var added = new IrqHook(caller, req.Line, req.HookId);
+                _hooks.Add(added);
+                // A new hook starts enabled, and the line is level-triggered: one already
+                // asserted interrupts now. Its rising edge passed while nobody was hooked (a
+                // driver that enables its card's interrupts before hooking the line, a frame
+                // arriving in between), and no other edge comes while it stays asserted.
+                if (Volatile.Read(ref _irqLevel[req.Line]) != 0) Interrupt(added);
                 return Err.Ok;
             case IrqCtlRequest.RemovePolicy when hook is not null:
                 _hooks.Remove(hook);

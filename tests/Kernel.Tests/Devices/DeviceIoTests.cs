@@ -117,9 +117,32 @@ public sealed class DeviceIoTests : IDisposable
         _dev.Irq!.Set(true); // nobody is told, nothing breaks
         var d2 = Driver();
         Assert.Equal("r OK", d2.Ask($"irqctl {IrqCtlRequest.SetPolicy} 5 2"));
-        // The line is asserted: enabling (new hooks start enabled) delivers on the next service pass.
-        _dev.Irq.Set(false);
-        _dev.Irq.Set(true);
-        Assert.StartsWith($"r OK {Endpoint.Hardware}", d2.Ask("recv HARDWARE"));
+        // The line is still asserted: the new hook (hooks start enabled) is interrupted at once.
+        var n = d2.Ask("recv HARDWARE", 5_000);
+        Assert.StartsWith($"r OK {Endpoint.Hardware}", n);
+        Assert.Equal(1L << 2, Puppet.LongField(n, 5));
+    }
+
+    /// <summary>A restarted network driver enables its card's interrupts, then hooks the line.
+    /// A frame arriving in between asserts the line while nobody is hooked; the line is
+    /// level-triggered and stays asserted until the driver services the card, so no later
+    /// edge comes. SetPolicy must interrupt at once, or the driver waits for ever (docs/inet.md,
+    /// the driver restart that left INET and the new instance both idle).</summary>
+    [Fact]
+    public void IrqCtl_SetPolicyOnALineAlreadyAsserted_InterruptsAtOnce()
+    {
+        var d = Driver();
+        Assert.Equal("r OK", d.Ask("out 775 1 1"));            // asserted before any hook: nobody told
+        Assert.Equal("r OK", d.Ask($"notify {d.Endpoint}"));
+        Assert.StartsWith($"r OK {d.Endpoint} {NotifyPayload.MessageType}", d.Ask("recv ANY")); // no HARDWARE pending
+        Assert.Equal("r OK", d.Ask($"irqctl {IrqCtlRequest.SetPolicy} 5 4"));
+        var n = d.Ask("recv HARDWARE", 5_000);
+        Assert.StartsWith($"r OK {Endpoint.Hardware} {NotifyPayload.MessageType} ", n);
+        Assert.Equal(1L << 4, Puppet.LongField(n, 5));
+        // Masked until re-enabled, as after any interrupt; a quiet line stays quiet.
+        Assert.Equal("r OK", d.Ask("out 775 1 0"));
+        Assert.Equal("r OK", d.Ask($"irqctl {IrqCtlRequest.Enable} 5"));
+        Assert.Equal("r OK", d.Ask($"notify {d.Endpoint}"));
+        Assert.StartsWith($"r OK {d.Endpoint} {NotifyPayload.MessageType}", d.Ask("recv ANY"));
     }
 }
