@@ -8,36 +8,40 @@
 // Inject picks, per fault, a random byte offset into the driver's text (DriverText), reads the
 // current bytes of the function there (earlier faults of the same incarnation stay visible),
 // and asks Mutator for the closest suitable instruction, moving on to the next functions when
-// that one has none. Every random choice comes from the caller's Random.
+// that one has none. Fault number n of a campaign draws every choice from a Random seeded by
+// (seed, n) alone (FaultSeed), so `swifi inject --seed S --fault N` replays any fault of a
+// campaign, and two runs with one seed inject the same faults as long as the driver instances
+// they land in have seen the same faults before.
 // Rules: all ptrace calls of one injection run on one thread (ptrace ties a tracee to the
 // thread that seized it); a process or thread that dies meanwhile ends the injection with what
 // was written so far; threads are always detached, with any signal that arrived while stopped.
 namespace Bulkhead.Swifi;
 
-/// <summary>A fault as written into a process: the mutation, the function it is in, and the
-/// function-relative offset (the same in every process of the image).</summary>
-public sealed record Injection(Mutation Mutation, string Function, ulong FunctionOffset);
+/// <summary>A fault as written into a process: its number in the campaign, the mutation, the
+/// function it is in, and the function-relative offset (the same in every process of the image).</summary>
+public sealed record Injection(long Number, Mutation Mutation, string Function, ulong FunctionOffset);
 
 public sealed class Injector
 {
     private readonly Dictionary<string, (ElfImage Image, Dictionary<string, DriverText> Texts)> _images = new(StringComparer.Ordinal);
 
-    /// <summary>Injects <paramref name="faults"/> faults of <paramref name="type"/> into process
+    /// <summary>Injects faults number <paramref name="first"/> to first + count - 1 of the
+    /// campaign seeded <paramref name="seed"/>, of <paramref name="type"/>, into process
     /// <paramref name="pid"/>, which runs <paramref name="driver"/>; what was written (fewer than
     /// asked if the process died meanwhile, or if no instruction of the text suits the type).</summary>
-    public List<Injection> Inject(int pid, string driver, FaultType type, int faults, Random rng) =>
-        Inject(pid, image => DriverText.For(image, driver), driver, type, faults, rng);
+    public List<Injection> Inject(int pid, string driver, FaultType type, int seed, long first, int count) =>
+        Inject(pid, image => DriverText.For(image, driver), driver, type, seed, first, count);
 
     /// <summary>Inject, into the text that <paramref name="select"/> picks from the process's image
     /// (cached under <paramref name="key"/>).</summary>
-    public List<Injection> Inject(int pid, Func<ElfImage, DriverText> select, string key, FaultType type, int faults, Random rng)
+    public List<Injection> Inject(int pid, Func<ElfImage, DriverText> select, string key, FaultType type, int seed, long first, int count)
     {
         var (text, bias) = Target(pid, select, key);
         List<Injection> done = [];
         Exception? failure = null;
         var thread = new Thread(() =>
         {
-            try { done = InjectStopped(pid, text, bias, type, faults, rng); }
+            try { done = InjectStopped(pid, text, bias, type, seed, first, count); }
             catch (Exception e) { failure = e; }
         }, 1 << 20) { Name = "swifi-ptrace" };
         thread.Start();
@@ -74,16 +78,27 @@ public sealed class Injector
         throw new IOException($"swifi: process {pid} does not map {exe}");
     }
 
-    private static List<Injection> InjectStopped(int pid, DriverText text, ulong bias, FaultType type, int faults, Random rng)
+    /// <summary>The seed of fault number <paramref name="n"/> of a campaign seeded <paramref name="seed"/>
+    /// (a SplitMix64 step of both: fixed across runs and .NET versions, unlike HashCode).</summary>
+    public static int FaultSeed(int seed, long n)
+    {
+        ulong z = ((ulong)(uint)seed << 32 ^ (ulong)n) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) & 0x7FFF_FFFF);
+    }
+
+    private static List<Injection> InjectStopped(int pid, DriverText text, ulong bias, FaultType type, int seed, long first, int count)
     {
         var stopped = new Dictionary<int, int>();   // tid → signal to hand back
         try
         {
             if (!StopAll(pid, stopped)) return [];
             using var mem = File.OpenHandle($"/proc/{pid}/mem", FileMode.Open, FileAccess.ReadWrite);
-            var done = new List<Injection>(faults);
-            for (int n = 0; n < faults; n++)
+            var done = new List<Injection>(count);
+            for (long n = first; n < first + count; n++)
             {
+                var rng = new Random(FaultSeed(seed, n));
                 var concrete = type == FaultType.Random ? FaultTypes.Concrete[rng.Next(FaultTypes.Concrete.Length)] : type;
                 var (index, offset) = text.Locate(rng.NextInt64(text.Bytes));
                 for (int k = 0; k < text.Functions.Count; k++)
@@ -95,7 +110,7 @@ public sealed class Injector
                     var m = Mutator.TryMutate(concrete, code, at, k == 0 ? at + offset : at, rng);
                     if (m is null) continue;
                     RandomAccess.Write(mem, m.New, (long)m.Address);
-                    done.Add(new Injection(m, fn.Name, m.Address - at));
+                    done.Add(new Injection(n, m, fn.Name, m.Address - at));
                     break;
                 }
             }

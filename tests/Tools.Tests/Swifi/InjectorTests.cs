@@ -80,7 +80,7 @@ public sealed class InjectorTests : IDisposable
         try
         {
             Wait(() => File.Exists(ready), "the program to start");
-            var done = new Injector().Inject(pid, image => DriverText.Of(image, "victim", ["answer"]), "victim", FaultType.Omission, 1, new Random(3));
+            var done = new Injector().Inject(pid, image => DriverText.Of(image, "victim", ["answer"]), "victim", FaultType.Omission, seed: 3, first: 0, count: 1);
             var i = Assert.Single(done);
             Assert.Equal("answer", i.Function);
             Assert.All(i.Mutation.New, b => Assert.Equal(0x90, b));
@@ -94,6 +94,16 @@ public sealed class InjectorTests : IDisposable
         {
             try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
         }
+    }
+
+    [Fact]
+    public void FaultSeed_DependsOnTheSeedAndTheNumberAlone()
+    {
+        Assert.Equal(Injector.FaultSeed(7, 123), Injector.FaultSeed(7, 123));
+        var seeds = Enumerable.Range(0, 1000).Select(n => Injector.FaultSeed(7, n)).ToHashSet();
+        Assert.True(seeds.Count > 990, $"{seeds.Count} distinct seeds of 1000 faults");
+        Assert.NotEqual(Injector.FaultSeed(7, 5), Injector.FaultSeed(8, 5));
+        Assert.Equal(595_722_552, Injector.FaultSeed(1, 0));     // fixed: results files name faults by (seed, n)
     }
 
     private static void Wait(Func<bool> done, string what)

@@ -179,23 +179,29 @@ internal sealed partial class BenchInstance : IDisposable
 
     /// <summary>The host pid of service <paramref name="label"/> when `ps` shows it running for
     /// RS (else null), and RS's restart count of it (-1 when `ps` does not list it).</summary>
-    public (int? Pid, int Restarts) Service(string label)
+    public (int? Pid, int Restarts) Service(string label) =>
+        Services().TryGetValue(label, out var s) ? s : (null, -1);
+
+    /// <summary>Every service `ps` lists with RS's state: its host pid when running (else null)
+    /// and RS's restart count of it; empty when the instance does not answer.</summary>
+    public Dictionary<string, (int? Pid, int Restarts)> Services()
     {
+        var map = new Dictionary<string, (int?, int)>(StringComparer.Ordinal);
         string? ps = ControlClient.Ask(Socket, "ps", 30_000);
         LastPs = ps;
-        if (ps is null || ps.StartsWith("error:", StringComparison.Ordinal)) return (null, -1);
+        if (ps is null || ps.StartsWith("error:", StringComparison.Ordinal)) return map;
         var lines = ps.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         int pidAt = Array.IndexOf(header, "PID"), svcAt = Array.IndexOf(header, "SVC_STATE"), restartsAt = Array.IndexOf(header, "RESTARTS");
         foreach (var line in lines.Skip(1))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length <= restartsAt || f[2] != label) continue;
+            if (f.Length <= restartsAt) continue;
             int restarts = int.TryParse(f[restartsAt], NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r : -1;
-            bool running = f[svcAt] == "running" && int.TryParse(f[pidAt], NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
-            return (running ? int.Parse(f[pidAt], CultureInfo.InvariantCulture) : null, restarts);
+            int? pid = f[svcAt] == "running" && int.TryParse(f[pidAt], NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) ? p : null;
+            map[f[2]] = (pid, restarts);
         }
-        return (null, -1);
+        return map;
     }
 
     /// <summary>The host pid of service <paramref name="label"/> once RS has it running as a

@@ -33,7 +33,8 @@ internal sealed partial class NetInstance : IDisposable
 
     public Card CardOf(string driver) => driver == "dp8390" ? Ne2000 : Rtl8139;
 
-    public NetInstance(string root, string image)
+    /// <param name="editRc">changes to one line of etc/rc's copy (BenchInstance; null: none)</param>
+    public NetInstance(string root, string image, Func<string, string>? editRc = null)
     {
         int id = Environment.ProcessId % 100000;
         Namespace = $"bh-bench-{id}";
@@ -48,7 +49,7 @@ internal sealed partial class NetInstance : IDisposable
                 BenchInstance.SetDeviceKey(lines, Ne2000.Label, "backend", $"tap {Ne2000.Interface}");
                 BenchInstance.SetDeviceKey(lines, Rtl8139.Label, "backend", $"tap {Rtl8139.Interface}");
                 return lines;
-            }, null, "dp8390", "rtl8139");
+            }, editRc, "dp8390", "rtl8139");
         }
         catch
         {
@@ -74,6 +75,12 @@ internal sealed partial class NetInstance : IDisposable
     }
 
     public void WaitUntil(Func<bool> done, int seconds, string what) => _sys.WaitUntil(done, seconds, what);
+
+    public string Socket => _sys.Socket;
+    public string SystemLog => _sys.SystemLog;
+
+    /// <summary>Every service RS lists (BenchInstance.Services).</summary>
+    public Dictionary<string, (int? Pid, int Restarts)> Services() => _sys.Services();
 
     public string Diagnostics() => _sys.Diagnostics();
 

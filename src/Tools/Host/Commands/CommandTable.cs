@@ -22,6 +22,7 @@ internal static class CommandTable
         new("stats", "[--info|--denials|--devices|--net]", "kernel counters; denied accesses by category; devices, their drivers and what their DMA may reach; INET's interfaces and counters", InstanceCommands.Stats),
         new("run", "PROGRAM [ARGS]", "run a user program (ping, daytime, daytimed, wget, nc, netstat) inside the running instance, on this terminal", InstanceCommands.Run),
         new("bench", "NAME [--json]", "run a benchmark", (_, a) => Bench.BenchRegistry.Run(a)),
+        new("swifi", "inject|run|report ...", "fault injection into a running driver's machine code (thesis §5.1; docs/swifi.md): inject LABEL, a campaign (run), its tables (report)", Swifi.SwifiCommand.Run),
         new("service", "up|down|refresh|restart|update|list ...", "manage services through RS in the running instance (thesis Fig. 2.4; below)", ServiceClient.Run),
         new("test", "[ARGS]", "build and run every test project (tests/*/*.Tests.csproj); the launcher's", null),
         new("help", "", "this text", null),

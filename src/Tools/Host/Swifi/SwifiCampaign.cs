@@ -1,0 +1,231 @@
+// `bulkhead swifi run` (thesis §5.1.1–5.1.2; docs/swifi.md): a seeded SWIFI campaign against one
+// network driver of a booted instance. The instance is a NetInstance (bench netrecovery's: both
+// cards on TAP interfaces whose Linux ends are in a network namespace, RS with no failure limit,
+// the drivers restarted without backoff) with the target's heartbeat period cut to 1 s, so a
+// hung driver is caught within 2 s. The Linux end runs the workload's peers: a daytime server
+// (socat) and python3's http.server with a file of seeded random bytes.
+// Each trial, as §5.1.1 describes: inject --faults faults into the running driver (Injector),
+// run the workload (a daytime request and a checksummed download through INET), then look:
+// did RS restart the driver, and why (its restart line); did the workload work, or work again
+// once the driver was back; which accesses were denied meanwhile (the kernel's Fig. 5.5 table);
+// and is everything else as it was (every other service still the same process, running).
+// Anything else is a propagation and is recorded with the trial's faults. A failure that RS does
+// not catch within RecoverS is ended by killing the driver (recorded as forced), so a campaign
+// always goes on. Results go to --out (default results/swifi-DRIVER-TYPE-SEED.jsonl).
+// Rules: fault number n (trial t's are (t-1)·M … t·M-1) is decided by the seed and n alone, and
+// by the current code of the driver instance it lands in (Injector.FaultSeed).
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Bulkhead.Host.Bench;
+using Bulkhead.Host.Commands;
+using Bulkhead.Lib.Control;
+using Bulkhead.Swifi;
+
+namespace Bulkhead.Host.Swifi;
+
+internal static partial class SwifiCampaign
+{
+    private const int HttpPort = 8080, FileBytes = 64 << 10, WorkloadTimeoutS = 5, RecoverS = 15;
+
+    public static int Run(string root, SwifiOptions o)
+    {
+        string driver = o.Driver ?? throw new ArgumentException("swifi run: --driver is required");
+        if (!BenchHost.TryImage("swifi", out root, out string image)) return 1;
+        string output = o.Out ?? Path.Combine(root, "results", $"swifi-{driver}-{o.Type.Name()}-{o.Seed}.jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+
+        using var inst = new NetInstance(root, image, l => l.StartsWith($"service up image:{driver} ", StringComparison.Ordinal) ? l + " -period 1" : l);
+        var card = inst.CardOf(driver);
+        var campaign = new Campaign(inst, card, o);
+        using var results = new StreamWriter(output);
+        results.WriteLine(SwifiJson.Line(new CampaignRecord("swifi", driver, o.Type.Name(), o.Trials, o.Faults, o.Seed,
+            campaign.TextBytes, campaign.Functions, image, DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture), campaign.DenialCategories)));
+        Console.Error.WriteLine($"swifi: {driver} ({campaign.Functions} functions, {campaign.TextBytes} bytes of text), " +
+                                $"{o.Trials} trials × {o.Faults} {o.Type.Name()} faults, seed {o.Seed} → {output}");
+        var sw = Stopwatch.StartNew();
+        int restarts = 0, disrupted = 0, propagations = 0, forced = 0;
+        long faults = 0;
+        for (int t = 1; t <= o.Trials; t++)
+        {
+            var trial = campaign.Trial(t);
+            results.WriteLine(SwifiJson.Line(trial));
+            results.Flush();
+            faults += trial.Faults.Count;
+            if (trial.Restarted) restarts++;
+            if (!trial.WorkloadOk) disrupted++;
+            if (trial.Forced) forced++;
+            if (trial.Propagation is not null)
+            {
+                propagations++;
+                Console.Error.WriteLine($"\nswifi: PROPAGATION in trial {t}: {trial.Propagation}");
+            }
+            Console.Error.Write($"\rswifi: trial {t}/{o.Trials}  faults {faults}  restarts {restarts}  disrupted {disrupted}  " +
+                                $"forced {forced}  propagations {propagations}  {faults / sw.Elapsed.TotalSeconds:F0} faults/s   ");
+        }
+        Console.Error.WriteLine();
+        Console.WriteLine($"swifi: {o.Trials} trials, {faults} faults in {sw.Elapsed.TotalSeconds:F0} s ({faults * 3600 / Math.Max(1, sw.Elapsed.TotalSeconds):F0} faults/hour): " +
+                          $"{restarts} restarts, {disrupted} trials disrupted, {forced} failures RS did not catch, {propagations} propagations; results in {output}");
+        return propagations == 0 ? 0 : 3;
+    }
+
+    /// <summary>The state of one campaign: the instance, its driver, the injector and the seed's Random.</summary>
+    private sealed class Campaign
+    {
+        private readonly NetInstance _inst;
+        private readonly NetInstance.Card _card;
+        private readonly SwifiOptions _o;
+        private readonly Injector _injector = new();
+        private readonly string _sha;
+        private int _pid, _faultsThisInstance, _logLines;
+        private Dictionary<string, (int? Pid, int Restarts)> _services;
+
+        public long TextBytes { get; }
+        public int Functions { get; }
+        /// <summary>The kernel's denial categories in its table's order (Fig. 5.5's rows).</summary>
+        public List<string> DenialCategories { get; }
+
+        public Campaign(NetInstance inst, NetInstance.Card card, SwifiOptions o)
+        {
+            _inst = inst;
+            _card = card;
+            _o = o;
+            inst.StartLinux(["socat", $"TCP-LISTEN:13,bind={card.Linux},reuseaddr,fork", "SYSTEM:date"], drop: true);
+            var (dir, _, sha) = inst.RandomFile(FileBytes);
+            _sha = sha;
+            inst.StartLinux(["python3", "-m", "http.server", HttpPort.ToString(CultureInfo.InvariantCulture), "--bind", card.Linux], dir, drop: true);
+            inst.WaitUntil(() => Workload() is null, 60, "the workload to work before any fault");
+            _pid = inst.WaitDriver(card, null).Pid;
+            var (text, _) = _injector.Target(_pid, image => DriverText.For(image, card.Driver), card.Driver);
+            TextBytes = text.Bytes;
+            Functions = text.Functions.Count;
+            _services = Services();
+            _logLines = RestartLines().Count;
+            DenialCategories = [.. Denials().Keys];
+        }
+
+        public TrialRecord Trial(int t)
+        {
+            var denials = Denials();
+            var injected = _injector.Inject(_pid, _card.Driver, _o.Type, _o.Seed, (long)(t - 1) * _o.Faults, _o.Faults);
+            _faultsThisInstance += injected.Count;
+            int pid = _pid, faultsThisInstance = _faultsThisInstance;
+            string? error = Workload();
+            bool ok = error is null, forced = false, recovered = ok;
+            double? recoveryMs = null;
+            var now = Services();
+            bool restarted = Restarted(now);
+            if (!ok || restarted)
+            {
+                // Wait for RS to replace the driver (crash, heartbeat, INET's complaint) and the
+                // workload to work again; kill the driver ourselves if neither happens in time.
+                var sw = Stopwatch.StartNew();
+                while (!(recovered = Workload() is null) && sw.Elapsed.TotalSeconds < RecoverS) Thread.Sleep(100);
+                if (!recovered)
+                {
+                    now = Services();
+                    if (!Restarted(now) && now.GetValueOrDefault(_card.Label).Pid is int stuck)
+                    {
+                        Bulkhead.Lib.Host.Native.kill(stuck, Bulkhead.Lib.Host.Native.SIGKILL);
+                        forced = true;
+                    }
+                    _inst.WaitUntil(() => Workload() is null, 60, "the workload to work after the driver was killed");
+                }
+                recoveryMs = sw.Elapsed.TotalMilliseconds;
+                now = Services();
+                restarted = Restarted(now);
+            }
+            string? reason = null;
+            if (restarted)
+            {
+                var lines = RestartLines();
+                reason = lines.Skip(_logLines).Select(r => r[3]).LastOrDefault();
+                _logLines = lines.Count;
+                _pid = _inst.WaitDriver(_card, pid).Pid;
+                _faultsThisInstance = 0;
+            }
+            string? propagation = Propagation(now);
+            _services = Services();
+            var faults = injected.Select(i => new FaultRecord(i.Number, i.Mutation.Type.Name(), i.Function, $"0x{i.FunctionOffset:x}",
+                Convert.ToHexString(i.Mutation.Old), Convert.ToHexString(i.Mutation.New), i.Mutation.Before, i.Mutation.After)).ToList();
+            var denied = Denials();
+            var delta = denied.Where(kv => kv.Value != denials.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - denials.GetValueOrDefault(kv.Key));
+            return new TrialRecord(t, _o.Type.Name(), pid, faults, faultsThisInstance, ok, error, restarted, reason,
+                                   recovered || forced, recoveryMs, forced, delta, propagation);
+        }
+
+        /// <summary>null when a daytime request and the checksummed download both worked; else what failed.</summary>
+        private string? Workload()
+        {
+            try
+            {
+                var day = _inst.Run(["daytime", _card.Linux], WorkloadTimeoutS + 10);
+                if (day.Status != 0) return $"daytime: {(day.Stdout + day.Stderr).Trim()}";
+                var get = _inst.Run(["wget", "-q", "-T", WorkloadTimeoutS.ToString(CultureInfo.InvariantCulture), $"http://{_card.Linux}:{HttpPort}/file.bin"], WorkloadTimeoutS + 10);
+                if (get.Status != 0) return $"wget: {(get.Stdout + get.Stderr).Trim()}";
+                var m = WgetSha().Match(get.Stdout);
+                if (!m.Success || m.Groups["bytes"].Value != FileBytes.ToString(CultureInfo.InvariantCulture) || m.Groups["sha"].Value != _sha)
+                    return $"wget: wrong data: {get.Stdout.Trim()}";
+                return null;
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                return e.Message.Split('\n')[0];
+            }
+        }
+
+        private bool Restarted(Dictionary<string, (int? Pid, int Restarts)> now) =>
+            now.GetValueOrDefault(_card.Label).Restarts != _services.GetValueOrDefault(_card.Label).Restarts;
+
+        /// <summary>What changed for any service but the target since the trial began; null if nothing.</summary>
+        private string? Propagation(Dictionary<string, (int? Pid, int Restarts)> now)
+        {
+            if (now.Count == 0) return "the kernel does not answer ps";
+            var changed = _services.Where(kv => kv.Key != _card.Label && now.GetValueOrDefault(kv.Key) != kv.Value)
+                                   .Select(kv => $"{kv.Key}: pid {kv.Value.Pid} restarts {kv.Value.Restarts} → {FormatState(now, kv.Key)}").ToList();
+            return changed.Count == 0 ? null : string.Join("; ", changed);
+        }
+
+        private static string FormatState(Dictionary<string, (int? Pid, int Restarts)> now, string label) =>
+            now.TryGetValue(label, out var s) ? $"pid {s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "none"} restarts {s.Restarts}" : "gone";
+
+        private Dictionary<string, (int? Pid, int Restarts)> Services() => _inst.Services();
+
+        /// <summary>The kernel's denied-access counters (`stats --denials`), by "GROUP description".</summary>
+        private Dictionary<string, long> Denials()
+        {
+            var map = new Dictionary<string, long>(StringComparer.Ordinal);
+            string? text = ControlClient.Ask(_inst.Socket, "denials", 30_000);
+            if (text is null) return map;
+            foreach (var line in text.Split('\n').Skip(1))
+            {
+                string l = Spaces().Replace(line.Trim(), " ");
+                int at = l.LastIndexOf(' ');
+                if (at > 0 && !l.StartsWith("total", StringComparison.Ordinal) &&
+                    long.TryParse(l.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+                    map[l[..at]] = n;
+            }
+            return map;
+        }
+
+        /// <summary>RS's restart lines of the target so far (RestartLog rows: time, label, incarnation, cause, …).</summary>
+        private List<string[]> RestartLines()
+        {
+            try
+            {
+                using var f = new FileStream(_inst.SystemLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                using var r = new StreamReader(f);
+                var lines = new List<string>();
+                while (r.ReadLine() is { } l) if (l.Contains(RestartLog.Marker, StringComparison.Ordinal)) lines.Add(l);
+                return RestartLog.Rows(lines).Where(row => row[1] == _card.Label).ToList();
+            }
+            catch (IOException) { return []; }
+        }
+    }
+
+    [GeneratedRegex(@": (?<bytes>\d+) bytes in .*sha256 (?<sha>[0-9a-f]{64})")]
+    private static partial Regex WgetSha();
+
+    [GeneratedRegex(" +")]
+    private static partial Regex Spaces();
+}

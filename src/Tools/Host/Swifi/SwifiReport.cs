@@ -1,0 +1,289 @@
+// `bulkhead swifi report FILE...` (docs/swifi.md, "Reports"): the thesis's chapter 5 tables from
+// campaign results (SwifiResults), each beside the thesis's own numbers:
+//   Fig. 5.3  failures per driver and fault type (RS's restarts, plus failures RS did not catch
+//             that the campaign ended by killing the driver);
+//   Fig. 5.4  the failure reasons (RS's causes) per driver and fault type;
+//   Fig. 5.5  denied accesses by category, summed over every trial;
+//   Figs. 5.6–5.7  faults needed to disrupt and to crash a driver instance: median and 99th
+//             percentile over the instances (an instance is disrupted when the workload fails
+//             while RS has not replaced it, crashed when RS replaces it).
+// Markdown by default, CSV with --csv; --charts DIR also draws Figs. 5.3–5.4 (stacked reasons
+// per fault type) and 5.6–5.7 (cumulative distributions) per driver as PNG and SVG.
+using System.Globalization;
+using System.Text;
+using ScottPlot;
+
+namespace Bulkhead.Host.Swifi;
+
+internal static class SwifiReport
+{
+    /// <summary>Fig. 5.3's rows in the thesis's order, and its numbers (1000 trials × 100 faults).</summary>
+    private static readonly (string Type, int Ne2000, int Rtl8139)[] Fig53 =
+    [
+        ("source", 947, 877), ("destination", 954, 883), ("pointer", 293, 849), ("parameter", 555, 890),
+        ("control", 798, 279), ("binary", 933, 899), ("omission", 705, 711), ("random", 826, 819),
+    ];
+
+    /// <summary>The thesis's driver each of ours is compared with (dp8390 runs the emulated NE2000).</summary>
+    private static string ThesisDriver(string driver) => driver == "dp8390" ? "NE2000" : driver == "rtl8139" ? "RTL8139" : "-";
+
+    /// <summary>RS's causes grouped as Fig. 5.4 groups them.</summary>
+    private static readonly (string Group, string[] Causes)[] Reasons =
+    [
+        ("internal panic", ["panic", "exit"]), ("CPU/MMU exception", ["exception"]), ("missing heartbeat", ["no-heartbeat"]),
+        ("complaint", ["complaint"]), ("other", []), ("not caught", []),
+    ];
+
+    /// <summary>Fig. 5.5 (RTL8139, 100,000 trials × 1 random fault) by our kernel's descriptions;
+    /// the CPU rows group the thesis's interrupt vectors by the signal Linux delivers for them.</summary>
+    private static readonly Dictionary<string, (long Count, string Thesis)> Fig55 = new(StringComparer.Ordinal)
+    {
+        ["segmentation fault (SIGSEGV)"] = (1726, "general protection + stack exception"),
+        ["illegal instruction (SIGILL)"] = (103, "invalid opcode"),
+        ["arithmetic exception (SIGFPE)"] = (11, "divide error"),
+        ["other fatal signal"] = (11, "breakpoint + debug exception"),
+        ["grant id out of range"] = (14_830, ""),
+        ["invalid grantor or grant id"] = (1332, ""),
+        ["region exceeds grant"] = (448, ""),
+        ["access type violates grant"] = (326, ""),
+        ["unused or invalid grant"] = (28, ""),
+        ["device port not allowed"] = (1_754_886, ""),
+        ["kernel call not allowed"] = (198_487, ""),
+        ["invalid kernel call number"] = (123_518, ""),
+        ["invalid destination endpoint"] = (51_041, ""),
+        ["unauthorized destination"] = (15_214, ""),
+        ["request rejected by target"] = (2361, ""),
+        ["invalid IPC primitive"] = (20, ""),
+    };
+
+    /// <summary>Fig. 5.5's stated total; its rows sum to 2,164,442, and its percentages are of that sum.</summary>
+    private const long Fig55Stated = 2_162_054;
+    private static readonly long Fig55Total = Fig55.Values.Sum(v => v.Count);
+
+    /// <summary>Figs. 5.6–5.7: the thesis's medians to disrupt and crash, and its 99th percentile to crash.</summary>
+    private static readonly Dictionary<string, (int Disrupt, int Crash, int Crash99)> Fig567 = new(StringComparer.Ordinal)
+    {
+        ["dp8390"] = (8, 10, 263),
+        ["rtl8139"] = (5, 9, 282),
+    };
+
+    private sealed record Results(CampaignRecord Campaign, List<TrialRecord> Trials);
+
+    public static int Run(string file, string[] rest)
+    {
+        var files = new List<string> { file };
+        bool csv = false;
+        string? charts = null;
+        for (int i = 0; i < rest.Length; i++)
+        {
+            if (rest[i] == "--csv") csv = true;
+            else if (rest[i] == "--charts" && i + 1 < rest.Length) charts = rest[++i];
+            else if (rest[i].StartsWith('-')) throw new ArgumentException($"swifi report: unknown option '{rest[i]}'");
+            else files.Add(rest[i]);
+        }
+        var runs = files.SelectMany(Expand).Select(f => { var (c, t) = SwifiJson.Read(f); return new Results(c, t); }).ToList();
+        if (runs.Count == 0) throw new ArgumentException("swifi report: no results files");
+        var tables = new[] { Failures(runs), FailureReasons(runs), Denials(runs), Sensitivity(runs) };
+        var sb = new StringBuilder();
+        foreach (var t in tables) sb.Append(csv ? t.Csv() : t.Markdown()).Append('\n');
+        Console.Write(sb.ToString());
+        if (charts is not null)
+            foreach (var driver in runs.Select(r => r.Campaign.Driver).Distinct())
+                foreach (var path in Charts(runs.Where(r => r.Campaign.Driver == driver).ToList(), driver, charts))
+                    Console.Error.WriteLine($"swifi report: wrote {path}");
+        return 0;
+    }
+
+    /// <summary>A file, or every *.jsonl file of a directory.</summary>
+    private static IEnumerable<string> Expand(string path) =>
+        Directory.Exists(path) ? Directory.GetFiles(path, "*.jsonl").Order(StringComparer.Ordinal)
+        : File.Exists(path) ? [path] : throw new FileNotFoundException($"swifi report: no such file '{path}'");
+
+    private static bool Failed(TrialRecord t) => t.Restarted || t.Forced;
+
+    private static string Group(TrialRecord t) =>
+        t.Forced ? "not caught" : Reasons.FirstOrDefault(r => r.Causes.Contains(t.Reason)).Group ?? "other";
+
+    private static Table Failures(List<Results> runs)
+    {
+        var drivers = runs.Select(r => r.Campaign.Driver).Distinct().Order(StringComparer.Ordinal).ToList();
+        var table = new Table("Fig. 5.3: driver failures per fault type (failures / trials × faults per trial; thesis: 1000 × 100)",
+            ["fault type", .. drivers.SelectMany(d => new[] { d, $"thesis {ThesisDriver(d)}" })]);
+        foreach (var (type, ne, rtl) in Fig53)
+        {
+            var row = new List<string> { type };
+            foreach (var d in drivers)
+            {
+                var mine = runs.Where(r => r.Campaign.Driver == d && r.Campaign.Type == type).ToList();
+                int trials = mine.Sum(r => r.Trials.Count), failures = mine.Sum(r => r.Trials.Count(Failed));
+                string per = string.Join("/", mine.Select(r => r.Campaign.FaultsPerTrial).Distinct());
+                row.Add(trials == 0 ? "-" : $"{failures} / {trials} × {per}");
+                row.Add(d == "dp8390" ? ne.ToString(CultureInfo.InvariantCulture) : d == "rtl8139" ? rtl.ToString(CultureInfo.InvariantCulture) : "-");
+            }
+            table.Rows.Add(row);
+        }
+        return table;
+    }
+
+    private static Table FailureReasons(List<Results> runs)
+    {
+        var table = new Table("Fig. 5.4: failure reasons (RS's cause; not caught = the workload failed and RS did not replace the driver within 15 s, so the campaign killed it)",
+            ["driver", "fault type", "failures", .. Reasons.Select(r => r.Group)]);
+        foreach (var g in runs.GroupBy(r => (r.Campaign.Driver, r.Campaign.Type)).OrderBy(g => g.Key.Driver, StringComparer.Ordinal).ThenBy(g => Array.FindIndex(Fig53, f => f.Type == g.Key.Type)))
+        {
+            var failed = g.SelectMany(r => r.Trials).Where(Failed).ToList();
+            table.Rows.Add([g.Key.Driver, g.Key.Type, failed.Count.ToString(CultureInfo.InvariantCulture),
+                            .. Reasons.Select(r => Percent(failed.Count(t => Group(t) == r.Group), failed.Count))]);
+        }
+        table.Notes.Add("thesis, NE2000, random faults: 826 failures: 42.3% exception, 54.9% internal panic, 2.8% missing heartbeat");
+        table.Notes.Add("thesis, RTL8139, 100,000 trials × 1 random fault: 5887 failures: 63.5% internal panic, 31.8% exception, 4.7% missing heartbeat");
+        return table;
+    }
+
+    private static Table Denials(List<Results> runs)
+    {
+        var categories = runs.SelectMany(r => r.Campaign.DenialCategories).Distinct().ToList();
+        var sums = categories.ToDictionary(c => c, c => runs.SelectMany(r => r.Trials).Sum(t => t.Denials.GetValueOrDefault(c)));
+        long total = sums.Values.Sum();
+        long faults = runs.Sum(r => r.Trials.Sum(t => (long)t.Faults.Count));
+        var table = new Table($"Fig. 5.5: denied accesses over {runs.Sum(r => r.Trials.Count)} trials and {faults} faults (thesis: RTL8139, 100,000 trials × 1 random fault)",
+            ["category", "denied", "%", "thesis", "thesis %"]);
+        table.Rows.Add(["total", N(total), "100.00", $"{N(Fig55Stated)} (rows: {N(Fig55Total)})", "100.00"]);
+        foreach (var c in categories)
+        {
+            string description = c.Contains(' ') ? c[(c.IndexOf(' ') + (c.StartsWith("device I/O", StringComparison.Ordinal) ? 11 : 1))..] : c;
+            if (c.StartsWith("device I/O ", StringComparison.Ordinal)) description = c["device I/O ".Length..];
+            var thesis = Fig55.TryGetValue(description, out var th) ? th : ((long)-1, "");
+            table.Rows.Add([c + (thesis.Item2.Length > 0 ? $" (thesis: {thesis.Item2})" : ""), N(sums[c]), Pct(sums[c], total),
+                            thesis.Item1 < 0 ? "-" : N(thesis.Item1), thesis.Item1 < 0 ? "-" : Pct(thesis.Item1, Fig55Total)]);
+        }
+        return table;
+    }
+
+    /// <summary>Per driver instance (the trials between two restarts): faults injected into it
+    /// until the workload first failed without a restart (disrupted), and until RS replaced it (crashed).</summary>
+    private static (List<int> Disrupt, List<int> Crash) Instances(List<Results> runs)
+    {
+        var disrupt = new List<int>();
+        var crash = new List<int>();
+        foreach (var run in runs)
+        {
+            bool disrupted = false;
+            foreach (var t in run.Trials)
+            {
+                if (!disrupted && !t.WorkloadOk && !t.Restarted)
+                {
+                    disrupted = true;
+                    disrupt.Add(t.FaultsThisInstance);
+                }
+                if (t.Restarted || t.Forced)
+                {
+                    if (t.Restarted && !t.Forced) crash.Add(t.FaultsThisInstance);
+                    disrupted = false;
+                }
+            }
+        }
+        return (disrupt, crash);
+    }
+
+    private static Table Sensitivity(List<Results> runs)
+    {
+        var table = new Table("Figs. 5.6–5.7: faults needed to disrupt and to crash a driver instance (thesis: 100,000 trials × 1 random fault)",
+            ["driver", "instances disrupted", "median to disrupt", "instances crashed", "median to crash", "99% crashed after", "thesis median disrupt / crash, 99% crash"]);
+        foreach (var g in runs.GroupBy(r => r.Campaign.Driver).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var (disrupt, crash) = Instances([.. g]);
+            string thesis = Fig567.TryGetValue(g.Key, out var th) ? $"{th.Disrupt} / {th.Crash}, {th.Crash99}" : "-";
+            table.Rows.Add([g.Key, N(disrupt.Count), Quantile(disrupt, 0.5), N(crash.Count), Quantile(crash, 0.5), Quantile(crash, 0.99), thesis]);
+        }
+        return table;
+    }
+
+    private static IEnumerable<string> Charts(List<Results> runs, string driver, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        // Figs. 5.3–5.4: one stacked bar of failure reasons per fault type.
+        var plot = new Plot();
+        var types = Fig53.Select(f => f.Type).Where(t => runs.Any(r => r.Campaign.Type == t)).ToList();
+        var palette = new[] { Colors.IndianRed, Colors.SteelBlue, Colors.DarkOrange, Colors.SeaGreen, Colors.Gray, Colors.Black };
+        for (int i = 0; i < types.Count; i++)
+        {
+            var failed = runs.Where(r => r.Campaign.Type == types[i]).SelectMany(r => r.Trials).Where(Failed).ToList();
+            double bottom = 0;
+            for (int k = 0; k < Reasons.Length; k++)
+            {
+                int n = failed.Count(t => Group(t) == Reasons[k].Group);
+                if (n == 0) continue;
+                plot.Add.Bar(new Bar { Position = i, ValueBase = bottom, Value = bottom + n, FillColor = palette[k] });
+                bottom += n;
+            }
+        }
+        for (int k = 0; k < Reasons.Length; k++) plot.Legend.ManualItems.Add(new LegendItem { LabelText = Reasons[k].Group, FillColor = palette[k] });
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(types.Select((t, i) => new Tick(i, t)).ToArray());
+        plot.Title($"{driver}: driver failures and their reasons per fault type (Figs. 5.3–5.4)");
+        plot.YLabel("failures");
+        foreach (var p in Save(plot, dir, $"swifi-{driver}-failures")) yield return p;
+
+        // Figs. 5.6–5.7: cumulative distributions of the faults needed to disrupt and to crash.
+        var (disrupt, crash) = Instances(runs);
+        plot = new Plot();
+        foreach (var (values, legend, color) in new[] { (disrupt, "disrupted", Colors.DarkOrange), (crash, "crashed", Colors.IndianRed) })
+        {
+            if (values.Count == 0) continue;
+            var sorted = values.Order().ToArray();
+            var line = plot.Add.Scatter(sorted.Select(v => (double)v).ToArray(), sorted.Select((_, i) => 100.0 * (i + 1) / sorted.Length).ToArray());
+            line.LegendText = legend;
+            line.Color = color;
+            line.ConnectStyle = ConnectStyle.StepHorizontal;
+            line.MarkerSize = 0;
+        }
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.Title($"{driver}: faults needed to disrupt and to crash (Figs. 5.6–5.7)");
+        plot.XLabel("faults injected into the driver instance");
+        plot.YLabel("cumulative % of instances");
+        foreach (var p in Save(plot, dir, $"swifi-{driver}-sensitivity")) yield return p;
+    }
+
+    private static string[] Save(Plot plot, string dir, string name)
+    {
+        string png = Path.Combine(dir, name + ".png"), svg = Path.Combine(dir, name + ".svg");
+        plot.SavePng(png, 900, 540);
+        plot.SaveSvg(svg, 900, 540);
+        return [png, svg];
+    }
+
+    private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+    private static string Pct(long n, long total) => total == 0 ? "-" : (100.0 * n / total).ToString("F2", CultureInfo.InvariantCulture);
+    private static string Percent(int n, int total) => total == 0 ? "-" : $"{n} ({100.0 * n / total:F1}%)";
+
+    private static string Quantile(List<int> values, double q)
+    {
+        if (values.Count == 0) return "-";
+        var sorted = values.Order().ToList();
+        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)].ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A titled table, printed as Markdown or CSV.</summary>
+    private sealed class Table(string title, string[] header)
+    {
+        public List<List<string>> Rows { get; } = [];
+        public List<string> Notes { get; } = [];
+
+        public string Markdown()
+        {
+            var sb = new StringBuilder($"### {title}\n\n| {string.Join(" | ", header)} |\n|{string.Concat(header.Select(_ => "---|"))}\n");
+            foreach (var r in Rows) sb.Append("| ").Append(string.Join(" | ", r)).Append(" |\n");
+            foreach (var n in Notes) sb.Append('\n').Append(n).Append('\n');
+            return sb.ToString();
+        }
+
+        public string Csv()
+        {
+            static string Q(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+            var sb = new StringBuilder($"# {title}\n{string.Join(",", header.Select(Q))}\n");
+            foreach (var r in Rows) sb.Append(string.Join(",", r.Select(Q))).Append('\n');
+            return sb.ToString();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// A campaign's results as JSON lines (docs/swifi.md, "Results"): one CampaignRecord, then one
+// TrialRecord per trial. `swifi report` reads them back; every field a table needs is here, and
+// every fault is recorded with what reproduces it (the campaign's seed, and the function, offset
+// and bytes of the mutation).
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Bulkhead.Host.Swifi;
+
+internal sealed record CampaignRecord(
+    string Campaign, string Driver, string Type, int Trials, int FaultsPerTrial, int Seed,
+    long TextBytes, int Functions, string Image, string Started, List<string> DenialCategories);
+
+/// <summary>One fault: its number in the campaign (replayed by `swifi inject --seed S --fault N`),
+/// its concrete type, where (function and offset), and the bytes and code before and after.</summary>
+internal sealed record FaultRecord(long N, string Type, string Function, string Offset, string Old, string New, string Before, string After);
+
+/// <summary>One trial: the faults injected into driver process <c>Pid</c>; whether the workload
+/// then worked; whether RS restarted the driver and why (RS's cause); whether the workload worked
+/// again afterwards (and how long that took); the denied accesses counted meanwhile, by Fig. 5.5
+/// category; faults injected into this driver instance up to and including this trial; and,
+/// when anything but the driver failed, what (a propagation).</summary>
+internal sealed record TrialRecord(
+    int Trial, string Type, int Pid, List<FaultRecord> Faults, int FaultsThisInstance,
+    bool WorkloadOk, string? WorkloadError, bool Restarted, string? Reason, bool Recovered, double? RecoveryMs,
+    bool Forced, Dictionary<string, long> Denials, string? Propagation);
+
+internal static class SwifiJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static string Line<T>(T record) => JsonSerializer.Serialize(record, Options);
+
+    /// <summary>The campaign header and the trials of a results file; an error names the file and line.</summary>
+    public static (CampaignRecord Campaign, List<TrialRecord> Trials) Read(string path)
+    {
+        CampaignRecord? campaign = null;
+        var trials = new List<TrialRecord>();
+        int n = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            n++;
+            if (line.Length == 0) continue;
+            try
+            {
+                if (campaign is null) campaign = JsonSerializer.Deserialize<CampaignRecord>(line, Options) ?? throw new JsonException("null");
+                else trials.Add(JsonSerializer.Deserialize<TrialRecord>(line, Options) ?? throw new JsonException("null"));
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{path}:{n}: not a SWIFI {(campaign is null ? "campaign" : "trial")} record: {e.Message}");
+            }
+        }
+        return (campaign ?? throw new InvalidDataException($"{path}: empty (no campaign record)"), trials);
+    }
+}
