@@ -21,15 +21,34 @@ public sealed class ElfImage
     /// <summary>The link-time address of the PT_LOAD segment that maps file offset 0 (0 for PIE).</summary>
     public ulong FirstLoadAddress { get; }
     public IReadOnlyList<ElfFunction> Functions { get; }
+    /// <summary>The file's bytes.</summary>
+    public ReadOnlyMemory<byte> File { get; }
+    private readonly List<(ulong Address, ulong Offset, ulong Size)> _segments;
 
-    private ElfImage(string path, ulong firstLoad, List<ElfFunction> functions)
+    private ElfImage(string path, byte[] file, ulong firstLoad, List<(ulong, ulong, ulong)> segments, List<ElfFunction> functions)
     {
         Path = path;
+        File = file;
         FirstLoadAddress = firstLoad;
+        _segments = segments;
         Functions = functions;
     }
 
-    public static ElfImage Load(string path) => Parse(File.ReadAllBytes(path), path);
+    /// <summary>Where the <paramref name="length"/> bytes at link-time <paramref name="address"/>
+    /// are in the file; false unless one PT_LOAD segment holds them all from the file.</summary>
+    public bool TryFileOffset(ulong address, int length, out long offset)
+    {
+        foreach (var (a, o, size) in _segments)
+            if (address >= a && address - a + (ulong)length <= size)
+            {
+                offset = (long)(o + (address - a));
+                return true;
+            }
+        offset = 0;
+        return false;
+    }
+
+    public static ElfImage Load(string path) => Parse(System.IO.File.ReadAllBytes(path), path);
 
     public static ElfImage Parse(byte[] f, string path)
     {
@@ -42,10 +61,15 @@ public sealed class ElfImage
         if (phentsize < 56 || shentsize < 64) throw Bad("bad header entry sizes");
 
         ulong? firstLoad = null;
+        var segments = new List<(ulong, ulong, ulong)>();
         for (int i = 0; i < phnum; i++)
         {
             int ph = Checked(f, phoff + (ulong)(i * phentsize), 56, path);
-            if (U32(f, ph) == PtLoad && U64(f, ph + 8) == 0) firstLoad = U64(f, ph + 16);
+            if (U32(f, ph) != PtLoad) continue;
+            ulong offset = U64(f, ph + 8), vaddr = U64(f, ph + 16), filesz = U64(f, ph + 32);
+            Checked(f, offset, filesz, path);
+            segments.Add((vaddr, offset, filesz));
+            if (offset == 0) firstLoad = vaddr;
         }
         if (firstLoad is null) throw Bad("no PT_LOAD segment maps file offset 0");
 
@@ -78,7 +102,7 @@ public sealed class ElfImage
         }
         if (!symtab) throw Bad("no .symtab (publish NativeAOT with -p:StripSymbols=false)");
         functions.Sort((a, b) => a.Address.CompareTo(b.Address));
-        return new ElfImage(path, firstLoad.Value, functions);
+        return new ElfImage(path, f, firstLoad.Value, segments, functions);
     }
 
     private static int Checked(byte[] f, ulong offset, ulong length, string path) =>

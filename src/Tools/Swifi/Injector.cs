@@ -95,26 +95,9 @@ public sealed class Injector
         {
             if (!StopAll(pid, stopped)) return [];
             using var mem = File.OpenHandle($"/proc/{pid}/mem", FileMode.Open, FileAccess.ReadWrite);
-            var done = new List<Injection>(count);
-            for (long n = first; n < first + count; n++)
-            {
-                var rng = new Random(FaultSeed(seed, n));
-                var concrete = type == FaultType.Random ? FaultTypes.Concrete[rng.Next(FaultTypes.Concrete.Length)] : type;
-                var (index, offset) = text.Locate(rng.NextInt64(text.Bytes));
-                for (int k = 0; k < text.Functions.Count; k++)
-                {
-                    var fn = text.Functions[(index + k) % text.Functions.Count];
-                    ulong at = fn.Address + bias;
-                    var code = new byte[fn.Size];
-                    if (RandomAccess.Read(mem, code, (long)at) != code.Length) return done;
-                    var m = Mutator.TryMutate(concrete, code, at, k == 0 ? at + offset : at, rng);
-                    if (m is null) continue;
-                    RandomAccess.Write(mem, m.New, (long)m.Address);
-                    done.Add(new Injection(n, m, fn.Name, m.Address - at));
-                    break;
-                }
-            }
-            return done;
+            return Apply(text, bias, type, seed, first, count,
+                (address, code) => RandomAccess.Read(mem, code, (long)address) == code.Length,
+                (address, bytes) => RandomAccess.Write(mem, bytes, (long)address));
         }
         catch (IOException) when (!Directory.Exists($"/proc/{pid}/task"))
         {
@@ -124,6 +107,35 @@ public sealed class Injector
         {
             foreach (var (tid, signal) in stopped) Ptrace.Detach(tid, signal);
         }
+    }
+
+    /// <summary>The fault loop: faults first … first + count - 1 into <paramref name="text"/>
+    /// loaded at <paramref name="bias"/>, reading a function's current bytes with
+    /// <paramref name="read"/> (false: the memory is gone, stop) and writing each mutation with
+    /// <paramref name="write"/>. The injector runs it on a stopped process, ImageCopy on a copy of the file.</summary>
+    public static List<Injection> Apply(DriverText text, ulong bias, FaultType type, int seed, long first, int count,
+                                        Func<ulong, byte[], bool> read, Action<ulong, byte[]> write)
+    {
+        var done = new List<Injection>(count);
+        for (long n = first; n < first + count; n++)
+        {
+            var rng = new Random(FaultSeed(seed, n));
+            var concrete = type == FaultType.Random ? FaultTypes.Concrete[rng.Next(FaultTypes.Concrete.Length)] : type;
+            var (index, offset) = text.Locate(rng.NextInt64(text.Bytes));
+            for (int k = 0; k < text.Functions.Count; k++)
+            {
+                var fn = text.Functions[(index + k) % text.Functions.Count];
+                ulong at = fn.Address + bias;
+                var code = new byte[fn.Size];
+                if (!read(at, code)) return done;
+                var m = Mutator.TryMutate(concrete, code, at, k == 0 ? at + offset : at, rng);
+                if (m is null) continue;
+                write(m.Address, m.New);
+                done.Add(new Injection(n, m, fn.Name, m.Address - at));
+                break;
+            }
+        }
+        return done;
     }
 
     /// <summary>Seizes and stops every thread of <paramref name="pid"/>, listing its threads

@@ -61,10 +61,10 @@ public sealed class InjectorTests : IDisposable
         var answer = Assert.Single(image.Functions, f => f.Name == "answer");
         Assert.InRange(answer.Size, 4UL, 16UL);
         byte[] file = File.ReadAllBytes(bin);
-        // A non-PIE or PIE image alike: the function's file offset is its address minus the first
-        // segment's (the text segment of a small cc binary maps the file linearly).
-        var code = Mutator.Decode(file.AsSpan((int)(answer.Address - image.FirstLoadAddress), (int)answer.Size).ToArray(), answer.Address);
+        Assert.True(image.TryFileOffset(answer.Address, (int)answer.Size, out long at));
+        var code = Mutator.Decode(file.AsSpan((int)at, (int)answer.Size).ToArray(), answer.Address);
         Assert.Equal(Iced.Intel.Mnemonic.Ret, code[^1].Mnemonic);
+        Assert.False(image.TryFileOffset(ulong.MaxValue - 4, 4, out _));
         var e = Assert.Throws<InvalidDataException>(() => ElfImage.Parse(file[..(file.Length / 2)], "victim-half"));
         Assert.StartsWith("victim-half: ", e.Message, StringComparison.Ordinal);
     }
@@ -83,6 +83,12 @@ public sealed class InjectorTests : IDisposable
             var done = new Injector().Inject(pid, image => DriverText.Of(image, "victim", ["answer"]), "victim", FaultType.Omission, seed: 3, first: 0, count: 1);
             var i = Assert.Single(done);
             Assert.Equal("answer", i.Function);
+            // The same fault replayed on the file: same place, same bytes.
+            var image = ElfImage.Load(bin);
+            var replayed = Assert.Single(new ImageCopy(image).Inject(DriverText.Of(image, "victim", ["answer"]), FaultType.Omission, 3, 0, 1));
+            Assert.Equal(i.FunctionOffset, replayed.FunctionOffset);
+            Assert.Equal(i.Mutation.Old, replayed.Mutation.Old);
+            Assert.Equal(i.Mutation.New, replayed.Mutation.New);
             Assert.All(i.Mutation.New, b => Assert.Equal(0x90, b));
             Wait(() => File.Exists(seen) && File.ReadAllText(seen).Length == 16, "the program to see its text change");
             // What the program read at `answer` is the original with the injection's bytes in place.

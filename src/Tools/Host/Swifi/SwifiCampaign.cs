@@ -44,11 +44,12 @@ internal static partial class SwifiCampaign
         Console.Error.WriteLine($"swifi: {driver} ({campaign.Functions} functions, {campaign.TextBytes} bytes of text), " +
                                 $"{o.Trials} trials × {o.Faults} {o.Type.Name()} faults, seed {o.Seed} → {output}");
         var sw = Stopwatch.StartNew();
-        int restarts = 0, disrupted = 0, propagations = 0, forced = 0;
+        int restarts = 0, disrupted = 0, propagations = 0, forced = 0, trials = 0;
         long faults = 0;
         for (int t = 1; t <= o.Trials; t++)
         {
             var trial = campaign.Trial(t);
+            trials++;
             results.WriteLine(SwifiJson.Line(trial));
             results.Flush();
             faults += trial.Faults.Count;
@@ -60,11 +61,12 @@ internal static partial class SwifiCampaign
                 propagations++;
                 Console.Error.WriteLine($"\nswifi: PROPAGATION in trial {t}: {trial.Propagation}");
             }
+            if (campaign.Broken) break;
             Console.Error.Write($"\rswifi: trial {t}/{o.Trials}  faults {faults}  restarts {restarts}  disrupted {disrupted}  " +
                                 $"forced {forced}  propagations {propagations}  {faults / sw.Elapsed.TotalSeconds:F0} faults/s   ");
         }
         Console.Error.WriteLine();
-        Console.WriteLine($"swifi: {o.Trials} trials, {faults} faults in {sw.Elapsed.TotalSeconds:F0} s ({faults * 3600 / Math.Max(1, sw.Elapsed.TotalSeconds):F0} faults/hour): " +
+        Console.WriteLine($"swifi: {trials} trials, {faults} faults in {sw.Elapsed.TotalSeconds:F0} s ({faults * 3600 / Math.Max(1, sw.Elapsed.TotalSeconds):F0} faults/hour): " +
                           $"{restarts} restarts, {disrupted} trials disrupted, {forced} failures RS did not catch, {propagations} propagations; results in {output}");
         return propagations == 0 ? 0 : 3;
     }
@@ -80,6 +82,8 @@ internal static partial class SwifiCampaign
         private int _pid, _faultsThisInstance, _logLines;
         private Dictionary<string, (int? Pid, int Restarts)> _services;
 
+        /// <summary>A trial found the system broken beyond the driver: the campaign stops.</summary>
+        public bool Broken { get; private set; }
         public long TextBytes { get; }
         public int Functions { get; }
         /// <summary>The kernel's denial categories in its table's order (Fig. 5.5's rows).</summary>
@@ -112,6 +116,7 @@ internal static partial class SwifiCampaign
             int pid = _pid, faultsThisInstance = _faultsThisInstance;
             string? error = Workload();
             bool ok = error is null, forced = false, recovered = ok;
+            string? unrecovered = null;
             double? recoveryMs = null;
             var now = Services();
             bool restarted = Restarted(now);
@@ -129,7 +134,14 @@ internal static partial class SwifiCampaign
                         Bulkhead.Lib.Host.Native.kill(stuck, Bulkhead.Lib.Host.Native.SIGKILL);
                         forced = true;
                     }
-                    _inst.WaitUntil(() => Workload() is null, 60, "the workload to work after the driver was killed");
+                    try { _inst.WaitUntil(() => Workload() is null, 60, "the workload to work after the driver was killed"); }
+                    catch (InvalidOperationException e)
+                    {
+                        // The driver was replaced and the network still does not work: something
+                        // beyond the driver is damaged. Recorded, and the campaign ends.
+                        Broken = true;
+                        unrecovered = "the workload did not work within 60 s of the driver's replacement: " + e.Message.Split('\n')[0];
+                    }
                 }
                 recoveryMs = sw.Elapsed.TotalMilliseconds;
                 now = Services();
@@ -144,14 +156,14 @@ internal static partial class SwifiCampaign
                 _pid = _inst.WaitDriver(_card, pid).Pid;
                 _faultsThisInstance = 0;
             }
-            string? propagation = Propagation(now);
+            string? propagation = unrecovered ?? Propagation(now);
             _services = Services();
             var faults = injected.Select(i => new FaultRecord(i.Number, i.Mutation.Type.Name(), i.Function, $"0x{i.FunctionOffset:x}",
                 Convert.ToHexString(i.Mutation.Old), Convert.ToHexString(i.Mutation.New), i.Mutation.Before, i.Mutation.After)).ToList();
             var denied = Denials();
             var delta = denied.Where(kv => kv.Value != denials.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - denials.GetValueOrDefault(kv.Key));
             return new TrialRecord(t, _o.Type.Name(), pid, faults, faultsThisInstance, ok, error, restarted, reason,
-                                   recovered || forced, recoveryMs, forced, delta, propagation);
+                                   unrecovered is null && (recovered || forced), recoveryMs, forced, delta, propagation);
         }
 
         /// <summary>null when a daytime request and the checksummed download both worked; else what failed.</summary>

@@ -1,0 +1,57 @@
+// The seeded end-to-end SWIFI campaign (thesis §5.1; docs/swifi.md) on each network driver, as
+// `./bulkhead swifi run` runs it: an instance on TAP interfaces with Linux peers, random faults
+// injected into the running NativeAOT driver trial after trial. It must end with no propagation
+// (every other service the same process, running, the kernel answering), every failure
+// recovered (the workload works again), and at least one failure (else the campaign tested
+// nothing). Its injections must reproduce from the seed: the faults recorded for each driver
+// instance, replayed by number on a copy of the image (ImageCopy), come out byte for byte the same.
+// Needs root (TAP) and the NativeAOT image, which `./bulkhead test` publishes first.
+using Bulkhead.Host.Swifi;
+using Bulkhead.Swifi;
+using Bulkhead.Tests.Harness;
+
+namespace Bulkhead.System.Tests.Swifi;
+
+public sealed class SwifiCampaignTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("bh-swifi-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [TapTheory]
+    [InlineData("rtl8139", 11)]
+    [InlineData("dp8390", 12)]
+    public void SeededCampaign_NoPropagation_EveryFailureRecovered_InjectionsReproduce(string driver, int seed)
+    {
+        Assert.True(Bulkhead.Host.Bench.BenchHost.TryImage("swifi", out string root, out string image),
+                    "no NativeAOT image in out/aot (./bulkhead test publishes it before the tests)");
+        string results = Path.Combine(_dir, $"{driver}.jsonl");
+        const int Trials = 15, Faults = 4;
+        int status = SwifiCampaign.Run(root, new SwifiOptions(["--driver", driver, "--type", "random", "--trials", $"{Trials}", "--faults", $"{Faults}", "--seed", $"{seed}", "--out", results]));
+        var (campaign, trials) = SwifiJson.Read(results);
+        Assert.Equal(Trials, trials.Count);
+        Assert.All(trials, t => Assert.True(t.Propagation is null, $"trial {t.Trial}: {t.Propagation}"));
+        Assert.Equal(0, status);
+        Assert.All(trials.Where(t => t.Restarted || !t.WorkloadOk), t => Assert.True(t.Recovered, $"trial {t.Trial} did not recover: {t.WorkloadError}"));
+        Assert.True(trials.Any(t => t.Restarted), "no fault made the driver fail in " + Trials + " trials: the campaign tested nothing");
+        Assert.True(trials.Sum(t => t.Faults.Count) >= Trials * Faults / 2, "most faults were never written");
+
+        // Replay every driver instance's faults, in order, on a fresh copy of the image.
+        var elf = ElfImage.Load(image);
+        var text = DriverText.For(elf, driver);
+        var copy = new ImageCopy(elf);
+        int replayed = 0;
+        foreach (var t in trials)
+        {
+            foreach (var f in t.Faults)
+            {
+                var again = Assert.Single(copy.Inject(text, FaultType.Random, campaign.Seed, f.N, 1));
+                Assert.Equal((f.Type, f.Function, f.Offset, f.Old, f.New),
+                             (again.Mutation.Type.Name(), again.Function, $"0x{again.FunctionOffset:x}", Convert.ToHexString(again.Mutation.Old), Convert.ToHexString(again.Mutation.New)));
+                replayed++;
+            }
+            if (t.Restarted || t.Forced) copy = new ImageCopy(elf);   // the next faults land in a new instance
+        }
+        Assert.Equal(trials.Sum(t => t.Faults.Count), replayed);
+    }
+}
