@@ -9,9 +9,10 @@
 // did RS restart the driver, and why (its restart line); did the workload work, or work again
 // once the driver was back; which accesses were denied meanwhile (the kernel's Fig. 5.5 table);
 // and is everything else as it was (every other service still the same process, running).
-// Anything else is a propagation and is recorded with the trial's faults. A failure that RS does
-// not catch within RecoverS is ended by killing the driver (recorded as forced), so a campaign
-// always goes on. Results go to --out (default results/swifi-DRIVER-TYPE-SEED.jsonl).
+// Anything else is a propagation and is recorded with the trial's faults. A driver that fails
+// the workload without RS noticing within CatchS is disrupted (§5.1.2): like the thesis, the
+// campaign goes on injecting into it, and after MaxDisruptedTrials such trials in a row (or at
+// the last trial) kills it itself (recorded as forced: "not caught"), so a campaign always goes on. Results go to --out (default results/swifi-DRIVER-TYPE-SEED.jsonl).
 // Rules: fault number n (trial t's are (t-1)·M … t·M-1) is decided by the seed and n alone, and
 // by the current code of the driver instance it lands in (Injector.FaultSeed).
 using System.Diagnostics;
@@ -26,7 +27,11 @@ namespace Bulkhead.Host.Swifi;
 
 internal static partial class SwifiCampaign
 {
-    private const int HttpPort = 8080, FileBytes = 64 << 10, WorkloadTimeoutS = 5, RecoverS = 15;
+    private const int HttpPort = 8080, FileBytes = 64 << 10, WorkloadTimeoutS = 5;
+    /// <summary>How long RS and INET get to catch a driver that fails the workload (two heartbeat periods and more).</summary>
+    private const int CatchS = 3;
+    /// <summary>Disrupted trials in a row after which the campaign kills the driver itself.</summary>
+    private const int MaxDisruptedTrials = 5;
 
     public static int Run(string root, SwifiOptions o)
     {
@@ -48,7 +53,7 @@ internal static partial class SwifiCampaign
         long faults = 0;
         for (int t = 1; t <= o.Trials; t++)
         {
-            var trial = campaign.Trial(t);
+            var trial = campaign.Trial(t, last: t == o.Trials);
             trials++;
             results.WriteLine(SwifiJson.Line(trial));
             results.Flush();
@@ -79,7 +84,7 @@ internal static partial class SwifiCampaign
         private readonly SwifiOptions _o;
         private readonly Injector _injector = new();
         private readonly string _sha;
-        private int _pid, _faultsThisInstance, _logLines;
+        private int _pid, _faultsThisInstance, _logLines, _disruptedTrials;
         private Dictionary<string, (int? Pid, int Restarts)> _services;
 
         /// <summary>A trial found the system broken beyond the driver: the campaign stops.</summary>
@@ -108,7 +113,7 @@ internal static partial class SwifiCampaign
             DenialCategories = [.. Denials().Keys];
         }
 
-        public TrialRecord Trial(int t)
+        public TrialRecord Trial(int t, bool last)
         {
             var denials = Denials();
             var injected = _injector.Inject(_pid, _card.Driver, _o.Type, _o.Seed, (long)(t - 1) * _o.Faults, _o.Faults);
@@ -120,33 +125,40 @@ internal static partial class SwifiCampaign
             double? recoveryMs = null;
             var now = Services();
             bool restarted = Restarted(now);
-            if (!ok || restarted)
+            if (!ok && !restarted)
             {
-                // Wait for RS to replace the driver (crash, heartbeat, INET's complaint) and the
-                // workload to work again; kill the driver ourselves if neither happens in time.
-                var sw = Stopwatch.StartNew();
-                while (!(recovered = Workload() is null) && sw.Elapsed.TotalSeconds < RecoverS) Thread.Sleep(100);
-                if (!recovered)
+                // RS catches a hung driver within two heartbeat periods, INET's complaint comes
+                // within its answer deadline: give them CatchS.
+                var wait = Stopwatch.StartNew();
+                while (!(restarted = Restarted(now = Services())) && wait.Elapsed.TotalSeconds < CatchS) Thread.Sleep(100);
+                // Disrupted (§5.1.2): the driver no longer serves the workload, and nothing has
+                // noticed. As the thesis did, keep injecting into it; after MaxDisruptedTrials
+                // such trials in a row (or at the campaign's end) kill it: "not caught".
+                if (!restarted && (++_disruptedTrials >= MaxDisruptedTrials || last) && now.GetValueOrDefault(_card.Label).Pid is int stuck)
                 {
-                    now = Services();
-                    if (!Restarted(now) && now.GetValueOrDefault(_card.Label).Pid is int stuck)
-                    {
-                        Bulkhead.Lib.Host.Native.kill(stuck, Bulkhead.Lib.Host.Native.SIGKILL);
-                        forced = true;
-                    }
-                    try { _inst.WaitUntil(() => Workload() is null, 60, "the workload to work after the driver was killed"); }
-                    catch (InvalidOperationException e)
-                    {
-                        // The driver was replaced and the network still does not work: something
-                        // beyond the driver is damaged. Recorded, and the campaign ends.
-                        Broken = true;
-                        unrecovered = "the workload did not work within 60 s of the driver's replacement: " + e.Message.Split('\n')[0];
-                    }
+                    Bulkhead.Lib.Host.Native.kill(stuck, Bulkhead.Lib.Host.Native.SIGKILL);
+                    forced = true;
+                    _inst.WaitUntil(() => Restarted(now = Services()), 60, "RS to replace the driver the campaign killed");
+                    restarted = true;
                 }
+            }
+            if (restarted)
+            {
+                _disruptedTrials = 0;
+                var sw = Stopwatch.StartNew();
+                try { _inst.WaitUntil(() => Workload() is null, 60, "the workload to work again after the driver's replacement"); }
+                catch (InvalidOperationException e)
+                {
+                    // The driver was replaced and the network still does not work: something
+                    // beyond the driver is damaged. Recorded, and the campaign ends.
+                    Broken = true;
+                    unrecovered = "the workload did not work within 60 s of the driver's replacement: " + e.Message.Split('\n')[0];
+                }
+                recovered = unrecovered is null;
                 recoveryMs = sw.Elapsed.TotalMilliseconds;
                 now = Services();
-                restarted = Restarted(now);
             }
+            else if (ok) _disruptedTrials = 0;
             string? reason = null;
             if (restarted)
             {
@@ -163,7 +175,7 @@ internal static partial class SwifiCampaign
             var denied = Denials();
             var delta = denied.Where(kv => kv.Value != denials.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - denials.GetValueOrDefault(kv.Key));
             return new TrialRecord(t, _o.Type.Name(), pid, faults, faultsThisInstance, ok, error, restarted, reason,
-                                   unrecovered is null && (recovered || forced), recoveryMs, forced, delta, propagation);
+                                   recovered, recoveryMs, forced, delta, propagation);
         }
 
         /// <summary>null when a daytime request and the checksummed download both worked; else what failed.</summary>
@@ -171,9 +183,10 @@ internal static partial class SwifiCampaign
         {
             try
             {
-                var day = _inst.Run(["daytime", _card.Linux], WorkloadTimeoutS + 10);
+                string timeout = WorkloadTimeoutS.ToString(CultureInfo.InvariantCulture);
+                var day = _inst.Run(["daytime", "-T", timeout, _card.Linux], WorkloadTimeoutS + 10);
                 if (day.Status != 0) return $"daytime: {(day.Stdout + day.Stderr).Trim()}";
-                var get = _inst.Run(["wget", "-q", "-T", WorkloadTimeoutS.ToString(CultureInfo.InvariantCulture), $"http://{_card.Linux}:{HttpPort}/file.bin"], WorkloadTimeoutS + 10);
+                var get = _inst.Run(["wget", "-q", "-T", timeout, $"http://{_card.Linux}:{HttpPort}/file.bin"], WorkloadTimeoutS + 10);
                 if (get.Status != 0) return $"wget: {(get.Stdout + get.Stderr).Trim()}";
                 var m = WgetSha().Match(get.Stdout);
                 if (!m.Success || m.Groups["bytes"].Value != FileBytes.ToString(CultureInfo.InvariantCulture) || m.Groups["sha"].Value != _sha)

@@ -127,7 +127,7 @@ internal static class SwifiReport
 
     private static Table FailureReasons(List<Results> runs)
     {
-        var table = new Table("Fig. 5.4: failure reasons (RS's cause; not caught = the workload failed and RS did not replace the driver within 15 s, so the campaign killed it)",
+        var table = new Table("Fig. 5.4: failure reasons (RS's cause; not caught = the driver failed the workload and nothing replaced it for 5 trials in a row, so the campaign killed it)",
             ["driver", "fault type", "failures", .. Reasons.Select(r => r.Group)]);
         foreach (var g in runs.GroupBy(r => (r.Campaign.Driver, r.Campaign.Type)).OrderBy(g => g.Key.Driver, StringComparer.Ordinal).ThenBy(g => Array.FindIndex(Fig53, f => f.Type == g.Key.Type)))
         {
