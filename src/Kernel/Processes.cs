@@ -36,16 +36,37 @@ public sealed unsafe partial class Kernel
     /// <summary>Bitmap index of a sender: kernel tasks first, then process slots.</summary>
     private static int SenderIndex(int slot) => slot + Endpoint.TaskCount;
 
+    /// <summary>Slots kept out of dynamic allocation until a process is started in them by
+    /// number (ReserveSlots); null until the first reservation. Kernel thread only.</summary>
+    private bool[]? _reserved;
+
+    /// <summary>Keeps <paramref name="slots"/> out of dynamic allocation until a process is
+    /// started in each by its number. Boot assigns every boot process its slot before it starts
+    /// any (BootParser.Resolve), and init may start services from etc/rc before the last boot
+    /// process is up: without this, such a service could take a later boot process's slot
+    /// (and that boot would stop with EBUSY).</summary>
+    public void ReserveSlots(IEnumerable<int> slots) => Invoke(() =>
+    {
+        _reserved ??= new bool[_procs.Length];
+        foreach (int s in slots)
+            if (s >= 0 && s < _procs.Length) _reserved[s] = true;
+        return 0;
+    });
+
     private Proc? AllocateSlot(int fixedSlot)
     {
         if (fixedSlot >= 0)
-            return fixedSlot < _procs.Length && _procs[fixedSlot].State == ProcState.Free ? _procs[fixedSlot] : null;
+        {
+            if (fixedSlot >= _procs.Length || _procs[fixedSlot].State != ProcState.Free) return null;
+            if (_reserved is not null) _reserved[fixedSlot] = false;
+            return _procs[fixedSlot];
+        }
         int first = Math.Min(_opt.FirstDynamicSlot, _procs.Length - 1);
         int span = _procs.Length - first;
         for (int i = 0; i < span; i++)
         {
             int s = first + (_nextSlot - first + i) % span;
-            if (_procs[s].State == ProcState.Free && _procs[s].BootSpec is null)
+            if (_procs[s].State == ProcState.Free && _procs[s].BootSpec is null && _reserved?[s] != true)
             {
                 _nextSlot = first + (s - first + 1) % span;
                 return _procs[s];

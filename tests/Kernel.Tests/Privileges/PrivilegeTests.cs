@@ -161,6 +161,25 @@ public sealed class PrivilegeTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void ReservedSlot_IsSkippedByDynamicAllocation_UntilStartedByNumber()
+    {
+        // Boot reserves every boot process's slot before it starts any (init's etc/rc runs
+        // meanwhile): a dynamically placed process must not take one.
+        using var sys = new TestSystem(slots: 24);
+        int a = Endpoint.Slot(sys.StartPuppet("a", TestSystem.Privileges()).Endpoint);
+        sys.Kernel.ReserveSlots([a + 1]);
+        Assert.Equal(a + 2, Endpoint.Slot(sys.StartPuppet("b", TestSystem.Privileges()).Endpoint));
+        var boot = sys.StartPuppet("boot", TestSystem.Privileges(), slot: a + 1);
+        Assert.Equal(a + 1, Endpoint.Slot(boot.Endpoint));
+        // Started by number, the slot is an ordinary one again once free.
+        int ep = boot.Endpoint;
+        _ = boot.AskAsync("crash exit 0");
+        TestSystem.WaitUntil(() => sys.Find(ep) is null, "boot gone");
+        var more = Enumerable.Range(0, 22 - a).Select(i => Endpoint.Slot(sys.StartPuppet("c" + i, TestSystem.Privileges()).Endpoint)).ToList();
+        Assert.Contains(a + 1, more);
+    }
+
+    [Fact]
     public void TargetList_StaleEndpoint_DoesNotReachTheSlotsNextProcess()
     {
         using var sys = new TestSystem(slots: 24);

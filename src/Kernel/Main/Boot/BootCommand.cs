@@ -156,6 +156,8 @@ internal static class BootCommand
     private static bool StartAll(Kernel kernel, BootConfig conf, RunDirectory ctx)
     {
         var endpoints = new Dictionary<string, int>();
+        // Init starts etc/rc's services while later boot processes are still to come.
+        kernel.ReserveSlots(conf.Processes.Select(p => p.Slot));
         foreach (var p in conf.Processes)
         {
             var spec = p.ToSpec(RunDirectory.ImageDir, ctx.Root, name => endpoints[name]);

@@ -32,6 +32,8 @@ internal static partial class SwifiCampaign
     private const int CatchS = 3;
     /// <summary>Disrupted trials in a row after which the campaign kills the driver itself.</summary>
     private const int MaxDisruptedTrials = 5;
+    /// <summary>Every this many trials RS's `ps` is asked even when nothing looks changed.</summary>
+    private const int FullCheckEvery = 20;
 
     public static int Run(string root, SwifiOptions o)
     {
@@ -73,6 +75,7 @@ internal static partial class SwifiCampaign
         Console.Error.WriteLine();
         Console.WriteLine($"swifi: {trials} trials, {faults} faults in {sw.Elapsed.TotalSeconds:F0} s ({faults * 3600 / Math.Max(1, sw.Elapsed.TotalSeconds):F0} faults/hour): " +
                           $"{restarts} restarts, {disrupted} trials disrupted, {forced} failures RS did not catch, {propagations} propagations; results in {output}");
+        Console.WriteLine($"swifi: time spent {campaign.Spent}");
         return propagations == 0 ? 0 : 3;
     }
 
@@ -84,7 +87,10 @@ internal static partial class SwifiCampaign
         private readonly SwifiOptions _o;
         private readonly Injector _injector = new();
         private readonly string _sha;
-        private int _pid, _faultsThisInstance, _logLines, _disruptedTrials;
+        private int _pid, _faultsThisInstance, _disruptedTrials;
+        private long _logOffset;
+        private readonly List<string[]> _restartLines = [];
+        public Time Spent { get; } = new();
         private Dictionary<string, (int? Pid, int Restarts)> _services;
 
         /// <summary>A trial found the system broken beyond the driver: the campaign stops.</summary>
@@ -109,22 +115,32 @@ internal static partial class SwifiCampaign
             TextBytes = text.Bytes;
             Functions = text.Functions.Count;
             _services = Services();
-            _logLines = RestartLines().Count;
+            NewRestartLines();
             DenialCategories = [.. Denials().Keys];
         }
 
         public TrialRecord Trial(int t, bool last)
         {
+            Lap();
             var denials = Denials();
+            Spent.Observe += Lap();
             var injected = _injector.Inject(_pid, _card.Driver, _o.Type, _o.Seed, (long)(t - 1) * _o.Faults, _o.Faults);
             _faultsThisInstance += injected.Count;
             int pid = _pid, faultsThisInstance = _faultsThisInstance;
+            Spent.Inject += Lap();
             string? error = Workload();
+            Spent.Workload += Lap();
             bool ok = error is null, forced = false, recovered = ok;
             string? unrecovered = null;
             double? recoveryMs = null;
-            var now = Services();
-            bool restarted = Restarted(now);
+            // RS's `ps` runs a program: asked only when something looks changed (the workload
+            // failed, the driver's process or another service's is gone, RS logged a restart of
+            // the driver) and every FullCheckEvery trials; else the last answer stands.
+            _restartLines.AddRange(NewRestartLines());
+            bool look = !ok || _restartLines.Count > 0 || !Alive(_pid) || _services.Any(kv => kv.Value.Pid is int p && !Alive(p)) || t % FullCheckEvery == 0;
+            var now = look ? Services() : _services;
+            bool restarted = look && Restarted(now);
+            Spent.Observe += Lap();
             if (!ok && !restarted)
             {
                 // RS catches a hung driver within two heartbeat periods, INET's complaint comes
@@ -159,21 +175,23 @@ internal static partial class SwifiCampaign
                 now = Services();
             }
             else if (ok) _disruptedTrials = 0;
+            Spent.Recover += Lap();
             string? reason = null;
             if (restarted)
             {
-                var lines = RestartLines();
-                reason = lines.Skip(_logLines).Select(r => r[3]).LastOrDefault();
-                _logLines = lines.Count;
+                _restartLines.AddRange(NewRestartLines());
+                reason = _restartLines.Select(r => r[3]).LastOrDefault();
+                _restartLines.Clear();
                 _pid = _inst.WaitDriver(_card, pid).Pid;
                 _faultsThisInstance = 0;
             }
             string? propagation = unrecovered ?? Propagation(now);
-            _services = Services();
+            if (look) _services = Services();
             var faults = injected.Select(i => new FaultRecord(i.Number, i.Mutation.Type.Name(), i.Function, $"0x{i.FunctionOffset:x}",
                 Convert.ToHexString(i.Mutation.Old), Convert.ToHexString(i.Mutation.New), i.Mutation.Before, i.Mutation.After)).ToList();
             var denied = Denials();
             var delta = denied.Where(kv => kv.Value != denials.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - denials.GetValueOrDefault(kv.Key));
+            Spent.Observe += Lap();
             return new TrialRecord(t, _o.Type.Name(), pid, faults, faultsThisInstance, ok, error, restarted, reason,
                                    recovered, recoveryMs, forced, delta, propagation);
         }
@@ -233,18 +251,55 @@ internal static partial class SwifiCampaign
             return map;
         }
 
-        /// <summary>RS's restart lines of the target so far (RestartLog rows: time, label, incarnation, cause, …).</summary>
-        private List<string[]> RestartLines()
+        /// <summary>RS's restart lines of the target (RestartLog rows: time, label, incarnation,
+        /// cause, …) that the system log got since the last call; the log is read from where the
+        /// last call stopped.</summary>
+        private List<string[]> NewRestartLines()
         {
+            var lines = new List<string>();
             try
             {
                 using var f = new FileStream(_inst.SystemLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                if (f.Length < _logOffset) _logOffset = 0;
+                f.Position = _logOffset;
                 using var r = new StreamReader(f);
-                var lines = new List<string>();
-                while (r.ReadLine() is { } l) if (l.Contains(RestartLog.Marker, StringComparison.Ordinal)) lines.Add(l);
-                return RestartLog.Rows(lines).Where(row => row[1] == _card.Label).ToList();
+                string rest = r.ReadToEnd();
+                int end = rest.LastIndexOf('\n') + 1;                       // whole lines only
+                _logOffset += System.Text.Encoding.UTF8.GetByteCount(rest.AsSpan(0, end));
+                foreach (var l in rest[..end].Split('\n'))
+                    if (l.Contains(RestartLog.Marker, StringComparison.Ordinal)) lines.Add(l);
             }
-            catch (IOException) { return []; }
+            catch (IOException) { }
+            return RestartLog.Rows(lines).Where(row => row[1] == _card.Label).ToList();
+        }
+
+        /// <summary>Whether host process <paramref name="pid"/> exists and is not a zombie.</summary>
+        private static bool Alive(int pid)
+        {
+            try { return File.ReadAllText($"/proc/{pid}/stat") is var stat && stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') == false; }
+            catch (IOException) { return false; }
+        }
+
+        private long _lastLap = Stopwatch.GetTimestamp();
+
+        /// <summary>Seconds since the previous Lap.</summary>
+        private double Lap()
+        {
+            long now = Stopwatch.GetTimestamp();
+            double s = (now - _lastLap) / (double)Stopwatch.Frequency;
+            _lastLap = now;
+            return s;
+        }
+    }
+
+    /// <summary>Where a campaign's time went, in seconds.</summary>
+    private sealed class Time
+    {
+        public double Inject, Workload, Observe, Recover;
+        public override string ToString()
+        {
+            double all = Math.Max(1e-9, Inject + Workload + Observe + Recover);
+            return FormattableString.Invariant($"injecting {100 * Inject / all:F0}%, workload {100 * Workload / all:F0}%, observing {100 * Observe / all:F0}%, waiting for recovery {100 * Recover / all:F0}%");
         }
     }
 
