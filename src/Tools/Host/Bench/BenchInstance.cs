@@ -89,9 +89,7 @@ internal sealed partial class BenchInstance : IDisposable
         }));
         Replace(lines, "args \"$ROOT/etc/rc\";", $"args \"{rc}\";");
         Replace(lines, "args \"$ROOT/etc/drivers.conf\";", "args \"$ROOT/etc/drivers.conf max_failures=1000000\";");
-        // The IPC demo (echo, ipcping) is left out: nothing here uses it, and ipcping, which
-        // has no fixed slot, can find the endpoint it would get taken by a service that etc/rc
-        // started first (boot then stops with EBUSY).
+        // The IPC demo (echo, ipcping) is left out: nothing here uses it.
         lines = WithoutSection(WithoutSection(lines, "process echo {"), "process ipcping {");
         if (editBootConf is not null) lines = editBootConf(lines);
         string file = Path.Combine(Dir, "boot.conf");
