@@ -36,7 +36,13 @@ public sealed class Injector
     /// (cached under <paramref name="key"/>).</summary>
     public List<Injection> Inject(int pid, Func<ElfImage, DriverText> select, string key, FaultType type, int seed, long first, int count)
     {
-        var (text, bias) = Target(pid, select, key);
+        DriverText text;
+        ulong bias;
+        try { (text, bias) = Target(pid, select, key); }
+        catch (IOException) when (!Directory.Exists($"/proc/{pid}/task"))
+        {
+            return [];                                  // the process is gone
+        }
         List<Injection> done = [];
         Exception? failure = null;
         var thread = new Thread(() =>
@@ -138,6 +144,18 @@ public sealed class Injector
         return done;
     }
 
+    /// <summary>Whether thread <paramref name="tid"/> of <paramref name="pid"/> has exited (a
+    /// zombie, dead, or gone): ptrace refuses those with EPERM.</summary>
+    private static bool Exited(int pid, int tid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/task/{tid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] is 'Z' or 'X' or 'x';
+        }
+        catch (IOException) { return true; }
+    }
+
     /// <summary>Seizes and stops every thread of <paramref name="pid"/>, listing its threads
     /// again until no new one appeared; false if the process is gone.</summary>
     private static bool StopAll(int pid, Dictionary<int, int> stopped)
@@ -154,6 +172,7 @@ public sealed class Injector
                 if (stopped.ContainsKey(tid)) continue;
                 int err = Ptrace.Seize(tid);
                 if (err == Ptrace.Esrch) continue;          // the thread ended
+                if (err == Ptrace.Eperm && Exited(pid, tid)) continue;   // a zombie: the driver just failed
                 if (err != 0) throw new IOException($"swifi: ptrace seize of thread {tid} of {pid}: errno {err}");
                 fresh = true;
                 stopped[tid] = 0;

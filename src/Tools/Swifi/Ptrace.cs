@@ -7,7 +7,7 @@ namespace Bulkhead.Swifi;
 internal static partial class Ptrace
 {
     private const long PtraceDetach = 17, PtraceSeize = 0x4206, PtraceInterrupt = 0x4207;
-    public const int Esrch = 3, Eintr = 4, Sigtrap = 5;
+    public const int Eperm = 1, Esrch = 3, Eintr = 4, Sigtrap = 5;
     private const int AllChildren = 0x40000000;   // __WALL: threads as well as processes
     private const int EventStop = 128;             // PTRACE_EVENT_STOP
 

@@ -14,7 +14,8 @@ internal static class SwifiCommand
     public const string Usage = """
         usage: ./bulkhead swifi inject LABEL [--type TYPE] [--faults N] [--seed S] [--fault FIRST]
                ./bulkhead swifi run --driver rtl8139|dp8390 [--type TYPE] [--trials N] [--faults M] [--seed S] [--out FILE]
-               ./bulkhead swifi report FILE [--csv] [--charts DIR]
+               ./bulkhead swifi run --preset thesis-5.1.2 [--trials N] [--faults M] [--seed S]
+               ./bulkhead swifi report FILE|DIR... [--csv] [--charts DIR]
         inject writes faults FIRST (default 0) to FIRST+N-1 of the campaign seeded S: a campaign's
         fault number K is replayed with --seed S --fault K --faults 1.
         TYPE: binary, pointer, source, destination, control, parameter, omission, random (default)

@@ -15,6 +15,11 @@ internal sealed class SwifiOptions
     public long First { get; }
     public string? Driver { get; }
     public string? Out { get; }
+    /// <summary>A named set of campaigns (SwifiCampaign.Presets), or null.</summary>
+    public string? Preset { get; }
+    public bool TrialsGiven { get; }
+    public bool FaultsGiven { get; }
+    public bool TypeGiven { get; }
 
     public SwifiOptions(string[] args)
     {
@@ -32,9 +37,10 @@ internal sealed class SwifiOptions
                 case "--type":
                     string t = Value();
                     Type = FaultTypes.TryParse(t, out var type) ? type : throw new ArgumentException($"swifi: unknown fault type '{t}'");
+                    TypeGiven = true;
                     break;
-                case "--faults": Faults = Number(1, 100_000); break;
-                case "--trials": Trials = Number(1, 10_000_000); break;
+                case "--faults": Faults = Number(1, 100_000); FaultsGiven = true; break;
+                case "--trials": Trials = Number(1, 10_000_000); TrialsGiven = true; break;
                 case "--seed": Seed = Number(0, int.MaxValue); break;
                 case "--fault": First = Number(0, int.MaxValue); break;
                 case "--driver":
@@ -42,6 +48,10 @@ internal sealed class SwifiOptions
                     if (!DriverText.Known.Contains(Driver)) throw new ArgumentException($"swifi: unknown driver '{Driver}' (known: {string.Join(", ", DriverText.Known)})");
                     break;
                 case "--out": Out = Value(); break;
+                case "--preset":
+                    Preset = Value();
+                    if (Preset != SwifiCampaign.ThesisPreset) throw new ArgumentException($"swifi: unknown preset '{Preset}' (known: {SwifiCampaign.ThesisPreset})");
+                    break;
                 default: throw new ArgumentException($"swifi: unknown option '{args[i]}'");
             }
         }
