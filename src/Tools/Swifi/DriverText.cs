@@ -20,7 +20,7 @@ public sealed class DriverText
         ["rtl8139"] = ["Bulkhead_Drivers_Bulkhead_Drivers_Net_Rtl8139_", "Bulkhead_Drivers_Bulkhead_Drivers_Net_NetDriver"],
         ["dp8390"] = ["Bulkhead_Drivers_Bulkhead_Drivers_Net_Dp8390_", "Bulkhead_Drivers_Bulkhead_Drivers_Net_NetDriver"],
         ["at_wini"] = ["Bulkhead_Drivers_Bulkhead_Drivers_Block_AtWini_", "Bulkhead_Drivers_Bulkhead_Drivers_Block_BlockDriver",
-                       "Bulkhead_Drivers_Bulkhead_Drivers_Block_MbrTable", "Bulkhead_Lib_Bulkhead_Lib_Block_Block"],
+                       "Bulkhead_Drivers_Bulkhead_Drivers_Block_MbrTable", "Bulkhead_Lib_Bulkhead_Lib_Block_BlockRe"],
     };
 
     public static IEnumerable<string> Known => Drivers.Keys;

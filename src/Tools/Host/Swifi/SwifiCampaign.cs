@@ -12,7 +12,8 @@
 // Anything else is a propagation and is recorded with the trial's faults. A driver that fails
 // the workload without RS noticing within CatchS is disrupted (§5.1.2): like the thesis, the
 // campaign goes on injecting into it, and after MaxDisruptedTrials such trials in a row (or at
-// the last trial) kills it itself (recorded as forced: "not caught"), so a campaign always goes on. Results go to --out (default results/swifi-DRIVER-TYPE-SEED.jsonl).
+// the last trial) kills it itself (recorded as forced: "not caught"), so a campaign always goes
+// on. Results go to --out (default results/swifi-DRIVER-TYPE-SEED.jsonl).
 // Rules: fault number n (trial t's are (t-1)·M … t·M-1) is decided by the seed and n alone, and
 // by the current code of the driver instance it lands in (Injector.FaultSeed).
 using System.Diagnostics;
@@ -51,7 +52,7 @@ internal static partial class SwifiCampaign
             foreach (var type in new[] { "source", "destination", "pointer", "parameter", "control", "binary", "omission", "random" })
             {
                 string[] args = ["--driver", driver, "--type", type, "--trials", $"{(o.TrialsGiven ? o.Trials : 1000)}",
-                                 "--faults", $"{(o.FaultsGiven ? o.Faults : 100)}", "--seed", $"{o.Seed * 100 + series++}",
+                                 "--faults", $"{(o.FaultsGiven ? o.Faults : 100)}", "--seed", $"{(int)((o.Seed * 100L + series++) & int.MaxValue)}",
                                  "--out", Path.Combine(dir, $"swifi-{driver}-{type}-{o.Seed}.jsonl")];
                 status = Math.Max(status, RunOne(root, new SwifiOptions(args)));
             }
@@ -62,6 +63,8 @@ internal static partial class SwifiCampaign
     private static int RunOne(string root, SwifiOptions o)
     {
         string driver = o.Driver ?? throw new ArgumentException("swifi run: --driver (or --preset) is required");
+        if (driver is not ("dp8390" or "rtl8139"))
+            throw new ArgumentException($"swifi run: campaigns run against the network drivers (dp8390, rtl8139), not {driver}; `swifi inject` reaches any driver SWIFI knows");
         if (!BenchHost.TryImage("swifi", out root, out string image)) return 1;
         string output = o.Out ?? Path.Combine(root, "results", $"swifi-{driver}-{o.Type.Name()}-{o.Seed}.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -85,7 +88,7 @@ internal static partial class SwifiCampaign
             results.Flush();
             faults += trial.Faults.Count;
             if (trial.Restarted) restarts++;
-            if (!trial.WorkloadOk) disrupted++;
+            if (!trial.WorkloadOk && !trial.Restarted) disrupted++;
             if (trial.Forced) forced++;
             if (trial.Propagation is not null)
             {
@@ -103,7 +106,8 @@ internal static partial class SwifiCampaign
         return propagations == 0 ? 0 : 3;
     }
 
-    /// <summary>The state of one campaign: the instance, its driver, the injector and the seed's Random.</summary>
+    /// <summary>The state of one campaign: the instance, its driver, the injector, the driver
+    /// instance faults go into, and what was last seen of the system.</summary>
     private sealed class Campaign
     {
         private readonly NetInstance _inst;
@@ -182,8 +186,17 @@ internal static partial class SwifiCampaign
                 {
                     Bulkhead.Lib.Host.Native.kill(stuck, Bulkhead.Lib.Host.Native.SIGKILL);
                     forced = true;
-                    _inst.WaitUntil(() => Restarted(now = Services()), 60, "RS to replace the driver the campaign killed");
-                    restarted = true;
+                    try
+                    {
+                        _inst.WaitUntil(() => Restarted(now = Services()), 60, "RS to replace the driver the campaign killed");
+                        restarted = true;
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        Broken = true;                  // RS itself no longer replaces drivers
+                        unrecovered = "RS did not replace the killed driver within 60 s: " + e.Message.Split('\n')[0];
+                        recovered = false;
+                    }
                 }
             }
             if (restarted)
@@ -225,7 +238,6 @@ internal static partial class SwifiCampaign
                                    recovered, recoveryMs, forced, delta, propagation);
         }
 
-        /// <summary>null when a daytime request and the checksummed download both worked; else what failed.</summary>
         /// <summary>null when a daytime request and the checksummed download both worked; else
         /// what failed. (Run side by side they took no less time: a spawn is CPU-bound here.)</summary>
         private string? Workload()

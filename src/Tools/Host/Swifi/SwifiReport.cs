@@ -151,8 +151,9 @@ internal static class SwifiReport
         table.Rows.Add(["total", N(total), "100.00", $"{N(Fig55Stated)} (rows: {N(Fig55Total)})", "100.00"]);
         foreach (var c in categories)
         {
-            string description = c.Contains(' ') ? c[(c.IndexOf(' ') + (c.StartsWith("device I/O", StringComparison.Ordinal) ? 11 : 1))..] : c;
-            if (c.StartsWith("device I/O ", StringComparison.Ordinal)) description = c["device I/O ".Length..];
+            // "GROUP description", GROUP one word but for "device I/O".
+            string description = c.StartsWith("device I/O ", StringComparison.Ordinal) ? c["device I/O ".Length..]
+                               : c.Contains(' ') ? c[(c.IndexOf(' ') + 1)..] : c;
             var thesis = Fig55.TryGetValue(description, out var th) ? th : ((long)-1, "");
             table.Rows.Add([c + (thesis.Item2.Length > 0 ? $" (thesis: {thesis.Item2})" : ""), N(sums[c]), Pct(sums[c], total),
                             thesis.Item1 < 0 ? "-" : N(thesis.Item1), thesis.Item1 < 0 ? "-" : Pct(thesis.Item1, Fig55Total)]);
