@@ -144,18 +144,6 @@ public sealed class Injector
         return done;
     }
 
-    /// <summary>Whether thread <paramref name="tid"/> of <paramref name="pid"/> has exited (a
-    /// zombie, dead, or gone): ptrace refuses those with EPERM.</summary>
-    private static bool Exited(int pid, int tid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/task/{tid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..][0] is 'Z' or 'X' or 'x';
-        }
-        catch (IOException) { return true; }
-    }
-
     /// <summary>Seizes and stops every thread of <paramref name="pid"/>, listing its threads
     /// again until no new one appeared; false if the process is gone.</summary>
     private static bool StopAll(int pid, Dictionary<int, int> stopped)
@@ -172,7 +160,7 @@ public sealed class Injector
                 if (stopped.ContainsKey(tid)) continue;
                 int err = Ptrace.Seize(tid);
                 if (err == Ptrace.Esrch) continue;          // the thread ended
-                if (err == Ptrace.Eperm && Exited(pid, tid)) continue;   // a zombie: the driver just failed
+                if (err == Ptrace.Eperm && ProcStat.Exited($"/proc/{pid}/task/{tid}/stat")) continue;   // a zombie: ptrace refuses it
                 if (err != 0) throw new IOException($"swifi: ptrace seize of thread {tid} of {pid}: errno {err}");
                 fresh = true;
                 stopped[tid] = 0;

@@ -184,9 +184,15 @@ internal sealed partial class BenchInstance : IDisposable
     /// and RS's restart count of it; empty when the instance does not answer.</summary>
     public Dictionary<string, (int? Pid, int Restarts)> Services()
     {
-        var map = new Dictionary<string, (int?, int)>(StringComparer.Ordinal);
         string? ps = ControlClient.Ask(Socket, "ps", 30_000);
         LastPs = ps;
+        return ParseServices(ps);
+    }
+
+    /// <summary>The services of a `ps` answer (Services); empty for none or an error.</summary>
+    public static Dictionary<string, (int? Pid, int Restarts)> ParseServices(string? ps)
+    {
+        var map = new Dictionary<string, (int?, int)>(StringComparer.Ordinal);
         if (ps is null || ps.StartsWith("error:", StringComparison.Ordinal)) return map;
         var lines = ps.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -118,6 +118,8 @@ internal static partial class SwifiCampaign
         private int _pid, _faultsThisInstance, _disruptedTrials;
         private long _logOffset, _pidStart;
         private readonly List<string[]> _restartLines = [];
+        /// <summary>The denial counters as the last trial ended (the next one starts from them).</summary>
+        private Dictionary<string, long> _denials;
         public Time Spent { get; } = new();
         private Dictionary<string, (int? Pid, int Restarts)> _services;
 
@@ -139,22 +141,22 @@ internal static partial class SwifiCampaign
             inst.StartLinux(["python3", "-m", "http.server", HttpPort.ToString(CultureInfo.InvariantCulture), "--bind", card.Linux], dir, drop: true);
             inst.WaitUntil(() => Workload() is null, 60, "the workload to work before any fault");
             _pid = inst.WaitDriver(card, null).Pid;
-            _pidStart = StartTime(_pid);
+            _pidStart = ProcStat.StartTime(_pid);
             var (text, _) = _injector.Target(_pid, image => DriverText.For(image, card.Driver), card.Driver);
             TextBytes = text.Bytes;
             Functions = text.Functions.Count;
             _services = Services();
             NewRestartLines();
-            DenialCategories = [.. Denials().Keys];
+            _denials = Denials();
+            DenialCategories = [.. _denials.Keys];
         }
 
         public TrialRecord Trial(int t, bool last)
         {
             Lap();
-            var denials = Denials();
-            Spent.Observe += Lap();
+            var denials = _denials;
             // Only into the driver instance this trial is about: a pid that died since may be reused.
-            var injected = StartTime(_pid) == _pidStart
+            var injected = ProcStat.StartTime(_pid) == _pidStart
                 ? _injector.Inject(_pid, _card.Driver, _o.Type, _o.Seed, (long)(t - 1) * _o.Faults, _o.Faults)
                 : [];
             _faultsThisInstance += injected.Count;
@@ -169,7 +171,7 @@ internal static partial class SwifiCampaign
             // failed, the driver's process or another service's is gone, RS logged a restart of
             // the driver) and every FullCheckEvery trials; else the last answer stands.
             _restartLines.AddRange(NewRestartLines());
-            bool look = !ok || _restartLines.Count > 0 || !Alive(_pid) || _services.Any(kv => kv.Value.Pid is int p && !Alive(p)) || t % FullCheckEvery == 0;
+            bool look = !ok || _restartLines.Count > 0 || ProcStat.Exited($"/proc/{_pid}/stat") || _services.Any(kv => kv.Value.Pid is int p && ProcStat.Exited($"/proc/{p}/stat")) || t % FullCheckEvery == 0;
             var now = look ? Services() : _services;
             bool restarted = look && Restarted(now);
             Spent.Observe += Lap();
@@ -224,14 +226,14 @@ internal static partial class SwifiCampaign
                 reason = _restartLines.Select(r => r[3]).LastOrDefault();
                 _restartLines.Clear();
                 _pid = _inst.WaitDriver(_card, pid).Pid;
-                _pidStart = StartTime(_pid);
+                _pidStart = ProcStat.StartTime(_pid);
                 _faultsThisInstance = 0;
             }
             string? propagation = unrecovered ?? Propagation(now);
-            if (look) _services = Services();
+            if (look) _services = now;                 // the latest answer: taken after any recovery
             var faults = injected.Select(i => new FaultRecord(i.Number, i.Mutation.Type.Name(), i.Function, $"0x{i.FunctionOffset:x}",
                 Convert.ToHexString(i.Mutation.Old), Convert.ToHexString(i.Mutation.New), i.Mutation.Before, i.Mutation.After)).ToList();
-            var denied = Denials();
+            var denied = _denials = Denials();
             var delta = denied.Where(kv => kv.Value != denials.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - denials.GetValueOrDefault(kv.Key));
             Spent.Observe += Lap();
             return new TrialRecord(t, _o.Type.Name(), pid, faults, faultsThisInstance, ok, error, restarted, reason,
@@ -321,26 +323,6 @@ internal static partial class SwifiCampaign
             }
             catch (IOException) { }
             return RestartLog.Rows(lines).Where(row => row[1] == _card.Label).ToList();
-        }
-
-        /// <summary>When host process <paramref name="pid"/> started (clock ticks after boot,
-        /// /proc/PID/stat field 22): with the pid, it names one process; -1 when it is gone.</summary>
-        private static long StartTime(int pid)
-        {
-            try
-            {
-                string stat = File.ReadAllText($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                return long.Parse(fields[19], CultureInfo.InvariantCulture);   // field 22; fields[0] is field 3
-            }
-            catch (IOException) { return -1; }
-        }
-
-        /// <summary>Whether host process <paramref name="pid"/> exists and is not a zombie.</summary>
-        private static bool Alive(int pid)
-        {
-            try { return File.ReadAllText($"/proc/{pid}/stat") is var stat && stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') == false; }
-            catch (IOException) { return false; }
         }
 
         private long _lastLap = Stopwatch.GetTimestamp();

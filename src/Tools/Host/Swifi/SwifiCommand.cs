@@ -3,7 +3,6 @@
 // every fault written; `run` is a campaign (SwifiCampaign); `report` renders a campaign's
 // results (SwifiReport). The driver is found through the instance's process table (`ps`) and
 // its component through the process's command line (bulkhead-image's argv[1]).
-using System.Globalization;
 using Bulkhead.Lib.Control;
 using Bulkhead.Swifi;
 
@@ -57,17 +56,12 @@ internal static class SwifiCommand
     public static string Describe(Injection i) =>
         $"{i.Number,6} {i.Mutation.Type.Name(),-11} {i.Function}+0x{i.FunctionOffset:x}: {Convert.ToHexString(i.Mutation.Old)} -> {Convert.ToHexString(i.Mutation.New)}  {i.Mutation.Before} -> {i.Mutation.After}";
 
-    /// <summary>The host pid of process <paramref name="name"/> in the instance's `ps`, if any.</summary>
+    /// <summary>The host pid of service <paramref name="name"/> when the instance's `ps` shows it running.</summary>
     public static int? Pid(RunDirectory ctx, string name)
     {
         string? ps = ControlClient.Ask(ctx.Socket, "ps", ServiceDeadlines.Ps.ClientTimeoutMs);
         if (ps is null) throw new IOException($"no Bulkhead instance running in {ctx.RunDir}");
-        foreach (var line in ps.Split('\n').Skip(1))
-        {
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length > 3 && f[2] == name && int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) return pid;
-        }
-        return null;
+        return Bench.BenchInstance.ParseServices(ps).GetValueOrDefault(name).Pid;
     }
 
     /// <summary>The component process <paramref name="pid"/> runs: argv[1] of bulkhead-image.</summary>
