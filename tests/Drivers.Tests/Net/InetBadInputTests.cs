@@ -3,7 +3,7 @@
 // headers, IP options that run past the header, fragments that never complete, an ARP storm, a
 // SYN flood from an address that never answers, garbage. INET drops each and counts it by reason
 // (what `./bulkhead stats --net` shows: the netstat program), answers pings all along, and its
-// memory stays level round after round (HostRss.AssertLevelsOff).
+// memory stays level round after round.
 using System.Globalization;
 using Bulkhead.Tests.Harness;
 
@@ -51,10 +51,12 @@ public sealed class InetBadInputTests(Xunit.Abstractions.ITestOutputHelper outpu
                                        "BadIcmpChecksum", "UnknownEtherType" })
             Assert.True(c.GetValueOrDefault(reason) > 0, $"no {reason} counted");
         Assert.Equal(inet.ToString(CultureInfo.InvariantCulture), _kit.Rs.Row("inet")[1]); // never restarted
-        // Tiered compilation and the first collections are steps of their own; kept garbage
-        // would grow it round after round.
-        HostRss.AssertLevelsOff(rss, from: 4, steps: 3, "INET");
-        Assert.True(rss[^1] - rss[4] < 1024, $"INET grew by {rss[^1] - rss[4]} KiB over the last rounds: {string.Join(' ', rss)}");
+        // Tiered compilation and the first collections are steps of their own in the first
+        // rounds. After them the heap still creeps up by a few KiB a round until a collection
+        // comes (measured: 76 and 208 KiB over rounds 4-9, with 4 of 5 rounds growing in the
+        // second), so the number of rounds that grew says nothing here; the amount does: state
+        // kept at 120 bytes or more per crafted frame (~4,350 of them in rounds 5-9) passes 512 KiB.
+        Assert.True(rss[^1] - rss[4] < 512, $"INET grew by {rss[^1] - rss[4]} KiB over the last rounds: {string.Join(' ', rss)}");
     }
 
     // argv: inet_address inet_mac. Sends every kind of bad frame from the TAP's Linux end, then
