@@ -115,6 +115,7 @@ public sealed partial class BlockClient
                     break;
                 case Outcome.Silent:
                 case Outcome.Garbage:
+                    if (outcome == Outcome.Silent) Timeouts++;
                     if (!Fail(why)) return Err.EIO; // the same instance again would only fail again
                     break;
                 default:

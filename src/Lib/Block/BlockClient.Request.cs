@@ -83,6 +83,7 @@ public sealed partial class BlockClient
                     break;
                 case Outcome.Silent:
                 case Outcome.Garbage:
+                    if (outcome == Outcome.Silent) Timeouts++;
                     Fail(why);
                     break;
                 default:
@@ -103,14 +104,22 @@ public sealed partial class BlockClient
         answer = default;
         why = "";
         req.Id = NextId();
+        Sent++;
         int r = AsyncSender.Send(_endpoint, Message.Of(type, req));
-        if (r == Err.EDEADSRCDST) return Outcome.Gone;
+        if (r == Err.EDEADSRCDST)
+        {
+            DeadWhenSending++;
+            return Outcome.Gone;
+        }
         if (r != Err.Ok)
         {
             SysCall.Diag($"blockclient: {_label}: cannot send to the driver: {Err.Name(r)}");
             return Outcome.Broken;
         }
-        return Await(type, req, count, deadline, out answer, out why);
+        var outcome = Await(type, req, count, deadline, out answer, out why);
+        if (outcome == Outcome.Garbage) UnexpectedAnswers++;
+        else if (outcome == Outcome.Answered && answer.Type is not (Err.Ok or Err.EBADF)) ErrorAnswers++;
+        return outcome;
     }
 
     private int NextId()

@@ -64,6 +64,19 @@ public sealed partial class BlockClient : IDisposable
     public long Refused { get; private set; }
     /// <summary>Reopens that found the minor's contents lost (a RAM disk whose driver restarted).</summary>
     public long ContentsLost { get; private set; }
+    // What the driver did wrong, by the kinds of thesis Fig. 5.9 ("filter-driver output").
+    /// <summary>Requests sent to the driver (each attempt counts).</summary>
+    public long Sent { get; private set; }
+    /// <summary>Requests the kernel could not deliver: the driver was dead when sending.</summary>
+    public long DeadWhenSending { get; private set; }
+    /// <summary>Requests the driver did not answer within AnswerTimeoutMs.</summary>
+    public long Timeouts { get; private set; }
+    /// <summary>Answers that were not the answer asked for: another request's, a request
+    /// instead of an answer, an impossible result or byte count.</summary>
+    public long UnexpectedAnswers { get; private set; }
+    /// <summary>Requests the driver answered with an error (EIO, EAGAIN, ...): a legitimate
+    /// request failed.</summary>
+    public long ErrorAnswers { get; private set; }
 
     public string Label => _label;
     public int Minor => _minor;

@@ -73,7 +73,7 @@ public sealed class FilterFaultTests : IDisposable
         foreach (var (label, spec) in new[]
                  {
                      ("c0d0", $"binary={RsSystem.Image};args=at_wini {fault};policy=at_wini"),
-                     ("filter", $"binary={RsSystem.Image};args=filter {filterArgs};policy=filter"),
+                     ("filter", $"binary={RsSystem.Image};args=filter {filterArgs};policy=filter;period=500"),
                      ("blkclient", $"binary={TestSystem.TestProc};args=blkclient label=filter minor=0 timeout=30000 attempts=1;policy=blkclient;isolation={policy};period=1000"),
                  })
         {
@@ -123,6 +123,14 @@ public sealed class FilterFaultTests : IDisposable
 
     /// <summary>Console lines that contain every one of <paramref name="parts"/>.</summary>
     private int Said(params string[] parts) => Rs.Sys.Console.Lines.Count(l => parts.All(p => l.Contains(p, StringComparison.Ordinal)));
+
+    /// <summary>Waits for the filter's status line (logged at a heartbeat when it changed,
+    /// FilterDevice.Status) to hold every one of <paramref name="counts"/> ("key=value").</summary>
+    private void AssertStatus(params string[] counts)
+    {
+        string Last() => Rs.Sys.Console.Lines.LastOrDefault(l => l.Contains("filter: filter: status ", StringComparison.Ordinal)) ?? "";
+        TestSystem.WaitUntil(() => counts.All(c => Last().Split(' ').Contains(c)), $"the filter's status to say {string.Join(' ', counts)}; last: {Last()}", 10_000);
+    }
 
     /// <summary>Reads the filter found bad on <paramref name="member"/> (a sector failing its checksum, or a damaged checksum sector).</summary>
     private int Detected(string member) =>
@@ -192,6 +200,7 @@ public sealed class FilterFaultTests : IDisposable
         // Each read tried three times, each attempt flipped and each flip found.
         Assert.Equal(reads.Length * 3, Detected("c0d0:1"));
         Assert.Equal(reads.Length, Said("filter: filter: read of virtual sectors ", ": 3 attempts failed: EIO"));
+        AssertStatus($"failed={reads.Length}", $"bad-checksums={reads.Length * 3}", "receive-timeouts=0", "requests-failed=0");
         // A read of part of a group also reads the sectors up to the group's checksum sector; a
         // bit flipped there touches nothing returned. EIO or the right data, never wrong data.
         var (got, sha) = ReadRange(100 * Sector, 4096);
@@ -317,6 +326,7 @@ public sealed class FilterFaultTests : IDisposable
         Assert.Equal(4, Said("filter: blockclient: c0d0 (", "failed: no answer within 500 ms; complained to RS"));
         Assert.Equal(4, Said("rs: complaint from filter about c0d0"));
         Assert.Equal(0, Said("filter: filter: c0d0:1: ")); // the filter's client hid every hang
+        AssertStatus("failed=0", "receive-timeouts=4", "restarts=4", "complaints=4", "bad-checksums=0");
         Assert.True(ImageHolds(Part1, 0, Length, 13));
         if (mirrored) Assert.True(ImageHolds(Part2, 0, Length, 13));
     }

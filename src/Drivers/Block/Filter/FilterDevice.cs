@@ -57,6 +57,9 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     private int _loggedFailures;
     /// <summary>Counts Transfer and Flush calls: the operation a failure belongs to.</summary>
     private long _operation;
+    // The status line's counts (Status): operations that ended in EIO, and what the checks found.
+    private long _failedOperations, _badChecksums, _readBackFailures, _repairs;
+    private string? _lastStatus;
 
     public bool Partitioned => false;
     public int Units => 1;
@@ -115,6 +118,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             foreach (var member in _members)
                 if (member.Client.TakeLateAnswer(m)) return;
         };
+        driver.OnHeartbeat = ReportStatus;
         SysCall.Diag($"{driver.Label}: {string.Join(" mirrored on ", _members.Select(m => m.Name))}, " +
                      (_layout.Enabled ? $"a checksum sector every {_layout.N} sectors" : "no checksums") +
                      (options.Verify ? ", writes verified" : "") + $": {_virtualBytes / 1024} KiB");
@@ -219,7 +223,9 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             if (r == Err.Ok) ok++;
             else Failed(m, $"flush failed: {Err.Name(r)}", complain: false);
         }
-        return ok > 0 ? Err.Ok : Err.EIO;
+        if (ok > 0) return Err.Ok;
+        _failedOperations++;
+        return Err.EIO;
     }
 
     public int Transfer(int unit, bool write, long position, int bytes)
@@ -297,11 +303,15 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             if (c != group)
             {
                 ck = c < end ? phys.Slice((int)(c - start) * Sector, Sector) : _ck;
-                if (!ChecksumLayout.SealIntact(ck, c)) return ChecksumLayout.Blank(ck) ? $"checksum sector {c} reads as zeros" : $"checksum sector {c} is damaged";
+                if (!ChecksumLayout.SealIntact(ck, c)) return BadChecksum(ck, c);
                 group = c;
             }
             var sector = phys.Slice((int)(p - start) * Sector, Sector);
-            if (!ChecksumLayout.Verify(ck, (int)(v % _layout.N), sector, p)) return $"sector {p} fails its checksum";
+            if (!ChecksumLayout.Verify(ck, (int)(v % _layout.N), sector, p))
+            {
+                _badChecksums++;
+                return $"sector {p} fails its checksum";
+            }
             sector.CopyTo(data.Slice(i * Sector, Sector));
         }
         return null;
@@ -326,6 +336,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
             // A device that takes the repair works: what it returned was damaged data, not a
             // failing device, so it stays in service.
             Succeeded(bad);
+            _repairs++;
             Log($"{bad.Name}: sectors {start}..{end - 1} repaired from {good.Name}");
         }
         else Failed(bad, $"repair: {why}", complain: false);
@@ -415,7 +426,7 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
                 if (budget.Exhausted(m)) continue;
                 tried = true;
                 string? why = ReadExactly(m, c, into);
-                if (why is null && !ChecksumLayout.SealIntact(into, c)) why = ChecksumLayout.Blank(into) ? $"checksum sector {c} reads as zeros" : $"checksum sector {c} is damaged";
+                if (why is null && !ChecksumLayout.SealIntact(into, c)) why = BadChecksum(into, c);
                 if (why is null)
                 {
                     Succeeded(m);
@@ -439,11 +450,17 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     {
         var back = _back.AsSpan(0, phys.Length);
         if (ReadExactly(m, start, back) is { } why) return $"read-back: {why}";
-        if (!back.SequenceEqual(phys)) return $"sectors {start}..{start + phys.Length / Sector - 1} read back differ from what was written";
+        if (!back.SequenceEqual(phys))
+        {
+            _readBackFailures++;
+            return $"sectors {start}..{start + phys.Length / Sector - 1} read back differ from what was written";
+        }
         if (separate < 0) return null;
         Span<byte> ck = stackalloc byte[Sector];
         if (ReadExactly(m, separate, ck) is { } why2) return $"read-back: {why2}";
-        return ck.SequenceEqual(_ck) ? null : $"checksum sector {separate} read back differs from what was written";
+        if (ck.SequenceEqual(_ck)) return null;
+        _readBackFailures++;
+        return $"checksum sector {separate} read back differs from what was written";
     }
 
     // ---- failures -------------------------------------------------------------------------
@@ -516,7 +533,41 @@ public sealed class FilterDevice(FilterOptions options) : IBlockDevice
     {
         string tries = budget is null ? "its checksum sectors could not be read" : $"{budget.Attempts} attempts failed";
         SysCall.Diag($"{_driver!.Label}: {(write ? "write" : "read")} of virtual sectors {v0}..{v0 + count - 1}: {tries}: EIO");
+        _failedOperations++;
         return Err.EIO;
+    }
+
+    /// <summary>Why checksum sector <paramref name="c"/> failed its seal (counted).</summary>
+    private string BadChecksum(ReadOnlySpan<byte> ck, long c)
+    {
+        _badChecksums++;
+        return ChecksumLayout.Blank(ck) ? $"checksum sector {c} reads as zeros" : $"checksum sector {c} is damaged";
+    }
+
+    /// <summary>The filter's counts in one line (docs/filter.md, "Status"): its operations and
+    /// those that ended in EIO; per device, what its driver did wrong as its BlockClient saw it
+    /// (thesis Fig. 5.9's "filter-driver output") and what the filter's own checks found.</summary>
+    public string Status()
+    {
+        var sb = new System.Text.StringBuilder($"status operations={_operation} failed={_failedOperations}");
+        foreach (var m in _members)
+        {
+            var c = m.Client;
+            sb.Append($" | {m.Name}{(m.InService ? "" : " (out of service)")} sent={c.Sent} dead-when-sending={c.DeadWhenSending} " +
+                      $"receive-timeouts={c.Timeouts} unexpected-replies={c.UnexpectedAnswers} requests-failed={c.ErrorAnswers} " +
+                      $"restarts={c.DriverRestarts} complaints={c.Complaints}");
+        }
+        sb.Append($" | bad-checksums={_badChecksums} read-after-write-failed={_readBackFailures} repaired={_repairs}");
+        return sb.ToString();
+    }
+
+    /// <summary>At a heartbeat, the status line goes to the log when it changed since the last.</summary>
+    private void ReportStatus()
+    {
+        string status = Status();
+        if (status == _lastStatus) return;
+        _lastStatus = status;
+        SysCall.Diag($"{_driver!.Label}: {status}");
     }
 
     /// <summary>The first 50 failures and repairs are logged, then every 1000th.</summary>
