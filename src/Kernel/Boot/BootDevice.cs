@@ -2,13 +2,16 @@
 // boot, registers in the machine's I/O port space at `io` and wires to IRQ line `irq`
 // (thesis Fig. 3.7 style): an NE2000 (ISA, programmed I/O), an RTL8139 (a PCI function at
 // `pci BUS:DEV.FN`, a bus master behind the IOMMU, its BAR0 and interrupt line set to `io` and
-// `irq` as firmware would), or an ATA disk (a PIIX3 IDE function at `pci`, its BAR4 — the
-// bus-master block — at `io`, plus the primary channel's fixed legacy ports 0x1F0–0x1F7 and
-// 0x3F6, IRQ 14 unless `irq` says otherwise, backed by the host file `image` of `size` bytes).
+// `irq` as firmware would), or an ATA disk (a PIIX3 IDE function at `pci` carrying one IDE
+// channel, `channel primary` or `secondary`, its BAR4 — the bus-master block — at `io`, plus the
+// channel's fixed legacy ports and IRQ: 0x1F0–0x1F7, 0x3F6 and IRQ 14, or 0x170–0x177, 0x376
+// and IRQ 15; backed by the host file `image` of `size` bytes).
 // A NIC's frames go nowhere (`backend none`), to a Linux TAP interface, or over UDP to another
 // instance. The parser checks names, numbers, ranges and overlaps; whether the backend or the
 // image can actually be opened (a TAP needs CAP_NET_ADMIN) is found out by the host at boot,
 // which reports it with File and Line.
+using Bulkhead.Machine.Devices.Ata;
+
 namespace Bulkhead.Kernel.Boot;
 
 public enum DeviceModel
@@ -36,9 +39,8 @@ public sealed class BootDevice
     public const int Rtl8139Ports = 0x100;
     /// <summary>I/O ports of the IDE function's BAR4, the bus-master block (its base aligned to it).</summary>
     public const int AtaBusMasterPorts = 0x10;
-    /// <summary>The ATA disk's fixed ports: the primary channel's command and control blocks.</summary>
-    public const int AtaCommandBlock = 0x1F0, AtaCommandBlockPorts = 8, AtaControlBlock = 0x3F6, AtaControlBlockPorts = 1;
-    public const int AtaDefaultIrq = 14;
+    /// <summary>The lengths of an ATA channel's fixed command and control blocks (their bases: AtaRegisters).</summary>
+    public const int AtaCommandBlockPorts = AtaRegisters.CommandBlockLength, AtaControlBlockPorts = AtaRegisters.ControlBlockLength;
     public const int MaxIrq = 15;
 
     public required string Name { get; init; }
@@ -56,10 +58,14 @@ public sealed class BootDevice
     };
 
     /// <summary>Every I/O port range the device occupies: [IoBase, IoBase+IoLength), and for the
-    /// ATA disk also its legacy command and control blocks.</summary>
+    /// ATA disk also its channel's legacy command and control blocks.</summary>
     public IReadOnlyList<(int Base, int Length)> IoRanges => Model == DeviceModel.Ata
-        ? [(IoBase, IoLength), (AtaCommandBlock, AtaCommandBlockPorts), (AtaControlBlock, AtaControlBlockPorts)]
+        ? [(IoBase, IoLength), (AtaRegisters.CommandBlockOf(Channel), AtaCommandBlockPorts), (AtaRegisters.ControlBlockOf(Channel), AtaControlBlockPorts)]
         : [(IoBase, IoLength)];
+    /// <summary>The ATA disk's IDE channel (`channel`; primary when omitted).</summary>
+    public AtaChannel Channel { get; internal set; }
+    /// <summary>The channel as written: "primary" or "secondary".</summary>
+    public string ChannelName => Channel == AtaChannel.Secondary ? "secondary" : "primary";
     /// <summary>PCI function of a PCI model: bus, device (0..31), function (0..7); -1 for ISA.</summary>
     public int PciBus { get; internal set; } = -1;
     public int PciDevice { get; internal set; } = -1;

@@ -7,7 +7,8 @@
 // IOMMU and is plugged into the PCI bus (BAR0 and interrupt line programmed as firmware does);
 // an ATA disk opens (or creates, sparse) its image — relative paths from the run directory —
 // gets its DMA port, is plugged into the PCI bus with its bus-master block at BAR4, and its
-// legacy command and control blocks are registered at 0x1F0 and 0x3F6 — all before any process
+// channel's legacy command and control blocks are registered (0x1F0 and 0x3F6 for the primary,
+// 0x170 and 0x376 for the secondary) — all before any process
 // runs, so the PCI-bus driver's scan finds them. A NIC's backend is the one the section names
 // (none, TAP, UDP) unless the caller supplies its own (a benchmark's in-process wire). Any
 // failure — a TAP interface that needs root, a UDP port in use, an image that cannot be
@@ -102,14 +103,15 @@ public sealed class BootDevices(string? runDirectory = null) : IDisposable
         _images.Add(image);
         if (image.Created) _created.Add((d, image));
         var address = new PciAddress((byte)d.PciBus, (byte)d.PciDevice, (byte)d.PciFunction);
-        var ata = new AtaController(image, $"BULKHEAD-{d.Name}", kernel.IrqLine(d.Irq), Board.Iommu.Port(address.RequesterId));
+        var ata = new AtaController(image, $"BULKHEAD-{d.Name}", kernel.IrqLine(d.Irq), Board.Iommu.Port(address.RequesterId), d.Channel);
         if (Board.PlugPci(address, ata.Config, ata.BusMaster, d.IoBase, d.Irq) is { } why)
             return $"{conf.File}:{d.Line}: device {d.Name}: {why}";
-        if (!Board.Io.Register(AtaRegisters.CommandBlockPorts, AtaRegisters.CommandBlockLength, ata.CommandBlock)
-            || !Board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock))
+        if (!Board.Io.Register(ata.CommandBlockBase, AtaRegisters.CommandBlockLength, ata.CommandBlock)
+            || !Board.Io.Register(ata.ControlBlockBase, AtaRegisters.ControlBlockLength, ata.ControlBlock))
             throw new InvalidOperationException($"device {d.Name}: the legacy IDE ports were taken behind the Board's back");
         _devices.Add(d);
-        kernel.Log("boot", $"device {d.Name}: ata pci {d.PciText}, bus master io 0x{d.IoBase:x}, ports 0x1f0 0x3f6 irq {d.Irq}, " +
+        kernel.Log("boot", $"device {d.Name}: ata pci {d.PciText}, bus master io 0x{d.IoBase:x}, {d.ChannelName} channel ports " +
+                           $"0x{ata.CommandBlockBase:x} 0x{ata.ControlBlockBase:x} irq {d.Irq}, " +
                            $"image {path} ({image.Sectors} sectors{(image.Created ? ", created" : "")})");
         return null;
     }

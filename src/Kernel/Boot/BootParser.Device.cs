@@ -1,21 +1,24 @@
-// The `device NAME` section of boot.conf: model, pci, io, irq, mac, backend, image, size. Every
-// key may appear once; model and io are required, and irq except for the ATA disk (default 14);
-// `pci BUS:DEV.FN` (hex bus and device, as lspci prints them) only for a PCI model, which gets
-// 00:DEV.0 with DEV = 3, 4, ... in order when it is omitted; mac and backend only for the NICs,
-// image (required) and size only for the disk. I/O ranges of different devices — the disk's
-// fixed legacy ports included — must not overlap and PCI addresses must differ (checked here,
-// as each device is read, against the earlier ones); a PCI model's io base must be aligned to
-// its BAR size.
+// The `device NAME` section of boot.conf: model, pci, io, irq, mac, backend, image, size,
+// channel. Every key may appear once; model and io are required, and irq except for the ATA
+// disk, whose IRQ is its channel's (14 primary, 15 secondary: compatibility mode wires them) and
+// may only be written as that; `pci BUS:DEV.FN` (hex bus and device, as lspci prints them) only
+// for a PCI model, which gets 00:DEV.0 with DEV = 3, 4, ... in order when it is omitted; mac and
+// backend only for the NICs, image (required), size and channel (primary or secondary, default
+// primary) only for the disk, one disk per channel. I/O ranges of different devices — the
+// disk's fixed legacy ports included — must not overlap and PCI addresses must differ (checked
+// here, as each device is read, against the earlier ones); a PCI model's io base must be
+// aligned to its BAR size.
 using System.Globalization;
 
 using Bulkhead.Lib.Config;
+using Bulkhead.Machine.Devices.Ata;
 
 namespace Bulkhead.Kernel.Boot;
 
 internal sealed partial class BootParser
 {
-    private static readonly HashSet<string> DeviceKeys = ["model", "pci", "io", "irq", "mac", "backend", "image", "size"];
-    private static readonly string[] NicKeys = ["mac", "backend"], DiskKeys = ["image", "size"];
+    private static readonly HashSet<string> DeviceKeys = ["model", "pci", "io", "irq", "mac", "backend", "image", "size", "channel"];
+    private static readonly string[] NicKeys = ["mac", "backend"], DiskKeys = ["image", "size", "channel"];
 
     private BootDevice ParseDevice(ConfigToken keyword, List<BootDevice> devices)
     {
@@ -37,7 +40,17 @@ internal sealed partial class BootParser
                 throw Error(keyLine, $"'{key}' is not a key of {what} ({dev.ModelName}: {(dev.IsNic ? "a network card" : "a disk")})");
         if (dev.IsNic && !seen.ContainsKey("irq")) throw Error(keyword.Line, $"{what} has no irq");
         if (!dev.IsNic && !seen.ContainsKey("image")) throw Error(keyword.Line, $"{what} has no image");
-        if (!dev.IsNic && !seen.ContainsKey("irq")) dev.Irq = BootDevice.AtaDefaultIrq;
+        if (!dev.IsNic)
+        {
+            int channelIrq = AtaRegisters.IrqOf(dev.Channel);
+            if (!seen.TryGetValue("irq", out int irqLine)) dev.Irq = channelIrq;
+            else if (dev.Irq != channelIrq)
+                throw Error(irqLine, $"irq {dev.Irq} of {what} is not its {dev.ChannelName} channel's IRQ {channelIrq} (compatibility mode wires it)");
+            if (devices.FirstOrDefault(o => !o.IsNic && o.Channel == dev.Channel) is { } same)
+                throw Error(seen.GetValueOrDefault("channel", keyword.Line),
+                    $"{what} is on the {dev.ChannelName} IDE channel, which device '{same.Name}' (line {same.Line}) already has; " +
+                    $"give one of them 'channel {(dev.Channel == AtaChannel.Primary ? "secondary" : "primary")}'");
+        }
         if (dev.IoBase + dev.IoLength > 0x10000)
             throw Error(ioLine, $"io range 0x{dev.IoBase:x}..0x{dev.IoBase + dev.IoLength - 1:x} of {what} is beyond 0xffff");
         foreach (var other in devices)
@@ -115,6 +128,15 @@ internal sealed partial class BootParser
             case "size":
                 Arity(stmt, 1, "one disk size in bytes, with K, M, G or T for KiB, MiB, GiB, TiB (e.g. 256M)");
                 d.ImageBytes = DiskSize(stmt[1]);
+                break;
+            case "channel":
+                Arity(stmt, 1, "one IDE channel (primary or secondary)");
+                d.Channel = stmt[1].Text switch
+                {
+                    "primary" when stmt[1].Is(ConfigTokenKind.Word) => AtaChannel.Primary,
+                    "secondary" when stmt[1].Is(ConfigTokenKind.Word) => AtaChannel.Secondary,
+                    _ => throw Error(stmt[1].Line, $"unknown IDE channel {stmt[1].Shown} (expected 'primary' or 'secondary')"),
+                };
                 break;
         }
     }

@@ -5,7 +5,9 @@
 // properties the device model consults (BusMasterEnabled, IoSpaceEnabled, IoBase). Rules:
 // every byte has a writable mask and a write-1-to-clear mask, so read-only fields ignore
 // writes and the I/O BAR's low bits stay zero — writing all ones to it reads back the size mask
-// (size probing); the other BARs read 0 (not implemented). Out-of-range accesses read as all ones and drop writes; nothing throws.
+// (size probing); the other BARs read 0 (not implemented); device-specific registers (0x40 up)
+// read 0 unless the model set them (SetDeviceRegister), and are read-only. Out-of-range
+// accesses read as all ones and drop writes; nothing throws.
 // Only I/O space, bus master, SERR# and INTx-disable command bits are implemented; a device
 // must not start DMA while bus mastering is disabled. Thread-safe.
 namespace Bulkhead.Machine.Pci;
@@ -18,6 +20,7 @@ public sealed class PciConfigSpace
     public const int VendorIdOffset = 0x00, DeviceIdOffset = 0x02, CommandOffset = 0x04, StatusOffset = 0x06;
     public const int RevisionOffset = 0x08, ClassCodeOffset = 0x09, HeaderTypeOffset = 0x0E;
     public const int Bar0Offset = 0x10, BarCount = 6, InterruptLineOffset = 0x3C, InterruptPinOffset = 0x3D;
+    public const int DeviceSpecificOffset = 0x40;
 
     // Command bits.
     public const ushort CommandIoSpace = 0x0001, CommandBusMaster = 0x0004, CommandSerr = 0x0100, CommandIntxDisable = 0x0400;
@@ -108,6 +111,14 @@ public sealed class PciConfigSpace
                 _data[o] = b;
             }
         }
+    }
+
+    /// <summary>Sets a device-specific register (offset 0x40 and above) as firmware left it, e.g.
+    /// PIIX3's IDE timing; read-only from the bus (writes to it are dropped).</summary>
+    public void SetDeviceRegister(int offset, int size, uint value)
+    {
+        if (!Valid(offset, size) || offset < DeviceSpecificOffset) throw new ArgumentOutOfRangeException(nameof(offset));
+        Put(offset, size, value);
     }
 
     /// <summary>Sets status bits on the device's behalf (e.g. a bus master seeing its transfer aborted).</summary>

@@ -2,6 +2,7 @@
 // eth0, eth1 and disk0, a full section with every key, the default MAC, the ATA disk's keys and
 // fixed legacy ports, and every mistake reported as "<file>:<line>: <reason>".
 using Bulkhead.Kernel.Boot;
+using Bulkhead.Machine.Devices.Ata;
 
 namespace Bulkhead.Kernel.Tests.Boot;
 
@@ -106,9 +107,45 @@ public sealed class BootDeviceTests
         Assert.Equal([(0xC100, 0x10), (0x1F0, 8), (0x3F6, 1)], d.IoRanges);
         Assert.Empty(d.Mac);
 
-        var e = BootConfig.Parse("device disk1 { model ata; pci 00:07.0; io d000; irq 15; image \"d 1.img\"; size 1048576; };").Devices[0];
+        Assert.Equal(AtaChannel.Primary, d.Channel);
+        var e = BootConfig.Parse("device disk1 { model ata; channel secondary; pci 00:07.0; io d000; irq 15; image \"d 1.img\"; size 1048576; };").Devices[0];
         Assert.Equal(("00:07.0", 15, "d 1.img", 1L << 20), (e.PciText, e.Irq, e.ImagePath, e.ImageBytes));
         Assert.Equal(0, BootConfig.Parse("device d { model ata; io c100; image x.img; };").Devices[0].ImageBytes); // the file's size
+    }
+
+    [Fact]
+    public void Parse_TwoAtaDisks_OnePerChannel_TheSecondaryAtItsPortsAndIrq15()
+    {
+        // The second disk exactly as docs/boot.md gives it, after the shipped disk0.
+        var c = BootConfig.Parse("""
+            device disk0 {
+                model ata;
+                pci 00:04.0;
+                io c100;
+                irq 14;
+                image disk0.img;
+                size 256M;
+            };
+            device disk1 {
+                model ata;
+                channel secondary;
+                pci 00:05.0;
+                io c110;
+                irq 15;
+                image disk1.img;
+                size 64M;
+            };
+            """);
+        var (d0, d1) = (c.Devices[0], c.Devices[1]);
+        Assert.Equal((AtaChannel.Primary, "primary", 14), (d0.Channel, d0.ChannelName, d0.Irq));
+        Assert.Equal((AtaChannel.Secondary, "secondary", 15), (d1.Channel, d1.ChannelName, d1.Irq));
+        Assert.Equal(("00:05.0", 0xC110, "disk1.img", 64L << 20), (d1.PciText, d1.IoBase, d1.ImagePath, d1.ImageBytes));
+        Assert.Equal([(0xC110, 0x10), (0x170, 8), (0x376, 1)], d1.IoRanges);
+
+        // Without irq the secondary channel's is 15; the channel may come before the disk on the primary.
+        var e = BootConfig.Parse("device b { model ata; channel secondary; io c200; image b.img; };\ndevice a { model ata; channel primary; io c100; image a.img; };");
+        Assert.Equal((AtaChannel.Secondary, 15, "00:03.0"), (e.Devices[0].Channel, e.Devices[0].Irq, e.Devices[0].PciText));
+        Assert.Equal((AtaChannel.Primary, 14, "00:04.0"), (e.Devices[1].Channel, e.Devices[1].Irq, e.Devices[1].PciText));
     }
 
     [Fact]
@@ -124,8 +161,19 @@ public sealed class BootDeviceTests
         { "device d {\n  model ata;\n  io c100;\n  image d.img;\n  size 1.5G;\n};", 5, "bad disk size '1.5G' (e.g. 256M, 1G, 1048576)" },
         { "device d {\n  model ata;\n  io c100;\n  image d.img;\n  mac 52:54:00:12:34:56;\n};", 5, "'mac' is not a key of device 'd' (ata: a disk)" },
         { "device e {\n  model ne2000;\n  io 300;\n  irq 9;\n  image d.img;\n};", 5, "'image' is not a key of device 'e' (ne2000: a network card)" },
-        { "device a { model ata; io c100; image a.img; };\ndevice b {\n  model ata;\n  io c200;\n  image b.img;\n};", 4,
-          "io range 0x1f0..0x1f7 of device 'b' overlaps device 'a' (0x1f0..0x1f7, line 1)" },
+        { "device a { model ata; io c100; image a.img; };\ndevice b {\n  model ata;\n  io c200;\n  image b.img;\n};", 2,
+          "device 'b' is on the primary IDE channel, which device 'a' (line 1) already has; give one of them 'channel secondary'" },
+        { "device a { model ata; channel secondary; io c100; image a.img; };\ndevice b {\n  model ata;\n  io c200;\n  channel secondary;\n  image b.img;\n};", 5,
+          "device 'b' is on the secondary IDE channel, which device 'a' (line 1) already has; give one of them 'channel primary'" },
+        { "device d {\n  model ata;\n  channel tertiary;\n  io c100;\n  image d.img;\n};", 3, "unknown IDE channel 'tertiary' (expected 'primary' or 'secondary')" },
+        { "device d {\n  model ata;\n  channel;\n  io c100;\n  image d.img;\n};", 3, "'channel' takes one IDE channel (primary or secondary)" },
+        { "device d {\n  model ata;\n  channel secondary;\n  io c100;\n  irq 14;\n  image d.img;\n};", 5,
+          "irq 14 of device 'd' is not its secondary channel's IRQ 15 (compatibility mode wires it)" },
+        { "device d {\n  model ata;\n  io c100;\n  irq 15;\n  image d.img;\n};", 4,
+          "irq 15 of device 'd' is not its primary channel's IRQ 14 (compatibility mode wires it)" },
+        { "device e {\n  model ne2000;\n  io 300;\n  irq 9;\n  channel primary;\n};", 5, "'channel' is not a key of device 'e' (ne2000: a network card)" },
+        { "device e { model ne2000; io 170; irq 9; };\ndevice d {\n  model ata;\n  channel secondary;\n  io c100;\n  image d.img;\n};", 5,
+          "io range 0x170..0x177 of device 'd' overlaps device 'e' (0x170..0x18f, line 1)" },
         { "device e { model ne2000; io 1e0; irq 9; };\ndevice d {\n  model ata;\n  io c100;\n  image d.img;\n};", 4,
           "io range 0x1f0..0x1f7 of device 'd' overlaps device 'e' (0x1e0..0x1ff, line 1)" },
         { "device eth0 {\n  model rtl8139;\n  io c080;\n  irq 9;\n};", 3, "io base 0xc080 of device 'eth0' must be a nonzero multiple of its BAR size 0x100" },

@@ -63,6 +63,32 @@ public sealed class BootDevicesTests : IDisposable
     }
 
     [Fact]
+    public void Start_TwoAtaDisks_EachChannelAtItsLegacyPorts_WithItsOwnFunctionAndImage()
+    {
+        const string both = Disk + "\ndevice disk1 { model ata; channel secondary; pci 00:05.0; io c110; irq 15; image disk1.img; size 1M; };";
+        using var devices = new BootDevices(_run);
+        using var sys = new TestSystem(board: devices.Board);
+        Assert.Null(devices.Start(sys.Kernel, BootConfig.Parse(both, "etc/test.conf")));
+        var (f0, f1) = (devices.Board.Pci.Find(new PciAddress(0, 4, 0))!, devices.Board.Pci.Find(new PciAddress(0, 5, 0))!);
+        Assert.Equal((0xC101u, (byte)14, 0x8000u, 0u), (f0.Read(0x20, 4), f0.InterruptLine, f0.Read(0x40, 2), f0.Read(0x42, 2)));
+        Assert.Equal((0xC111u, (byte)15, 0u, 0x8000u), (f1.Read(0x20, 4), f1.InterruptLine, f1.Read(0x40, 2), f1.Read(0x42, 2)));
+        Assert.Equal(1L << 20, new FileInfo(Path.Combine(_run, "disk1.img")).Length);
+
+        // IDENTIFY on each channel's ports answers that channel's disk.
+        var io = devices.Board.Io;
+        uint Sectors(int commandBlock)
+        {
+            io.Write(commandBlock + 6, 1, 0xE0);
+            io.Write(commandBlock + 7, 1, 0xEC);
+            var w = new uint[256];
+            for (int i = 0; i < 256; i++) w[i] = io.Read(commandBlock, 2);
+            return w[60] | (w[61] << 16);
+        }
+        Assert.Equal((131072u, 2048u), (Sectors(0x1F0), Sectors(0x170)));
+        Assert.Equal(0x50u, io.Read(0x376, 1));
+    }
+
+    [Fact]
     public void Start_ImageThatCannotBeOpened_NamesFileLineAndReason()
     {
         using var devices = new BootDevices(_run);

@@ -1,9 +1,10 @@
 // The bus-master IDE block of the ATA model (BAR4; "Programming Interface for Bus Master IDE
-// Controller" rev 1.0) and the DMA it does through the IOMMU. Registers of this channel:
-// command +0 (start 0x01, direction 0x08 = write memory), status +2 (active 0x01, error 0x02
-// and interrupt 0x04 write-1-to-clear, drive DMA-capable 0x20/0x40 plain read/write), PRD
-// table address +4 (32 bits, dword aligned). +1, +3 and the secondary channel's +8..+15 read 0
-// and drop writes (no secondary channel). Setting start makes the channel active; the transfer
+// Controller" rev 1.0) and the DMA it does through the IOMMU. Registers of this channel, from
+// its base (BAR4+0 for the primary channel, BAR4+8 for the secondary): command +0 (start 0x01,
+// direction 0x08 = write memory), status +2 (active 0x01, error 0x02 and interrupt 0x04
+// write-1-to-clear, drive DMA-capable 0x20/0x40 plain read/write), PRD table address +4 (32
+// bits, dword aligned). +1, +3 and the other channel's eight ports read 0 and drop writes (that
+// channel is not in this function). Setting start makes the channel active; the transfer
 // runs as soon as a READ/WRITE DMA command is pending as well, whichever came first. It walks
 // the PRD table (8-byte entries: address, byte count with 0 = 64 KiB, end of table in bit 31;
 // at most 8192 entries, the 64 KiB a table may span) moving the command's sectors between the
@@ -45,14 +46,13 @@ public sealed partial class AtaController
             uint v = 0;
             for (int i = 0; i < size; i++)
             {
-                int off = offset + i;
-                uint b = off switch
+                int at = offset + i, off = at - _bmBase;
+                uint b = at is < 0 or >= BusMasterLength ? 0xFFu : off switch
                 {
                     BmCommand => _bmCommand,
                     BmStatus => _bmStatus,
                     >= BmPrdTable and < BmPrdTable + 4 => (_prdTable >> (8 * (off - BmPrdTable))) & 0xFF,
-                    >= 0 and < BusMasterLength => 0,
-                    _ => 0xFF,
+                    _ => 0,
                 };
                 v |= b << (8 * i);
             }
@@ -67,7 +67,7 @@ public sealed partial class AtaController
         {
             for (int i = 0; i < size; i++)
             {
-                int off = offset + i;
+                int off = offset + i - _bmBase;
                 byte b = (byte)(value >> (8 * i));
                 switch (off)
                 {

@@ -1,11 +1,16 @@
-// A register-level model of a PC's primary IDE channel with one ATA disk (the master; the
-// slave is absent) behind an Intel PIIX3 IDE function (PCI 8086:7010, class 0x010180: legacy
-// ports, bus-master capable). Three port windows: the command block (8 ports, 0x1F0 on a PC),
-// the control block (alternate status / device control, 0x3F6) and the bus-master block (BAR4,
-// 16 ports); Config is the PCI configuration space. The disk is a host image (DiskImage).
+// A register-level model of one IDE channel of a PC (primary or secondary: AtaChannel) with one
+// ATA disk (the master; the slave is absent) behind an Intel PIIX3 IDE function (PCI
+// 8086:7010, class 0x010180: legacy ports, bus-master capable). A real PIIX3 carries both
+// channels in one function; here each channel is a function of its own (docs/machine.md "ATA
+// disk"), which says which channel it carries as PIIX3 does: only that channel's IDE timing
+// register (IDETIM, config 0x40 or 0x42) has its decode-enable bit set. Three port windows:
+// the command block (8 ports, 0x1F0 or 0x170 on a PC), the control block (alternate status /
+// device control, 0x3F6 or 0x376) and the bus-master block (BAR4, 16 ports; the channel's
+// registers at +0 or +8); Config is the PCI configuration space. The disk is a host image.
 //
-// Interface: the constructor wires disk, IRQ line (14 in compatibility mode) and DMA port;
-// the board registers CommandBlock, ControlBlock and BusMaster in the I/O space.
+// Interface: the constructor wires disk, IRQ line (14 or 15 in compatibility mode), DMA port
+// and channel; the board registers CommandBlock at CommandBlockBase, ControlBlock at
+// ControlBlockBase and BusMaster in the I/O space.
 // Rules: registers follow ATA/ATAPI-6 and the Bus Master IDE programming interface
 // (AtaRegisters; docs/machine.md "ATA registers"). Every offset, size and value is accepted
 // and nothing throws: misprogramming gets the error bits the standard gives (ABRT, IDNF, the
@@ -36,6 +41,7 @@ public sealed partial class AtaController
     private readonly string _serial;
     private readonly IIrqLine _irq;
     private readonly IDmaPort _dma;
+    private readonly int _bmBase; // this channel's registers in the bus-master block
 
     // All below guarded by _lock. The task file is shared by both devices on the channel; each
     // register keeps the value written before the last one ("previous", read back with HOB).
@@ -44,7 +50,7 @@ public sealed partial class AtaController
     private byte _device, _control, _status, _error;
     private bool _irqPending, _irqLevel;
 
-    public AtaController(DiskImage disk, string serial, IIrqLine irq, IDmaPort dma)
+    public AtaController(DiskImage disk, string serial, IIrqLine irq, IDmaPort dma, AtaChannel channel = AtaChannel.Primary)
     {
         ArgumentNullException.ThrowIfNull(disk);
         ArgumentNullException.ThrowIfNull(serial);
@@ -54,8 +60,12 @@ public sealed partial class AtaController
         _serial = serial.Length > 20 ? serial[..20] : serial;
         _irq = irq;
         _dma = dma;
+        if (channel is not (AtaChannel.Primary or AtaChannel.Secondary)) throw new ArgumentOutOfRangeException(nameof(channel));
+        Channel = channel;
+        _bmBase = BusMasterOffsetOf(channel);
         Config = new PciConfigSpace(PciVendorId, PciDeviceId, PciClassCode, revision: 0x00, ioBarSize: BusMasterLength,
             interruptPin: 1, ioBar: PciBusMasterBar);
+        Config.SetDeviceRegister(IdeTimingOf(channel), 2, IdeTimingDecodeEnable); // firmware enabled this channel only
         CommandBlock = new Window("ata (command block)", ReadCommandBlock, WriteCommandBlock);
         ControlBlock = new Window("ata (control block)", ReadControlBlock, WriteControlBlock);
         BusMaster = new Window("ata (bus master)", ReadBusMaster, WriteBusMaster);
@@ -71,6 +81,15 @@ public sealed partial class AtaController
 
     public string Name => "ata";
 
+    /// <summary>The channel this controller is: its legacy ports, IRQ and bus-master half.</summary>
+    public AtaChannel Channel { get; }
+
+    /// <summary>Where the board registers CommandBlock: 0x1F0 or 0x170.</summary>
+    public int CommandBlockBase => CommandBlockOf(Channel);
+
+    /// <summary>Where the board registers ControlBlock: 0x3F6 or 0x376.</summary>
+    public int ControlBlockBase => ControlBlockOf(Channel);
+
     public PciConfigSpace Config { get; }
 
     /// <summary>The command block, 8 ports (data, error/features, count, LBA low/mid/high, device, status/command).</summary>
@@ -79,7 +98,7 @@ public sealed partial class AtaController
     /// <summary>The control block, 1 port: alternate status (read), device control (write).</summary>
     public IPortDevice ControlBlock { get; }
 
-    /// <summary>The bus-master IDE block that BAR4 maps, 16 ports (this channel's registers at 0–7).</summary>
+    /// <summary>The bus-master IDE block that BAR4 maps, 16 ports (this channel's registers at 0–7 or 8–15).</summary>
     public IPortDevice BusMaster { get; }
 
     public long Sectors => _disk.Sectors;

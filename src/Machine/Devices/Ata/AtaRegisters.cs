@@ -1,5 +1,5 @@
-// The numbers of the ATA disk controller model (docs/machine.md "ATA registers"): the primary
-// channel's legacy ports, its task-file registers and their bits as the ATA/ATAPI-6 standard
+// The numbers of the ATA disk controller model (docs/machine.md "ATA registers"): each
+// channel's legacy ports and IRQ, its task-file registers and their bits as the ATA/ATAPI-6 standard
 // (T13/1410D) names them, the command opcodes the model knows, and the bus-master IDE block of
 // the "Programming Interface for Bus Master IDE Controller" (rev 1.0) that BAR4 of a PCI IDE
 // function maps. The one place that knows the numbers: the model and its tests use these names.
@@ -11,6 +11,22 @@ public static class AtaRegisters
     public const int CommandBlockPorts = 0x1F0, CommandBlockLength = 8;
     public const int ControlBlockPort = 0x3F6, ControlBlockLength = 1;
     public const int PrimaryIrq = 14;
+
+    // The secondary channel's.
+    public const int SecondaryCommandBlockPorts = 0x170, SecondaryControlBlockPort = 0x376;
+    public const int SecondaryIrq = 15;
+
+    /// <summary>Base of <paramref name="channel"/>'s command block (0x1F0 or 0x170).</summary>
+    public static int CommandBlockOf(AtaChannel channel) => channel == AtaChannel.Secondary ? SecondaryCommandBlockPorts : CommandBlockPorts;
+
+    /// <summary><paramref name="channel"/>'s control block port (0x3F6 or 0x376).</summary>
+    public static int ControlBlockOf(AtaChannel channel) => channel == AtaChannel.Secondary ? SecondaryControlBlockPort : ControlBlockPort;
+
+    /// <summary><paramref name="channel"/>'s IRQ in compatibility mode (14 or 15).</summary>
+    public static int IrqOf(AtaChannel channel) => channel == AtaChannel.Secondary ? SecondaryIrq : PrimaryIrq;
+
+    /// <summary>Offset of <paramref name="channel"/>'s registers in the bus-master block (0 or 8).</summary>
+    public static int BusMasterOffsetOf(AtaChannel channel) => channel == AtaChannel.Secondary ? BusMasterChannelLength : 0;
 
     // Command block offsets. Where reading and writing reach different registers, both names.
     public const int Data = 0, Error = 1, Features = 1, SectorCount = 2, LbaLow = 3, LbaMid = 4, LbaHigh = 5,
@@ -47,7 +63,7 @@ public static class AtaRegisters
     public const byte DiagnosticPassed = 0x01;
 
     // Bus-master IDE block (BAR4): primary channel at 0, secondary at 8.
-    public const int BusMasterLength = 16;
+    public const int BusMasterLength = 16, BusMasterChannelLength = 8;
     public const int BmCommand = 0, BmStatus = 2, BmPrdTable = 4;
     public const byte BmCommandStart = 0x01, BmCommandWrite = 0x08; // Write: the bus master writes memory (a READ DMA)
     public const byte BmStatusActive = 0x01, BmStatusError = 0x02, BmStatusInterrupt = 0x04,
@@ -63,4 +79,12 @@ public static class AtaRegisters
     public const ushort PciVendorId = 0x8086, PciDeviceId = 0x7010;
     public const uint PciClassCode = 0x010180;
     public const int PciBusMasterBar = 4;
+
+    // PIIX3's IDE timing registers (IDETIM, 16 bits): the primary channel's at 0x40, the
+    // secondary's at 0x42; bit 15 enables the decode of the channel's legacy ports.
+    public const int PciIdeTimingPrimary = 0x40, PciIdeTimingSecondary = 0x42;
+    public const ushort IdeTimingDecodeEnable = 0x8000;
+
+    /// <summary>Configuration offset of <paramref name="channel"/>'s IDETIM register.</summary>
+    public static int IdeTimingOf(AtaChannel channel) => channel == AtaChannel.Secondary ? PciIdeTimingSecondary : PciIdeTimingPrimary;
 }
