@@ -6,8 +6,10 @@
 // sizes every I/O BAR (BAR0..5; a reservation grants all of them: a PCI IDE function's
 // registers are its BAR4); then it serves PciCall requests (protocol: Lib/Pci/PciCall.cs).
 // Rules: ACLs come only from RS, ownership questions only from the IOMMU driver; a driver sees
-// and touches only devices its ACL grants and configuration space only of devices it holds,
-// and never the registers the kernel's privileges were derived from (ids, BARs, ROM, IRQ line).
+// and touches only devices its ACL grants; it reads the configuration space of any device its
+// ACL grants (to tell apart devices with the same ids before it reserves one, as MINIX's
+// drivers do with pci_attr_r8) and writes only that of devices it holds, and never the
+// registers the kernel's privileges were derived from (ids, BARs, ROM, IRQ line).
 // A device is held until its driver releases it or RS reports the driver gone (DelAcl).
 // RS restarts the PCI-bus driver like any boot process (docs/rs.md, "Boot processes"): who
 // holds which device is kept in DS (DsBackup "pci.owners", after every change and at every
@@ -235,7 +237,7 @@ public sealed class PciDriver
     {
         var req = m.As<PciRequest>();
         var f = Find(req.Bdf);
-        if (f is null || f.Owner != m.Source) return Deny(m.Source);
+        if (f is null || (f.Owner != m.Source && !(_acls.TryGetValue(m.Source, out var acl) && Grants(acl, f)))) return Deny(m.Source);
         if (!ValidAccess(req.Offset, req.Size)) return Err.EINVAL;
         int r = ConfigRead(f.Bdf, req.Offset, req.Size, out uint v);
         if (r != Err.Ok) return r;

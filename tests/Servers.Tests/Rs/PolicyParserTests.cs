@@ -95,7 +95,7 @@ public sealed class PolicyParserTests
     public void Load_DriversConf_HasExpectedPolicies()
     {
         var set = PolicySet.Load(RepoFile("etc/drivers.conf"));
-        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2", "inet", "daytimed", "at_wini", "memory", "filter", "mfs", "vfs"], set.Labels);
+        Assert.Equal(["testdrv", "rtl8139", "dp8390", "testdrv2", "inet", "daytimed", "at_wini", "at_wini1", "memory", "filter", "mfs", "vfs"], set.Labels);
 
         var t = set["testdrv"];
         Assert.Equal(Traps(Trap.Send, Trap.Receive, Trap.SendRec, Trap.Notify, Trap.SendNb), t.TrapMask);
@@ -298,6 +298,31 @@ public sealed class PolicyParserTests
         Assert.False(PolicySet.Conflicts(set["ne2"], set["ne0"], out why)); // adjacent ports, shared IRQ 9
         Assert.Equal("", why);
         Assert.False(PolicySet.Conflicts(set["net"], set["rtl0"], out _)); // a class is no single device
+        Assert.False(PolicySet.Conflicts(set["rtl0"], set["net"], out _));
+    }
+
+    [Fact]
+    public void Conflicts_SamePciIdWithDisjointLegacyPorts_AreDifferentDevices()
+    {
+        // The two IDE channels' drivers: one 8086/7010 function each, told apart by their ports.
+        var set = PolicySet.Load(RepoFile("etc/drivers.conf"));
+        var (primary, secondary) = (set["at_wini"], set["at_wini1"]);
+        Assert.Equal([new AddressRange(0x170, 8), new AddressRange(0x376, 1)], secondary.IsaIo);
+        Assert.Equal([15], secondary.IsaIrqs);
+        Assert.Equal(primary.PciDevices, secondary.PciDevices);
+        Assert.Equal(primary.KernelCalls, secondary.KernelCalls);
+        Assert.Equal(primary.Targets, secondary.Targets);
+        Assert.False(PolicySet.Conflicts(secondary, primary, out string why), why);
+        Assert.False(PolicySet.Conflicts(primary, secondary, out _));
+        Assert.True(PolicySet.Conflicts(primary, primary, out why)); // a second c0d0-like service
+        Assert.Equal("policy 'at_wini': isa io 1f0:8 overlaps isa io 1f0:8 of policy 'at_wini'", why);
+        var claims = new DeviceClaims();
+        Assert.True(claims.TryClaim("c0d0", primary, out _));
+        Assert.True(claims.TryClaim("c1d0", secondary, out why), why);
+        // Only one of the policies with legacy ports: the shared id still conflicts.
+        var noPorts = PolicySet.Parse("driver ide { pci device 8086/7010; };")["ide"];
+        Assert.True(PolicySet.Conflicts(noPorts, primary, out why));
+        Assert.Equal("policy 'ide': pci device 8086/7010 is also in policy 'at_wini'", why);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ internal sealed partial class AtaDisk
         _ports.Queue(_busMaster + BmCommand, direction);
         bool ext = NeedsExt(lba, count);
         QueueSelect(lba, count, ext);
-        _ports.Queue(CommandBlock + RegCommand, write ? (ext ? CmdWriteDmaExt : CmdWriteDma) : (ext ? CmdReadDmaExt : CmdReadDma));
+        _ports.Queue(_commandBlock + RegCommand, write ? (ext ? CmdWriteDmaExt : CmdWriteDma) : (ext ? CmdReadDmaExt : CmdReadDma));
         _ports.Queue(_busMaster + BmCommand, (byte)(direction | BmStart));
         _ports.WriteQueued();
         int r = WaitCommand(out byte status, _busMaster + BmStatus, out byte bm);

@@ -16,7 +16,7 @@ internal sealed partial class AtaDisk
     {
         bool ext = NeedsExt(lba, count);
         Select(lba, count, ext);
-        _ports.Out8(CommandBlock + RegCommand, write ? (ext ? CmdWriteSectorsExt : CmdWriteSectors) : (ext ? CmdReadSectorsExt : CmdReadSectors));
+        _ports.Out8(_commandBlock + RegCommand, write ? (ext ? CmdWriteSectorsExt : CmdWriteSectors) : (ext ? CmdReadSectorsExt : CmdReadSectors));
         int r;
         byte status;
         if (write)
@@ -29,7 +29,7 @@ internal sealed partial class AtaDisk
             long at = Buffer + (long)s * SectorSize;
             if (write)
             {
-                _ports.WriteData(CommandBlock + RegData, at, SectorSize);
+                _ports.WriteData(_commandBlock + RegData, at, SectorSize);
                 r = WaitCommand(out status);
                 if (r != Err.Ok) return r;
                 if ((status & (StErr | StDf)) != 0) return Err.EIO;
@@ -40,7 +40,7 @@ internal sealed partial class AtaDisk
                 r = WaitCommand(out status);
                 if (r != Err.Ok) return r;
                 if ((status & (StErr | StDf | StDrq)) != StDrq) return Err.EIO;
-                _ports.ReadData(CommandBlock + RegData, at, SectorSize);
+                _ports.ReadData(_commandBlock + RegData, at, SectorSize);
             }
             if (_ports.Error != Err.Ok) return _ports.Error;
         }
@@ -53,7 +53,7 @@ internal sealed partial class AtaDisk
         status = 0;
         for (int i = 0; i < DrqPolls && _ports.Error == Err.Ok; i++)
         {
-            status = _ports.In8(ControlPort);
+            status = _ports.In8(_controlPort);
             if ((status & StBsy) != 0) continue;
             if ((status & (StErr | StDf)) != 0) return Err.EIO;
             if ((status & StDrq) != 0) return Err.Ok;

@@ -1,5 +1,6 @@
 // The ATA disk as an IBlockDevice: initialization (PCI function, DMA region, IRQ, reset,
-// IDENTIFY), command issue and completion, and the retry policy. The transfers themselves are
+// IDENTIFY), command issue and completion, and the retry policy. One instance drives the master
+// disk of one channel, primary or secondary, at that channel's legacy ports and IRQ. The transfers themselves are
 // in AtaDisk.Dma.cs (bus-master DMA through the bounce buffer) and AtaDisk.Pio.cs.
 // A command completes with its interrupt: WaitCommand waits for the HARDWARE notification
 // (BlockDriver.WaitInterrupt keeps requests that arrive meanwhile), reads Status — which
@@ -24,8 +25,9 @@ internal sealed partial class AtaDisk : IBlockDevice
     public const ushort Vendor = 0x8086, Device = 0x7010;
     public const int SectorSize = 512, MaxAttempts = 3;
 
-    // Legacy ports of the primary channel and its registers (ATA/ATAPI-6).
-    private const int CommandBlock = 0x1F0, ControlPort = 0x3F6, DefaultIrq = 14;
+    // Legacy ports and IRQs of the two channels in compatibility mode, and the registers (ATA/ATAPI-6).
+    private const int PrimaryCommandBlock = 0x1F0, PrimaryControl = 0x3F6, PrimaryIrq = 14;
+    private const int SecondaryCommandBlock = 0x170, SecondaryControl = 0x376, SecondaryIrq = 15;
     private const int RegData = 0, RegFeatures = 1, RegError = 1, RegCount = 2, RegLbaLow = 3, RegLbaMid = 4, RegLbaHigh = 5,
         RegDevice = 6, RegStatus = 7, RegCommand = 7;
     private const byte StErr = 0x01, StDrq = 0x08, StDf = 0x20, StBsy = 0x80;
@@ -36,9 +38,14 @@ internal sealed partial class AtaDisk : IBlockDevice
         CmdFlushCache = 0xE7, CmdFlushCacheExt = 0xEA, CmdIdentify = 0xEC;
     private const long Lba28Limit = 0x0FFFFFFF;
 
-    // PCI.
-    private const int PciCommand = 0x04, BusMasterBar = 4;
+    // PCI: the command register, the bus-master BAR (a channel's registers at +0 or +8), the
+    // programming interface's native-mode bits (primary bit 0, secondary bit 2) and PIIX3's IDE
+    // timing registers (primary 0x40, secondary 0x42; bit 15: the channel's ports decode).
+    private const int PciCommand = 0x04, BusMasterBar = 4, BusMasterChannelPorts = 8;
     private const ushort PciCommandIo = 0x0001, PciCommandMaster = 0x0004;
+    private const uint ProgIfPrimaryNative = 0x01, ProgIfSecondaryNative = 0x04;
+    private const int IdeTimingPrimary = 0x40, IdeTimingSecondary = 0x42;
+    private const uint IdeTimingDecodeEnable = 0x8000;
 
     // The bounce buffer (also the PIO staging buffer): 256 sectors, one LBA28 command.
     private const int BounceBytes = 128 * 1024, PageSize = 4096;
@@ -46,19 +53,26 @@ internal sealed partial class AtaDisk : IBlockDevice
 
     private readonly AtaPorts _ports = new();
     private readonly long _timeoutNs;
+    private readonly bool _secondary;
+    private readonly int _commandBlock, _controlPort;
     private BlockDriver? _driver;
     private bool _dma;
-    private int _bdf = -1, _busMaster = -1, _irq = DefaultIrq;
+    private int _bdf = -1, _busMaster = -1, _irq;
     private long _region = -1; // page-aligned: PRD table page, then the bounce buffer
     private ulong _bus;        // bus address of _region
     private long _sectors;
     private bool _lba48;
     private string _model = "";
 
-    public AtaDisk(bool pio, long timeoutNs)
+    /// <param name="secondary">drive the secondary channel (0x170, 0x376, IRQ 15), not the primary</param>
+    public AtaDisk(bool pio, long timeoutNs, bool secondary = false)
     {
         _dma = !pio;
         _timeoutNs = timeoutNs;
+        _secondary = secondary;
+        (_commandBlock, _controlPort, _irq) = secondary
+            ? (SecondaryCommandBlock, SecondaryControl, SecondaryIrq)
+            : (PrimaryCommandBlock, PrimaryControl, PrimaryIrq);
     }
 
     public bool Partitioned => true;
@@ -98,17 +112,17 @@ internal sealed partial class AtaDisk : IBlockDevice
         return Err.Ok;
     }
 
-    /// <summary>The IDE function from the PCI-bus driver, bus mastering on, the DMA region pinned and in its IOMMU domain.</summary>
+    /// <summary>The IDE function of this channel from the PCI-bus driver, bus mastering on, the DMA region pinned and in its IOMMU domain.</summary>
     private int SetUpDma()
     {
-        int r = PciClient.Find(Vendor, Device, out var dev);
+        int r = FindFunction(out _bdf);
         if (r != Err.Ok) return r;
-        _bdf = dev.Bdf;
         r = PciClient.Reserve(_bdf, out var res);
         if (r != Err.Ok) return r;
         var bar = res.Bars[BusMasterBar];
-        if (bar.Size < 8) return Err.ENODEV;
-        _busMaster = bar.Base;
+        int half = _secondary ? BusMasterChannelPorts : 0;
+        if (bar.Size < half + BusMasterChannelPorts) return Err.ENODEV;
+        _busMaster = bar.Base + half;
         if (res.Irq > 0) _irq = res.Irq;
         r = PciClient.ReadConfig(_bdf, PciCommand, 2, out uint cmd);
         if (r == Err.Ok) r = PciClient.WriteConfig(_bdf, PciCommand, 2, cmd | PciCommandIo | PciCommandMaster);
@@ -117,6 +131,27 @@ internal sealed partial class AtaDisk : IBlockDevice
         if (r != Err.Ok) return r;
         if (_bus + PageSize + BounceBytes > 0x1_0000_0000UL) return Err.ERANGE; // PRDs hold 32-bit addresses
         return IommuClient.Map(_bdf, _bus, PageSize + BounceBytes);
+    }
+
+    /// <summary>The first granted IDE function (in bus order) that carries this driver's channel in
+    /// compatibility mode: its IDE timing register for the channel has decode enabled, as firmware
+    /// leaves a PIIX3 channel it enabled. Read before reserving, so a driver never takes — not
+    /// even for a moment — the function of the other channel's disk; two drivers started at once
+    /// each find their own. ENODEV when no granted function carries the channel.</summary>
+    private int FindFunction(out int bdf)
+    {
+        bdf = -1;
+        uint native = _secondary ? ProgIfSecondaryNative : ProgIfPrimaryNative;
+        int timing = _secondary ? IdeTimingSecondary : IdeTimingPrimary;
+        int r = PciClient.FirstDevice(out var dev);
+        for (; r == Err.Ok; r = PciClient.NextDevice(dev.Bdf, out dev))
+        {
+            if (dev.Vendor != Vendor || dev.Device != Device || (dev.ClassCode & native) != 0) continue;
+            if (PciClient.ReadConfig(dev.Bdf, timing, 2, out uint idetim) != Err.Ok || (idetim & IdeTimingDecodeEnable) == 0) continue;
+            bdf = dev.Bdf;
+            return Err.Ok;
+        }
+        return r == Err.ENOENT ? Err.ENODEV : r;
     }
 
     public int Describe(int unit, out long bytes, out int sectorSize)
@@ -135,7 +170,7 @@ internal sealed partial class AtaDisk : IBlockDevice
     {
         // An interrupt no command waited for (a late one after a timeout): acknowledge it.
         if ((hooks & (1UL << HookId)) == 0) return;
-        _ports.In8(CommandBlock + RegStatus);
+        _ports.In8(_commandBlock + RegStatus);
         SysCall.IrqCtl(IrqCtlRequest.Enable, _irq, HookId);
         CheckPorts();
     }
@@ -170,7 +205,7 @@ internal sealed partial class AtaDisk : IBlockDevice
         for (int attempt = 1; ; attempt++)
         {
             Select(0, 0, ext: false);
-            _ports.Out8(CommandBlock + RegCommand, _lba48 ? CmdFlushCacheExt : CmdFlushCache);
+            _ports.Out8(_commandBlock + RegCommand, _lba48 ? CmdFlushCacheExt : CmdFlushCache);
             int r = WaitCommand(out byte status);
             CheckPorts();
             if (r == Err.Ok && (status & (StErr | StDf)) == 0) return Err.Ok;
@@ -185,8 +220,8 @@ internal sealed partial class AtaDisk : IBlockDevice
     {
         for (int attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            _ports.Out8(CommandBlock + RegDevice, DevLba);
-            _ports.Out8(CommandBlock + RegCommand, CmdIdentify);
+            _ports.Out8(_commandBlock + RegDevice, DevLba);
+            _ports.Out8(_commandBlock + RegCommand, CmdIdentify);
             int r = WaitCommand(out byte status);
             CheckPorts();
             if (r == Err.Ok && status == 0) return Err.ENODEV; // no device
@@ -195,7 +230,7 @@ internal sealed partial class AtaDisk : IBlockDevice
                 Reset();
                 continue;
             }
-            _ports.ReadData(CommandBlock + RegData, Buffer, SectorSize);
+            _ports.ReadData(_commandBlock + RegData, Buffer, SectorSize);
             CheckPorts();
             byte[] id = Channel.Current.Arena.Slice((int)Buffer, SectorSize).ToArray();
             ushort Word(int i) => (ushort)(id[2 * i] | id[2 * i + 1] << 8);
@@ -223,7 +258,7 @@ internal sealed partial class AtaDisk : IBlockDevice
     /// <summary>Queues Select's writes; the caller adds its own and writes the queue.</summary>
     private void QueueSelect(long lba, int count, bool ext)
     {
-        int b = CommandBlock;
+        int b = _commandBlock;
         _ports.Queue(b + RegFeatures, 0);
         if (ext)
         {
@@ -266,12 +301,12 @@ internal sealed partial class AtaDisk : IBlockDevice
             int r = _driver!.WaitInterrupt(_timeoutNs, out ulong hooks);
             if (r != Err.Ok)
             {
-                status = _ports.In8(ControlPort); // alternate status, for the message
+                status = _ports.In8(_controlPort); // alternate status, for the message
                 return r;
             }
             if ((hooks & (1UL << HookId)) == 0) continue;
-            if (alsoPort >= 0) (status, also) = _ports.In8Pair(CommandBlock + RegStatus, alsoPort);
-            else status = _ports.In8(CommandBlock + RegStatus);
+            if (alsoPort >= 0) (status, also) = _ports.In8Pair(_commandBlock + RegStatus, alsoPort);
+            else status = _ports.In8(_commandBlock + RegStatus);
             SysCall.IrqCtl(IrqCtlRequest.Enable, _irq, HookId);
             if (_ports.Error != Err.Ok) return _ports.Error;
             if ((status & StBsy) == 0) return Err.Ok;
@@ -282,16 +317,16 @@ internal sealed partial class AtaDisk : IBlockDevice
     private void Reset()
     {
         _prdLoaded = false;
-        _ports.Out8(ControlPort, CtlSrst | CtlNien);
-        _ports.Out8(ControlPort, 0);
-        for (int i = 0; i < 100_000 && (_ports.In8(ControlPort) & StBsy) != 0 && _ports.Error == Err.Ok; i++) { }
+        _ports.Out8(_controlPort, CtlSrst | CtlNien);
+        _ports.Out8(_controlPort, 0);
+        for (int i = 0; i < 100_000 && (_ports.In8(_controlPort) & StBsy) != 0 && _ports.Error == Err.Ok; i++) { }
         if (_busMaster >= 0)
         {
             _ports.Out8(_busMaster + BmCommand, 0);
             _ports.Out8(_busMaster + BmStatus, BmError | BmInterrupt);
         }
-        _ports.Out8(CommandBlock + RegDevice, DevLba);
-        _ports.In8(CommandBlock + RegStatus); // drop an interrupt the reset left pending
+        _ports.Out8(_commandBlock + RegDevice, DevLba);
+        _ports.In8(_commandBlock + RegStatus); // drop an interrupt the reset left pending
         CheckPorts();
     }
 

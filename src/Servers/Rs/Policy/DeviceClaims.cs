@@ -1,8 +1,11 @@
 // The devices claimed by running drivers, so RS can refuse a driver whose device is already
 // in use (thesis §2.3.1: "if the new driver's device is already in use, the launch process is
 // aborted"). Two policies conflict when their `isa io` ranges overlap or they share a
-// `pci device` id. IRQ lines may be shared (ISA drivers chained on one line, as MINIX
-// allows), and `pci class` grants no single device, so neither conflicts.
+// `pci device` id — unless both also list `isa io` ranges and those are disjoint: then the
+// id names a kind of device of which each drives a different one, told apart by the legacy
+// ports (at_wini and at_wini1: one PIIX3 IDE function per channel; which function each may
+// take is the PCI-bus driver's reservation). IRQ lines may be shared (ISA drivers chained on
+// one line, as MINIX allows), and `pci class` grants no single device, so neither conflicts.
 // Claims are kept per service (label): a service never conflicts with itself (a restart keeps
 // its claim), and two services under the same policy entry conflict like any two. Messages
 // name the running service that holds the device. Not thread-safe; RS owns one instance.
@@ -51,6 +54,7 @@ public sealed class DeviceClaims
                     reason = $"policy '{a.Label}': isa io {r} overlaps isa io {o} of policy '{b.Label}'";
                     return true;
                 }
+        if (a.IsaIo.Count > 0 && b.IsaIo.Count > 0) return false; // disjoint legacy ports: different devices of one kind
         foreach (var d in a.PciDevices)
             if (b.PciDevices.Contains(d))
             {
