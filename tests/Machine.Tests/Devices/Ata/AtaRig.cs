@@ -2,7 +2,8 @@
 // physical memory behind an IOMMU, an IRQ probe, and an AtaController as a driver sees it —
 // task-file registers by name, PIO sector transfers the way at_wini and Linux's libata do
 // them (write the task file, issue the command, wait for DRQ, move 256 words per sector), and
-// a PRD table builder for bus-master DMA. Dispose removes the image.
+// a PRD table builder for bus-master DMA (at the channel's half of the block). Either channel;
+// primary unless the constructor says otherwise. Dispose removes the image.
 using Bulkhead.Machine.Devices.Ata;
 using Bulkhead.Machine.Dma;
 using Bulkhead.Machine.Irq;
@@ -25,12 +26,12 @@ internal sealed class AtaRig : IDisposable
     public readonly DiskImage Image;
     public readonly PhysicalMemory Memory = new(64);
     public readonly Iommu Iommu;
-    public readonly IrqProbe Irq = new();
+    public readonly IrqProbe Irq;
     public readonly AtaController Ata;
 
-    public sealed class IrqProbe : IIrqLine
+    public sealed class IrqProbe(int number) : IIrqLine
     {
-        public int Number => PrimaryIrq;
+        public int Number => number;
         public bool Level { get; private set; }
         public int Raised { get; private set; }
 
@@ -41,8 +42,13 @@ internal sealed class AtaRig : IDisposable
         }
     }
 
-    public AtaRig(long bytes = 1 << 20)
+    /// <summary>This channel's registers in the bus-master block: 0 (primary) or 8 (secondary).</summary>
+    public readonly int BmBase;
+
+    public AtaRig(long bytes = 1 << 20, AtaChannel channel = AtaChannel.Primary)
     {
+        Irq = new IrqProbe(IrqOf(channel));
+        BmBase = BusMasterOffsetOf(channel);
         Dir = Directory.CreateTempSubdirectory("bulkhead-ata-").FullName;
         ImagePath = Path.Combine(Dir, "disk.img");
         Image = DiskImage.Open(ImagePath, bytes);
@@ -50,7 +56,7 @@ internal sealed class AtaRig : IDisposable
         Iommu = new Iommu(Memory, 8, 64);
         Assert.True(Iommu.Allow(Rid, PrdTable >> 12));
         for (uint i = 0; i < 16; i++) Assert.True(Iommu.Allow(Rid, (Buffer >> 12) + i));
-        Ata = new AtaController(Image, "BH0001", Irq, Iommu.Port(Rid));
+        Ata = new AtaController(Image, "BH0001", Irq, Iommu.Port(Rid), channel);
     }
 
     public void Dispose()
@@ -176,7 +182,7 @@ internal sealed class AtaRig : IDisposable
         Ata.Config.Write(PciConfigSpace.CommandOffset, 2,
             PciConfigSpace.CommandIoSpace | (busMaster ? PciConfigSpace.CommandBusMaster : 0u));
 
-    public byte BmStatusReg => (byte)Ata.BusMaster.Read(BmStatus, 1);
+    public byte BmStatusReg => (byte)Ata.BusMaster.Read(BmBase + BmStatus, 1);
 
     /// <summary>Writes a PRD table of (address, bytes) entries at <paramref name="at"/>, the last marked end of table.</summary>
     public void Prds(params (uint Address, int Bytes)[] entries) => PrdsAt(PrdTable, entries);
@@ -191,14 +197,14 @@ internal sealed class AtaRig : IDisposable
             BitConverter.TryWriteBytes(t.AsSpan(8 * i + 4), flags);
         }
         Assert.True(Memory.Write(at, t));
-        Ata.BusMaster.Write(BmPrdTable, 4, at);
+        Ata.BusMaster.Write(BmBase + BmPrdTable, 4, at);
     }
 
     /// <summary>Starts the bus master in the direction a READ DMA (toMemory) or WRITE DMA needs.</summary>
     public void StartBusMaster(bool toMemory) =>
-        Ata.BusMaster.Write(BmCommand, 1, BmCommandStart | (toMemory ? BmCommandWrite : 0u));
+        Ata.BusMaster.Write(BmBase + BmCommand, 1, BmCommandStart | (toMemory ? BmCommandWrite : 0u));
 
-    public void StopBusMaster() => Ata.BusMaster.Write(BmCommand, 1, 0);
+    public void StopBusMaster() => Ata.BusMaster.Write(BmBase + BmCommand, 1, 0);
 
     public byte[] Phys(uint address, int length)
     {
