@@ -28,8 +28,10 @@ public sealed class SwifiCampaignTests : IDisposable
         string results = Path.Combine(_dir, $"{driver}.jsonl");
         const int Trials = 15, Faults = 4;
         int status = SwifiCampaign.Run(root, new SwifiOptions(["--driver", driver, "--type", "random", "--trials", $"{Trials}", "--faults", $"{Faults}", "--seed", $"{seed}", "--out", results]));
-        var (campaign, trials) = SwifiJson.Read(results);
+        var (campaign, trials, summary) = SwifiJson.Read(results);
         Assert.Equal(Trials, trials.Count);
+        Assert.True(summary is { Completed: true }, "the campaign did not end with a summary of a complete run");
+        Assert.Equal(trials.Any(t => t.Restarted), summary.Counters.Keys.Any(k => k.StartsWith("restart ", StringComparison.Ordinal)));
         Assert.All(trials, t => Assert.True(t.Propagation is null, $"trial {t.Trial}: {t.Propagation}"));
         Assert.Equal(0, status);
         // Every replacement brought the workload back; a disrupted driver (the thesis's term: it fails

@@ -43,9 +43,28 @@ public sealed class SwifiCommandLineTests : IDisposable
         File.WriteAllText(file, "");
         Assert.Contains("empty", Assert.Throws<InvalidDataException>(() => SwifiJson.Read(file)).Message, StringComparison.Ordinal);
         File.WriteAllLines(file, [SwifiJson.Line(campaign)]);
-        var (back, trials) = SwifiJson.Read(file);
+        var (back, trials, summary) = SwifiJson.Read(file);
         Assert.Equal(campaign.Driver, back.Driver);
         Assert.Equal(campaign.DenialCategories, back.DenialCategories);
         Assert.Empty(trials);
+        Assert.Null(summary); // a campaign that did not end
+
+        var end = new SummaryRecord(0, 0, 0, 0, 0, 0, 1.5, true, new() { ["restart exception"] = 2, ["filter sent"] = 40 });
+        File.WriteAllLines(file, [SwifiJson.Line(campaign), SwifiJson.Line(end)]);
+        (_, trials, summary) = SwifiJson.Read(file);
+        Assert.Empty(trials);
+        Assert.Equal((true, 2L, 40L), (summary!.Completed, summary.Counters["restart exception"], summary.Counters["filter sent"]));
+        File.WriteAllLines(file, [SwifiJson.Line(campaign), SwifiJson.Line(end), SwifiJson.Line(end)]);
+        Assert.Equal($"{file}:3: a line after the campaign's summary",
+                     Assert.Throws<InvalidDataException>(() => SwifiJson.Read(file)).Message);
+    }
+
+    [Fact]
+    public void Options_Presets_AreKnown_AndSetTheirOwnDriver()
+    {
+        Assert.Equal("thesis-5.1.3", new SwifiOptions(["--preset", "thesis-5.1.3"]).Preset);
+        Assert.Contains("known: thesis-5.1.2, thesis-5.1.3", Assert.Throws<ArgumentException>(() => new SwifiOptions(["--preset", "x"])).Message, StringComparison.Ordinal);
+        Assert.Contains("sets --driver", Assert.Throws<ArgumentException>(() =>
+            SwifiCampaign.Run("/nonexistent", new SwifiOptions(["--preset", "thesis-5.1.3", "--driver", "at_wini"]))).Message, StringComparison.Ordinal);
     }
 }

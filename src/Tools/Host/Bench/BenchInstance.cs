@@ -290,14 +290,15 @@ internal sealed partial class BenchInstance : IDisposable
     public static string WriteSeededFile(string path, long bytes) =>
         WriteSeededFile(path, bytes, System.Security.Cryptography.HashAlgorithmName.SHA256);
 
-    /// <summary>As WriteSeededFile, with the hash <paramref name="hash"/> of the bytes.</summary>
-    public static string WriteSeededFile(string path, long bytes, System.Security.Cryptography.HashAlgorithmName hash)
+    /// <summary>As WriteSeededFile, with the hash <paramref name="hash"/> of the bytes, from the
+    /// seed <paramref name="seed"/> (default: the size).</summary>
+    public static string WriteSeededFile(string path, long bytes, System.Security.Cryptography.HashAlgorithmName hash, int? seed = null)
     {
         using var h = System.Security.Cryptography.IncrementalHash.CreateHash(hash);
         using (var f = File.Create(path))
         {
             var buf = new byte[1 << 20];
-            var rng = new Random(unchecked((int)bytes));
+            var rng = new Random(seed ?? unchecked((int)bytes));
             for (long left = bytes; left > 0; left -= buf.Length)
             {
                 rng.NextBytes(buf);

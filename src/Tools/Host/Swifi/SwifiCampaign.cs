@@ -1,19 +1,19 @@
-// `bulkhead swifi run` (thesis §5.1.1–5.1.2; docs/swifi.md): a seeded SWIFI campaign against one
-// network driver of a booted instance. The instance is a NetInstance (bench netrecovery's: both
-// cards on TAP interfaces whose Linux ends are in a network namespace, RS with no failure limit,
-// the drivers restarted without backoff) with the target's heartbeat period cut to 1 s, so a
-// hung driver is caught within 2 s. The Linux end runs the workload's peers: a daytime server
-// (socat) and python3's http.server with a file of seeded random bytes.
+// `bulkhead swifi run` (thesis §5.1.1–5.1.3; docs/swifi.md): a seeded SWIFI campaign against one
+// driver of a booted instance, its testbed (ISwifiTestbed): a network driver under TCP requests
+// (SwifiNetTestbed), or at_wini on a second disk behind the filter driver under file writes and
+// reads (SwifiBlockTestbed).
 // Each trial, as §5.1.1 describes: inject --faults faults into the running driver (Injector),
-// run the workload (a daytime request and a checksummed download through INET), then look:
-// did RS restart the driver, and why (its restart line); did the workload work, or work again
-// once the driver was back; which accesses were denied meanwhile (the kernel's Fig. 5.5 table);
-// and is everything else as it was (every other service still the same process, running).
-// Anything else is a propagation and is recorded with the trial's faults. A driver that fails
-// the workload without RS noticing within CatchS is disrupted (§5.1.2): like the thesis, the
-// campaign goes on injecting into it, and after MaxDisruptedTrials such trials in a row (or at
-// the last trial) kills it itself (recorded as forced: "not caught"), so a campaign always goes
-// on. Results go to --out (default results/swifi-DRIVER-TYPE-SEED.jsonl).
+// run the workload, then look: did RS restart the driver, and why (its restart line); did the
+// workload work, or work again once the driver was back; which accesses were denied meanwhile
+// (the kernel's Fig. 5.5 table); and is everything else as it was (every other service still the
+// same process, running). Anything else is a propagation and is recorded with the trial's
+// faults. A driver that fails the workload without RS noticing within the testbed's CatchS is
+// disrupted (§5.1.2): like the thesis, the campaign goes on injecting into it, and after
+// MaxDisruptedTrials such trials in a row (or at the last trial) kills it itself (recorded as
+// forced: "not caught"), so a campaign always goes on. Results go to --out (default
+// results/swifi-DRIVER-TYPE-SEED.jsonl): the campaign, its trials, and a summary with what the
+// testbed counted (RS's restarts by cause; for at_wini the filter's status and the driver's own
+// messages, Fig. 5.9).
 // Rules: fault number n (trial t's are (t-1)·M … t·M-1) is decided by the seed and n alone, and
 // by the current code of the driver instance it lands in (Injector.FaultSeed).
 using System.Diagnostics;
@@ -28,9 +28,6 @@ namespace Bulkhead.Host.Swifi;
 
 internal static partial class SwifiCampaign
 {
-    private const int HttpPort = 8080, FileBytes = 64 << 10, WorkloadTimeoutS = 5;
-    /// <summary>How long RS and INET get to catch a driver that fails the workload (two heartbeat periods and more).</summary>
-    private const int CatchS = 3;
     /// <summary>Disrupted trials in a row after which the campaign kills the driver itself.</summary>
     private const int MaxDisruptedTrials = 5;
     /// <summary>Every this many trials RS's `ps` is asked even when nothing looks changed.</summary>
@@ -41,21 +38,32 @@ internal static partial class SwifiCampaign
     /// another --seed makes 3.2 M), results under results/thesis-5.1.2/.</summary>
     public const string ThesisPreset = "thesis-5.1.2";
 
+    /// <summary>The thesis's §5.1.3 block-driver runs (Fig. 5.9): seven campaigns of 40 trials ×
+    /// 25 random faults against at_wini behind the filter, results under results/thesis-5.1.3/.</summary>
+    public const string BlockPreset = "thesis-5.1.3";
+
+    public static readonly string[] Presets = [ThesisPreset, BlockPreset];
+
     public static int Run(string root, SwifiOptions o)
     {
         if (o.Preset is null) return RunOne(root, o);
         if (o.Driver is not null || o.TypeGiven || o.Out is not null)
             throw new ArgumentException($"swifi run: --preset {o.Preset} sets --driver, --type and --out itself");
-        string dir = Path.Combine(root, "results", ThesisPreset);
+        string dir = Path.Combine(root, "results", o.Preset);
         int status = 0, series = 0;
-        foreach (var driver in new[] { "dp8390", "rtl8139" })
-            foreach (var type in new[] { "source", "destination", "pointer", "parameter", "control", "binary", "omission", "random" })
-            {
-                string[] args = ["--driver", driver, "--type", type, "--trials", $"{(o.TrialsGiven ? o.Trials : 1000)}",
-                                 "--faults", $"{(o.FaultsGiven ? o.Faults : 100)}", "--seed", $"{(int)((o.Seed * 100L + series++) & int.MaxValue)}",
-                                 "--out", Path.Combine(dir, $"swifi-{driver}-{type}-{o.Seed}.jsonl")];
-                status = Math.Max(status, RunOne(root, new SwifiOptions(args)));
-            }
+        var runs = o.Preset == BlockPreset
+            ? Enumerable.Range(1, 7).Select(_ => (Driver: "at_wini", Type: "random", Trials: 40, Faults: 25))
+            : from driver in new[] { "dp8390", "rtl8139" }
+              from type in new[] { "source", "destination", "pointer", "parameter", "control", "binary", "omission", "random" }
+              select (Driver: driver, Type: type, Trials: 1000, Faults: 100);
+        foreach (var run in runs)
+        {
+            int seed = (int)((o.Seed * 100L + series++) & int.MaxValue);
+            string name = o.Preset == BlockPreset ? $"swifi-{run.Driver}-T{series}-{o.Seed}.jsonl" : $"swifi-{run.Driver}-{run.Type}-{o.Seed}.jsonl";
+            string[] args = ["--driver", run.Driver, "--type", run.Type, "--trials", $"{(o.TrialsGiven ? o.Trials : run.Trials)}",
+                             "--faults", $"{(o.FaultsGiven ? o.Faults : run.Faults)}", "--seed", $"{seed}", "--out", Path.Combine(dir, name)];
+            status = Math.Max(status, RunOne(root, new SwifiOptions(args)));
+        }
         Console.WriteLine($"swifi: {series} series done; ./bulkhead swifi report {dir} prints the tables");
         return status;
     }
@@ -63,15 +71,14 @@ internal static partial class SwifiCampaign
     private static int RunOne(string root, SwifiOptions o)
     {
         string driver = o.Driver ?? throw new ArgumentException("swifi run: --driver (or --preset) is required");
-        if (driver is not ("dp8390" or "rtl8139"))
-            throw new ArgumentException($"swifi run: campaigns run against the network drivers (dp8390, rtl8139), not {driver}; `swifi inject` reaches any driver SWIFI knows");
+        if (driver is not ("dp8390" or "rtl8139" or "at_wini"))
+            throw new ArgumentException($"swifi run: campaigns run against the network drivers (dp8390, rtl8139) and at_wini, not {driver}; `swifi inject` reaches any driver SWIFI knows");
         if (!BenchHost.TryImage("swifi", out root, out string image)) return 1;
         string output = o.Out ?? Path.Combine(root, "results", $"swifi-{driver}-{o.Type.Name()}-{o.Seed}.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
 
-        using var inst = new NetInstance(root, image, l => l.StartsWith($"service up image:{driver} ", StringComparison.Ordinal) ? l + " -period 1" : l);
-        var card = inst.CardOf(driver);
-        var campaign = new Campaign(inst, card, o);
+        using ISwifiTestbed bed = driver == "at_wini" ? new SwifiBlockTestbed(root, image, o.Seed) : new SwifiNetTestbed(root, image, driver);
+        var campaign = new Campaign(bed, o);
         using var results = new StreamWriter(output);
         results.WriteLine(SwifiJson.Line(new CampaignRecord("swifi", driver, o.Type.Name(), o.Trials, o.Faults, o.Seed,
             campaign.TextBytes, campaign.Functions, image, DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture), campaign.DenialCategories)));
@@ -100,6 +107,9 @@ internal static partial class SwifiCampaign
                                 $"forced {forced}  propagations {propagations}  {faults / sw.Elapsed.TotalSeconds:F0} faults/s   ");
         }
         Console.Error.WriteLine();
+        var counters = campaign.Counters();
+        results.WriteLine(SwifiJson.Line(new SummaryRecord(trials, faults, restarts, disrupted, forced, propagations,
+            Math.Round(sw.Elapsed.TotalSeconds, 1), !campaign.Broken && trials == o.Trials, counters)));
         Console.WriteLine($"swifi: {trials} trials, {faults} faults in {sw.Elapsed.TotalSeconds:F0} s ({faults * 3600 / Math.Max(1, sw.Elapsed.TotalSeconds):F0} faults/hour): " +
                           $"{restarts} restarts, {disrupted} trials disrupted, {forced} failures RS did not catch, {propagations} propagations; results in {output}");
         Console.WriteLine($"swifi: time spent {campaign.Spent}");
@@ -110,11 +120,11 @@ internal static partial class SwifiCampaign
     /// instance faults go into, and what was last seen of the system.</summary>
     private sealed class Campaign
     {
-        private readonly NetInstance _inst;
-        private readonly NetInstance.Card _card;
+        private readonly ISwifiTestbed _bed;
         private readonly SwifiOptions _o;
         private readonly Injector _injector = new();
-        private readonly string _sha;
+        /// <summary>RS's restarts of the target over the campaign, by cause (the summary's "restart CAUSE").</summary>
+        private readonly Dictionary<string, long> _restartCauses = new(StringComparer.Ordinal);
         private int _pid, _faultsThisInstance, _disruptedTrials;
         private long _logOffset, _pidStart;
         private readonly List<string[]> _restartLines = [];
@@ -130,19 +140,13 @@ internal static partial class SwifiCampaign
         /// <summary>The kernel's denial categories in its table's order (Fig. 5.5's rows).</summary>
         public List<string> DenialCategories { get; }
 
-        public Campaign(NetInstance inst, NetInstance.Card card, SwifiOptions o)
+        public Campaign(ISwifiTestbed bed, SwifiOptions o)
         {
-            _inst = inst;
-            _card = card;
+            _bed = bed;
             _o = o;
-            inst.StartLinux(["socat", $"TCP-LISTEN:13,bind={card.Linux},reuseaddr,fork", "SYSTEM:date"], drop: true);
-            var (dir, _, sha) = inst.RandomFile(FileBytes);
-            _sha = sha;
-            inst.StartLinux(["python3", "-m", "http.server", HttpPort.ToString(CultureInfo.InvariantCulture), "--bind", card.Linux], dir, drop: true);
-            inst.WaitUntil(() => Workload() is null, 60, "the workload to work before any fault");
-            _pid = inst.WaitDriver(card, null).Pid;
+            _pid = bed.WaitDriver(null);
             _pidStart = ProcStat.StartTime(_pid);
-            var (text, _) = _injector.Target(_pid, image => DriverText.For(image, card.Driver), card.Driver);
+            var (text, _) = _injector.Target(_pid, image => DriverText.For(image, bed.Driver), bed.Driver);
             TextBytes = text.Bytes;
             Functions = text.Functions.Count;
             _services = Services();
@@ -151,18 +155,29 @@ internal static partial class SwifiCampaign
             DenialCategories = [.. _denials.Keys];
         }
 
+        /// <summary>What the testbed counted, and RS's restarts of the target by cause ("restart CAUSE").</summary>
+        public Dictionary<string, long> Counters()
+        {
+            // What is logged at heartbeats (1 s: the filter's status) gets one more after the last trial.
+            Thread.Sleep(2500);
+            NewRestartLines();
+            var all = _bed.Counters();
+            foreach (var (cause, n) in _restartCauses) all[$"restart {cause}"] = n;
+            return all;
+        }
+
         public TrialRecord Trial(int t, bool last)
         {
             Lap();
             var denials = _denials;
             // Only into the driver instance this trial is about: a pid that died since may be reused.
             var injected = ProcStat.StartTime(_pid) == _pidStart
-                ? _injector.Inject(_pid, _card.Driver, _o.Type, _o.Seed, (long)(t - 1) * _o.Faults, _o.Faults)
+                ? _injector.Inject(_pid, _bed.Driver, _o.Type, _o.Seed, (long)(t - 1) * _o.Faults, _o.Faults)
                 : [];
             _faultsThisInstance += injected.Count;
             int pid = _pid, faultsThisInstance = _faultsThisInstance;
             Spent.Inject += Lap();
-            string? error = Workload();
+            string? error = _bed.Workload(t);
             Spent.Workload += Lap();
             bool ok = error is null, forced = false, recovered = ok;
             string? unrecovered = null;
@@ -177,20 +192,20 @@ internal static partial class SwifiCampaign
             Spent.Observe += Lap();
             if (!ok && !restarted)
             {
-                // RS catches a hung driver within two heartbeat periods, INET's complaint comes
-                // within its answer deadline: give them CatchS.
+                // RS catches a hung driver within two heartbeat periods, the driver's clients
+                // complain within their answer deadlines: give them the testbed's CatchS.
                 var wait = Stopwatch.StartNew();
-                while (!(restarted = Restarted(now = Services())) && wait.Elapsed.TotalSeconds < CatchS) Thread.Sleep(100);
+                while (!(restarted = Restarted(now = Services())) && wait.Elapsed.TotalSeconds < _bed.CatchS) Thread.Sleep(100);
                 // Disrupted (§5.1.2): the driver no longer serves the workload, and nothing has
                 // noticed. As the thesis did, keep injecting into it; after MaxDisruptedTrials
                 // such trials in a row (or at the campaign's end) kill it: "not caught".
-                if (!restarted && (++_disruptedTrials >= MaxDisruptedTrials || last) && now.GetValueOrDefault(_card.Label).Pid is int stuck)
+                if (!restarted && (++_disruptedTrials >= MaxDisruptedTrials || last) && now.GetValueOrDefault(_bed.Label).Pid is int stuck)
                 {
                     Bulkhead.Lib.Host.Native.kill(stuck, Bulkhead.Lib.Host.Native.SIGKILL);
                     forced = true;
                     try
                     {
-                        _inst.WaitUntil(() => Restarted(now = Services()), 60, "RS to replace the driver the campaign killed");
+                        _bed.WaitUntil(() => Restarted(now = Services()), 60, "RS to replace the driver the campaign killed");
                         restarted = true;
                     }
                     catch (InvalidOperationException e)
@@ -205,10 +220,10 @@ internal static partial class SwifiCampaign
             {
                 _disruptedTrials = 0;
                 var sw = Stopwatch.StartNew();
-                try { _inst.WaitUntil(() => Workload() is null, 60, "the workload to work again after the driver's replacement"); }
+                try { _bed.WaitUntil(() => _bed.Workload(t) is null, 60, "the workload to work again after the driver's replacement"); }
                 catch (InvalidOperationException e)
                 {
-                    // The driver was replaced and the network still does not work: something
+                    // The driver was replaced and the workload still does not work: something
                     // beyond the driver is damaged. Recorded, and the campaign ends.
                     Broken = true;
                     unrecovered = "the workload did not work within 60 s of the driver's replacement: " + e.Message.Split('\n')[0];
@@ -225,7 +240,7 @@ internal static partial class SwifiCampaign
                 _restartLines.AddRange(NewRestartLines());
                 reason = _restartLines.Select(r => r[3]).LastOrDefault();
                 _restartLines.Clear();
-                _pid = _inst.WaitDriver(_card, pid).Pid;
+                _pid = _bed.WaitDriver(pid);
                 _pidStart = ProcStat.StartTime(_pid);
                 _faultsThisInstance = 0;
             }
@@ -240,43 +255,14 @@ internal static partial class SwifiCampaign
                                    recovered, recoveryMs, forced, delta, propagation);
         }
 
-        /// <summary>null when a daytime request and the checksummed download both worked; else
-        /// what failed. (Run side by side they took no less time: a spawn is CPU-bound here.)</summary>
-        private string? Workload()
-        {
-            string timeout = WorkloadTimeoutS.ToString(CultureInfo.InvariantCulture);
-            var (dayStatus, dayText) = RunProgram(["daytime", "-T", timeout, _card.Linux]);
-            if (dayStatus != 0) return $"daytime: {dayText}";
-            var (getStatus, getText) = RunProgram(["wget", "-q", "-T", timeout, $"http://{_card.Linux}:{HttpPort}/file.bin"]);
-            if (getStatus != 0) return $"wget: {getText}";
-            var m = WgetSha().Match(getText);
-            if (!m.Success || m.Groups["bytes"].Value != FileBytes.ToString(CultureInfo.InvariantCulture) || m.Groups["sha"].Value != _sha)
-                return $"wget: wrong data: {getText}";
-            return null;
-        }
-
-        /// <summary>A program's exit status (-1 when it could not be run) and its output, trimmed.</summary>
-        private (int Status, string Text) RunProgram(string[] args)
-        {
-            try
-            {
-                var r = _inst.Run(args, WorkloadTimeoutS + 10);
-                return (r.Status, (r.Stdout + r.Stderr).Trim());
-            }
-            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
-            {
-                return (-1, e.Message.Split('\n')[0]);
-            }
-        }
-
         private bool Restarted(Dictionary<string, (int? Pid, int Restarts)> now) =>
-            now.GetValueOrDefault(_card.Label).Restarts != _services.GetValueOrDefault(_card.Label).Restarts;
+            now.GetValueOrDefault(_bed.Label).Restarts != _services.GetValueOrDefault(_bed.Label).Restarts;
 
         /// <summary>What changed for any service but the target since the trial began; null if nothing.</summary>
         private string? Propagation(Dictionary<string, (int? Pid, int Restarts)> now)
         {
             if (now.Count == 0) return "the kernel does not answer ps";
-            var changed = _services.Where(kv => kv.Key != _card.Label && now.GetValueOrDefault(kv.Key) != kv.Value)
+            var changed = _services.Where(kv => kv.Key != _bed.Label && now.GetValueOrDefault(kv.Key) != kv.Value)
                                    .Select(kv => $"{kv.Key}: pid {kv.Value.Pid} restarts {kv.Value.Restarts} → {FormatState(now, kv.Key)}").ToList();
             return changed.Count == 0 ? null : string.Join("; ", changed);
         }
@@ -284,13 +270,13 @@ internal static partial class SwifiCampaign
         private static string FormatState(Dictionary<string, (int? Pid, int Restarts)> now, string label) =>
             now.TryGetValue(label, out var s) ? $"pid {s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "none"} restarts {s.Restarts}" : "gone";
 
-        private Dictionary<string, (int? Pid, int Restarts)> Services() => _inst.Services();
+        private Dictionary<string, (int? Pid, int Restarts)> Services() => _bed.Services();
 
         /// <summary>The kernel's denied-access counters (`stats --denials`), by "GROUP description".</summary>
         private Dictionary<string, long> Denials()
         {
             var map = new Dictionary<string, long>(StringComparer.Ordinal);
-            string? text = ControlClient.Ask(_inst.Socket, "denials", 30_000);
+            string? text = ControlClient.Ask(_bed.Socket, "denials", 30_000);
             if (text is null) return map;
             foreach (var line in text.Split('\n').Skip(1))
             {
@@ -305,24 +291,26 @@ internal static partial class SwifiCampaign
 
         /// <summary>RS's restart lines of the target (RestartLog rows: time, label, incarnation,
         /// cause, …) that the system log got since the last call; the log is read from where the
-        /// last call stopped.</summary>
+        /// last call stopped, and every new line also goes to the testbed (Observe).</summary>
         private List<string[]> NewRestartLines()
         {
             var lines = new List<string>();
             try
             {
-                using var f = new FileStream(_inst.SystemLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                using var f = new FileStream(_bed.SystemLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
                 if (f.Length < _logOffset) _logOffset = 0;
                 f.Position = _logOffset;
                 using var r = new StreamReader(f);
                 string rest = r.ReadToEnd();
                 int end = rest.LastIndexOf('\n') + 1;                       // whole lines only
                 _logOffset += System.Text.Encoding.UTF8.GetByteCount(rest.AsSpan(0, end));
-                foreach (var l in rest[..end].Split('\n'))
-                    if (l.Contains(RestartLog.Marker, StringComparison.Ordinal)) lines.Add(l);
+                lines.AddRange(rest[..end].Split('\n', StringSplitOptions.RemoveEmptyEntries));
             }
             catch (IOException) { }
-            return RestartLog.Rows(lines).Where(row => row[1] == _card.Label).ToList();
+            _bed.Observe(lines);
+            var rows = RestartLog.Rows(lines.Where(l => l.Contains(RestartLog.Marker, StringComparison.Ordinal))).Where(row => row[1] == _bed.Label).ToList();
+            foreach (var row in rows) _restartCauses[row[3]] = _restartCauses.GetValueOrDefault(row[3]) + 1;
+            return rows;
         }
 
         private long _lastLap = Stopwatch.GetTimestamp();
@@ -347,9 +335,6 @@ internal static partial class SwifiCampaign
             return FormattableString.Invariant($"injecting {100 * Inject / all:F0}%, workload {100 * Workload / all:F0}%, observing {100 * Observe / all:F0}%, waiting for recovery {100 * Recover / all:F0}%");
         }
     }
-
-    [GeneratedRegex(@": (?<bytes>\d+) bytes in .*sha256 (?<sha>[0-9a-f]{64})")]
-    private static partial Regex WgetSha();
 
     [GeneratedRegex(" +")]
     private static partial Regex Spaces();

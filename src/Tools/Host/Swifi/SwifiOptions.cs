@@ -50,7 +50,7 @@ internal sealed class SwifiOptions
                 case "--out": Out = Value(); break;
                 case "--preset":
                     Preset = Value();
-                    if (Preset != SwifiCampaign.ThesisPreset) throw new ArgumentException($"swifi: unknown preset '{Preset}' (known: {SwifiCampaign.ThesisPreset})");
+                    if (!SwifiCampaign.Presets.Contains(Preset)) throw new ArgumentException($"swifi: unknown preset '{Preset}' (known: {string.Join(", ", SwifiCampaign.Presets)})");
                     break;
                 default: throw new ArgumentException($"swifi: unknown option '{args[i]}'");
             }

@@ -6,7 +6,9 @@
 //   Fig. 5.5  denied accesses by category, summed over every trial;
 //   Figs. 5.6–5.7  faults needed to disrupt and to crash a driver instance: median and 99th
 //             percentile over the instances (an instance is disrupted when the workload fails
-//             while RS has not replaced it, crashed when RS replaces it).
+//             while RS has not replaced it, crashed when RS replaces it);
+//   Fig. 5.9  per at_wini campaign: requests, failed requests, restarts by cause, the filter's
+//             findings and at_wini's messages by kind (the campaign's summary record).
 // Markdown by default, CSV with --csv; --charts DIR also draws Figs. 5.3–5.4 (stacked reasons
 // per fault type) and 5.6–5.7 (cumulative distributions) per driver as PNG and SVG.
 using System.Globalization;
@@ -67,7 +69,7 @@ internal static class SwifiReport
         ["rtl8139"] = (5, 9, 282),
     };
 
-    private sealed record Results(CampaignRecord Campaign, List<TrialRecord> Trials);
+    private sealed record Results(CampaignRecord Campaign, List<TrialRecord> Trials, SummaryRecord? Summary);
 
     public static int Run(string file, string[] rest)
     {
@@ -81,9 +83,10 @@ internal static class SwifiReport
             else if (rest[i].StartsWith('-')) throw new ArgumentException($"swifi report: unknown option '{rest[i]}'");
             else files.Add(rest[i]);
         }
-        var runs = files.SelectMany(Expand).Select(f => { var (c, t) = SwifiJson.Read(f); return new Results(c, t); }).ToList();
+        var runs = files.SelectMany(Expand).Select(f => { var (c, t, s) = SwifiJson.Read(f); return new Results(c, t, s); }).ToList();
         if (runs.Count == 0) throw new ArgumentException("swifi report: no results files");
-        var tables = new[] { Failures(runs), FailureReasons(runs), Denials(runs), Sensitivity(runs) };
+        var tables = new List<Table> { Failures(runs), FailureReasons(runs), Denials(runs), Sensitivity(runs) };
+        if (runs.Any(r => r.Campaign.Driver == "at_wini")) tables.Add(BlockRuns(runs.Where(r => r.Campaign.Driver == "at_wini").ToList()));
         var sb = new StringBuilder();
         foreach (var t in tables) sb.Append(csv ? t.Csv() : t.Markdown()).Append('\n');
         Console.Write(sb.ToString());
@@ -197,6 +200,77 @@ internal static class SwifiReport
             string thesis = Fig567.TryGetValue(g.Key, out var th) ? $"{th.Disrupt} / {th.Crash}, {th.Crash99}" : "-";
             table.Rows.Add([g.Key, N(disrupt.Count), Quantile(disrupt, 0.5), N(crash.Count), Quantile(crash, 0.5), Quantile(crash, 0.99), thesis]);
         }
+        return table;
+    }
+
+    /// <summary>Fig. 5.9 as printed there, runs T.1–T.7 (40 trials × 25 random faults into
+    /// at_wini behind the filter; "hang": the run stopped early because the machine hung).</summary>
+    private static readonly (string Row, string Thesis)[] Fig59 =
+    [
+        ("SWIFI trials × 25 faults", "40 40 40 12 9 18 13"),
+        ("Total driver requests", "1648 1724 1796 566 249 745 504"),
+        ("Driver requests failed", "0 0 0 0 2 11 12"),
+        ("SWIFI test result", "OK OK OK Hang Hang Hang Hang"),
+        ("Driver-manager restarts", "33 31 30 11 18 63 59"),
+        ("Driver exit due to panic", "5 7 5 0 0 3 3"),
+        ("Crashed due to exception", "9 5 8 4 3 3 2"),
+        ("Missing driver heartbeat", "1 4 1 2 10 38 38"),
+        ("Filter-driver complaint", "18 15 16 5 5 19 16"),
+        ("Filter-driver output", "92 88 95 26 18 64 49"),
+        ("Driver dead when sending", "0 1 1 1 5 24 25"),
+        ("Driver receive time-out", "18 14 17 5 4 7 10"),
+        ("Unexpected IPC reply", "24 33 33 9 3 15 6"),
+        ("Legitimate request failed", "35 40 38 11 3 18 8"),
+        ("Bad checksum detected", "15 0 6 0 3 0 0"),
+        ("Read-after-write failed", "0 0 0 0 0 0 0"),
+        ("ATWINI-driver output", "1 4 2 5 17 84 95"),
+    ];
+
+    /// <summary>The filter's counts (SwifiBlockTestbed.Counters) behind Fig. 5.9's filter rows.</summary>
+    private static readonly string[] FilterKinds = ["dead-when-sending", "receive-timeouts", "unexpected-replies", "requests-failed", "bad-checksums", "read-after-write-failed"];
+
+    /// <summary>Fig. 5.9: one column per at_wini campaign, ordered like the thesis's by the
+    /// requests that failed, and the thesis's seven runs beside them.</summary>
+    private static Table BlockRuns(List<Results> runs)
+    {
+        long C(Results r, string key) => r.Summary?.Counters.GetValueOrDefault(key) ?? 0;
+        long Restarts(Results r, params string[] causes) => causes.Sum(c => C(r, "restart " + c));
+        var ordered = runs.OrderBy(r => C(r, "filter failed")).ThenBy(r => r.Campaign.Seed).ToList();
+        var table = new Table("Fig. 5.9: SWIFI runs against at_wini behind the filter (checksums, N = M = 3), ordered by failed requests",
+            ["", .. ordered.Select((r, i) => $"T.{i + 1} (seed {r.Campaign.Seed})"), "thesis T.1–T.7"]);
+        string[] causes = ["panic", "exit", "exception", "no-heartbeat", "complaint"];
+        var rows = new List<(string Row, Func<Results, string> Value)>
+        {
+            ("SWIFI trials × 25 faults", r => $"{r.Trials.Count} × {r.Campaign.FaultsPerTrial}"),
+            ("Total driver requests", r => N(C(r, "filter sent"))),
+            ("Driver requests failed", r => N(C(r, "filter failed"))),
+            ("SWIFI test result", r => r.Summary is null ? "did not end" : r.Summary.Completed ? "OK" : "stopped"),
+            ("Driver-manager restarts", r => N(r.Summary?.Counters.Where(kv => kv.Key.StartsWith("restart ", StringComparison.Ordinal)).Sum(kv => kv.Value) ?? 0)),
+            ("Driver exit due to panic", r => N(Restarts(r, "panic", "exit"))),
+            ("Crashed due to exception", r => N(Restarts(r, "exception"))),
+            ("Missing driver heartbeat", r => N(Restarts(r, "no-heartbeat"))),
+            ("Filter-driver complaint", r => N(Restarts(r, "complaint"))),
+            ("Filter-driver output", r => N(FilterKinds.Sum(k => C(r, "filter " + k)))),
+            ("Driver dead when sending", r => N(C(r, "filter dead-when-sending"))),
+            ("Driver receive time-out", r => N(C(r, "filter receive-timeouts"))),
+            ("Unexpected IPC reply", r => N(C(r, "filter unexpected-replies"))),
+            ("Legitimate request failed", r => N(C(r, "filter requests-failed"))),
+            ("Bad checksum detected", r => N(C(r, "filter bad-checksums"))),
+            ("Read-after-write failed", r => N(C(r, "filter read-after-write-failed"))),
+            ("ATWINI-driver output", r => N(r.Summary?.Counters.Where(kv => kv.Key.StartsWith("at_wini ", StringComparison.Ordinal)).Sum(kv => kv.Value) ?? 0)),
+        };
+        foreach (var (row, value) in rows)
+            table.Rows.Add([row, .. ordered.Select(value), Fig59.First(f => f.Row == row).Thesis]);
+        // Ours beyond the thesis's rows: other restart causes, at_wini's messages by kind, and the checks that matter most.
+        foreach (var cause in ordered.SelectMany(r => r.Summary?.Counters.Keys.AsEnumerable() ?? []).Where(k => k.StartsWith("restart ", StringComparison.Ordinal) && !causes.Contains(k[8..])).Distinct().Order(StringComparer.Ordinal))
+            table.Rows.Add([$"Restarts, cause {cause[8..]}", .. ordered.Select(r => N(C(r, cause))), "-"]);
+        foreach (var kind in ordered.SelectMany(r => r.Summary?.Counters.Keys.AsEnumerable() ?? []).Where(k => k.StartsWith("at_wini ", StringComparison.Ordinal)).Distinct().Order(StringComparer.Ordinal))
+            table.Rows.Add([$"  {kind}", .. ordered.Select(r => N(C(r, kind))), "-"]);
+        table.Rows.Add(["Failures RS did not catch (campaign killed the driver)", .. ordered.Select(r => N(r.Trials.Count(t => t.Forced))), "-"]);
+        table.Rows.Add(["Workload read back wrong data", .. ordered.Select(r => N(r.Trials.Count(t => t.WorkloadError?.StartsWith("read back wrong", StringComparison.Ordinal) == true))), "-"]);
+        table.Rows.Add(["Propagations", .. ordered.Select(r => N(r.Trials.Count(t => t.Propagation is not null))), "-"]);
+        table.Notes.Add("thesis ATWINI-driver output by kind: controller not ready 1 4 2 5 15 73 77; reset failed, drive busy 0 0 0 0 2 11 13; timeout on command 0 0 0 0 0 0 5");
+        table.Notes.Add("thesis: T.4–T.7 hung the machine (the controller or the PCI bus) before 40 trials; Bulkhead's ATA model answers every command sequence, so a run stops only when the system beyond the driver is broken");
         return table;
     }
 

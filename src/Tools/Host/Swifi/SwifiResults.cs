@@ -1,5 +1,6 @@
 // A campaign's results as JSON lines (docs/swifi.md, "Results"): one CampaignRecord, then one
-// TrialRecord per trial. `swifi report` reads them back; every field a table needs is here, and
+// TrialRecord per trial, then a SummaryRecord when the campaign ended (not after a crash of the
+// campaign itself). `swifi report` reads them back; every field a table needs is here, and
 // every fault is recorded with what reproduces it (the campaign's seed, and the function, offset
 // and bytes of the mutation).
 using System.Text.Json;
@@ -25,6 +26,14 @@ internal sealed record TrialRecord(
     bool WorkloadOk, string? WorkloadError, bool Restarted, string? Reason, bool Recovered, double? RecoveryMs,
     bool Forced, Dictionary<string, long> Denials, string? Propagation);
 
+/// <summary>The campaign's end: its totals, whether it ran every trial (false: it stopped because
+/// the system was broken beyond the driver), and what the testbed counted ("restart CAUSE": RS's
+/// restarts of the target by cause; at_wini's testbed: the filter's status and the driver's own
+/// messages by kind, Fig. 5.9).</summary>
+internal sealed record SummaryRecord(
+    int TrialsRun, long FaultsInjected, int RestartedTrials, int DisruptedTrials, int ForcedTrials, int Propagations,
+    double Seconds, bool Completed, Dictionary<string, long> Counters);
+
 internal static class SwifiJson
 {
     public static readonly JsonSerializerOptions Options = new()
@@ -35,26 +44,35 @@ internal static class SwifiJson
 
     public static string Line<T>(T record) => JsonSerializer.Serialize(record, Options);
 
-    /// <summary>The campaign header and the trials of a results file; an error names the file and line.</summary>
-    public static (CampaignRecord Campaign, List<TrialRecord> Trials) Read(string path)
+    /// <summary>The campaign header, the trials and the summary (null when the campaign did not
+    /// end) of a results file; an error names the file and line.</summary>
+    public static (CampaignRecord Campaign, List<TrialRecord> Trials, SummaryRecord? Summary) Read(string path)
     {
         CampaignRecord? campaign = null;
+        SummaryRecord? summary = null;
         var trials = new List<TrialRecord>();
         int n = 0;
         foreach (var line in File.ReadLines(path))
         {
             n++;
             if (line.Length == 0) continue;
+            if (summary is not null) throw new InvalidDataException($"{path}:{n}: a line after the campaign's summary");
+            string what = campaign is null ? "campaign" : "trial";
             try
             {
                 if (campaign is null) campaign = JsonSerializer.Deserialize<CampaignRecord>(line, Options) ?? throw new JsonException("null");
+                else if (line.Contains("\"trials_run\":", StringComparison.Ordinal))
+                {
+                    what = "summary";
+                    summary = JsonSerializer.Deserialize<SummaryRecord>(line, Options) ?? throw new JsonException("null");
+                }
                 else trials.Add(JsonSerializer.Deserialize<TrialRecord>(line, Options) ?? throw new JsonException("null"));
             }
             catch (JsonException e)
             {
-                throw new InvalidDataException($"{path}:{n}: not a SWIFI {(campaign is null ? "campaign" : "trial")} record: {e.Message}");
+                throw new InvalidDataException($"{path}:{n}: not a SWIFI {what} record: {e.Message}");
             }
         }
-        return (campaign ?? throw new InvalidDataException($"{path}: empty (no campaign record)"), trials);
+        return (campaign ?? throw new InvalidDataException($"{path}: empty (no campaign record)"), trials, summary);
     }
 }
