@@ -60,15 +60,24 @@ public static class BlockKit
     public static readonly PciAddress AtaAddress = new(0, 4, 0);
     public const int AtaBusMaster = 0xC100, AtaIrq = 14;
 
+    /// <summary>The second disk of docs/boot.md, on the secondary channel: 00:05.0, bus master at
+    /// BAR4 = 0xC110 (its registers at 0xC118), IRQ 15.</summary>
+    public static readonly PciAddress Ata1Address = new(0, 5, 0);
+    public const int Ata1BusMaster = 0xC110, Ata1Irq = 15;
+
     /// <summary>Plugs the ATA disk model on <paramref name="image"/> into <paramref name="board"/>:
-    /// the PIIX3 IDE function at AtaAddress behind the IOMMU, and the legacy command and control
-    /// ports. For RsSystem's plug (the IRQ line is the kernel's).</summary>
-    public static void PlugAta(Board board, DiskImage image, Bulkhead.Kernel.Kernel kernel)
+    /// the PIIX3 IDE function at AtaAddress (Ata1Address for the secondary channel) behind the
+    /// IOMMU, and the channel's legacy command and control ports. For RsSystem's plug (the IRQ
+    /// line is the kernel's).</summary>
+    public static void PlugAta(Board board, DiskImage image, Bulkhead.Kernel.Kernel kernel, AtaChannel channel = AtaChannel.Primary)
     {
-        var ata = new AtaController(image, "BULKHEAD-disk0", kernel.IrqLine(AtaIrq), board.Iommu.Port(AtaAddress.RequesterId));
-        Assert.Null(board.PlugPci(AtaAddress, ata.Config, ata.BusMaster, AtaBusMaster, AtaIrq));
-        Assert.True(board.Io.Register(AtaRegisters.CommandBlockPorts, AtaRegisters.CommandBlockLength, ata.CommandBlock));
-        Assert.True(board.Io.Register(AtaRegisters.ControlBlockPort, AtaRegisters.ControlBlockLength, ata.ControlBlock));
+        bool secondary = channel == AtaChannel.Secondary;
+        var (address, busMaster, irq) = secondary ? (Ata1Address, Ata1BusMaster, Ata1Irq) : (AtaAddress, AtaBusMaster, AtaIrq);
+        var ata = new AtaController(image, secondary ? "BULKHEAD-disk1" : "BULKHEAD-disk0", kernel.IrqLine(irq),
+            board.Iommu.Port(address.RequesterId), channel);
+        Assert.Null(board.PlugPci(address, ata.Config, ata.BusMaster, busMaster, irq));
+        Assert.True(board.Io.Register(ata.CommandBlockBase, AtaRegisters.CommandBlockLength, ata.CommandBlock));
+        Assert.True(board.Io.Register(ata.ControlBlockBase, AtaRegisters.ControlBlockLength, ata.ControlBlock));
     }
 
     /// <summary>Formats the filter's layout on the host image, as the filter does on a new device:
