@@ -88,6 +88,13 @@ public sealed class BusDriverTests : IDisposable
         Assert.Equal(Pack(Nic.RequesterId, 0x10EC | 0x8139 << 16), Puppet.LongField(first, 4));
         Assert.Equal(Err.ENOENT, Result(Pci(d, PciCall.NextDev, Nic.RequesterId)));
 
+        // Before the reservation it may read the granted card's configuration space (to choose
+        // among devices with the same ids, as at_wini does by channel), not write it.
+        var id = Pci(d, PciCall.ReadConfig, Nic.RequesterId, 0, 4);
+        Assert.Equal(Err.Ok, Result(id));
+        Assert.Equal(0x813910ECL, (Puppet.LongField(id, 5) >> 32) & 0xFFFFFFFF); // PciReply.Value
+        Assert.Equal(Err.EPERM, Result(Pci(d, PciCall.WriteConfig, Nic.RequesterId, 0x04, 2, 5)));
+
         // Before the reservation it has no port and no IRQ of the card.
         Assert.StartsWith("r EPERM", d.Ask("in 49152 1"));
         Assert.StartsWith("r EPERM", d.Ask("irqctl 1 11 0"));
