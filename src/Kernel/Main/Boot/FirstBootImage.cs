@@ -1,11 +1,13 @@
-// The root file system of a first boot (docs/mfs.md "The root image"): a disk image the boot has
-// just created (BootDevices.CreatedDisks) is formatted as a MINIX v3 file system with /etc (the
-// repository's etc/rc and a motd), /dev and /tmp (RootImage.Build), before any process runs, so
-// that the MFS started by etc/rc finds a file system on c0d0. An image that existed before the
-// boot is never written here. A failure is logged and leaves the disk as it is (the system boots
+// The root file system of a first boot (docs/mfs.md "The root image"): the image of the primary
+// IDE channel's disk, when the boot has just created it (BootDevices.CreatedDisks), is formatted
+// as a MINIX v3 file system with /etc (the repository's etc/rc and a motd), /dev and /tmp
+// (RootImage.Build), before any process runs, so that the MFS started by etc/rc finds a file
+// system on c0d0. A new disk on the secondary channel (a second disk, c1d0) is a data disk and
+// stays blank, as a new drive is. An image that existed before the boot is never written here. A failure is logged and leaves the disk as it is (the system boots
 // all the same; MFS will refuse to mount it and say why).
 using System.Text;
 using Bulkhead.Kernel.Boot;
+using Bulkhead.Machine.Devices.Ata;
 using Bulkhead.Machine.Storage;
 using Bulkhead.Servers.Mfs;
 using Bulkhead.Servers.Mfs.Device;
@@ -21,6 +23,11 @@ internal static class FirstBootImage
     {
         foreach (var (d, image) in devices.CreatedDisks)
         {
+            if (d.Channel != AtaChannel.Primary)
+            {
+                log($"device {d.Name}: new image {image.Path}: blank (a data disk; the root file system goes on the primary channel's)");
+                continue;
+            }
             string? why = Format(image, root);
             log(why is null
                 ? $"device {d.Name}: new image {image.Path} formatted: MINIX v3 file system with /etc, /dev, /tmp"

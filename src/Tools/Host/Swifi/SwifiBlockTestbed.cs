@@ -70,9 +70,14 @@ internal sealed partial class SwifiBlockTestbed : ISwifiTestbed
                $"service up image:filter -label {Filter} -policy filter -period 1 -args \"primary={Target}:0 checksum=64 retries=3 complaints=3\"";
     }
 
-    private static void Require((int Status, string Text) r, string what)
+    private void Require((int Status, string Text) r, string what)
     {
-        if (r.Status != 0) throw new InvalidOperationException($"swifi: {what} failed ({r.Status}): {r.Text}");
+        if (r.Status == 0) return;
+        // The instance's directory goes with it: its system log is kept for the post-mortem.
+        string kept = Path.Combine(Path.GetTempPath(), $"bulkhead-swifi-block-{Environment.ProcessId}.log");
+        try { System.IO.File.Copy(_sys.SystemLog, kept, overwrite: true); }
+        catch (IOException) { kept = "(not kept)"; }
+        throw new InvalidOperationException($"swifi: {what} failed ({r.Status}): {r.Text}; the system log is kept in {kept}\n{_sys.Diagnostics()}");
     }
 
     public string Label => Target;
