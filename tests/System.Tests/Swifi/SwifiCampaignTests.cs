@@ -5,7 +5,10 @@
 // recovered (the workload works again), no driver left disrupted, and at least one failure (else the campaign tested
 // nothing). Its injections must reproduce from the seed: the faults recorded for each driver
 // instance, replayed by number on a copy of the image (ImageCopy), come out byte for byte the same.
-// Needs root (TAP) and the NativeAOT image, which `./bulkhead test` publishes first.
+// The block campaign (thesis §5.1.3, Fig. 5.9) runs against at_wini on a second disk behind the
+// filter driver: no propagation, every replacement recovered, and never a wrong byte read back
+// (the filter's checksums turn what a mutated driver damages into retries, complaints or EIO).
+// Needs root (TAP, ptrace) and the NativeAOT image, which `./bulkhead test` publishes first.
 using Bulkhead.Host.Swifi;
 using Bulkhead.Swifi;
 using Bulkhead.Tests.Harness;
@@ -59,5 +62,28 @@ public sealed class SwifiCampaignTests : IDisposable
             if (t.Restarted || t.Forced) copy = new ImageCopy(elf);   // the next faults land in a new instance
         }
         Assert.Equal(trials.Sum(t => t.Faults.Count), replayed);
+    }
+
+    [Fact]
+    public void SeededBlockCampaign_NoPropagation_NoWrongData_EveryFailureRecovered()
+    {
+        Assert.True(Bulkhead.Host.Bench.BenchHost.TryImage("swifi", out string root, out _),
+                    "no NativeAOT image in out/aot (./bulkhead test publishes it before the tests)");
+        string results = Path.Combine(_dir, "at_wini.jsonl");
+        const int Trials = 12, Faults = 25;
+        int status = SwifiCampaign.Run(root, new SwifiOptions(["--driver", "at_wini", "--type", "random", "--trials", $"{Trials}", "--faults", $"{Faults}", "--seed", "21", "--out", results]));
+        var (_, trials, summary) = SwifiJson.Read(results);
+        Assert.Equal(Trials, trials.Count);
+        Assert.All(trials, t => Assert.True(t.Propagation is null, $"trial {t.Trial}: {t.Propagation}"));
+        Assert.Equal(0, status);
+        Assert.All(trials, t => Assert.False(t.WorkloadError?.StartsWith("read back wrong", StringComparison.Ordinal) == true, $"trial {t.Trial}: {t.WorkloadError}"));
+        Assert.All(trials.Where(t => t.Restarted), t => Assert.True(t.Recovered, $"trial {t.Trial} did not recover: {t.WorkloadError}"));
+        Assert.True(trials[^1].WorkloadOk || trials[^1].Restarted, "the campaign ended with the driver disrupted");
+        Assert.True(trials.Any(t => t.Restarted), "no fault made at_wini fail in " + Trials + " trials: the campaign tested nothing");
+        // The summary has Fig. 5.9's sources: RS's restarts by cause (at least one per restarted
+        // trial) and the filter's status (its requests to c1d0).
+        Assert.True(summary is { Completed: true }, "the campaign did not end with a summary of a complete run");
+        Assert.True(summary.Counters.Where(kv => kv.Key.StartsWith("restart ", StringComparison.Ordinal)).Sum(kv => kv.Value) >= trials.Count(t => t.Restarted));
+        Assert.True(summary.Counters.GetValueOrDefault("filter sent") > Trials, string.Join(' ', summary.Counters));
     }
 }
