@@ -118,6 +118,9 @@ internal sealed partial class SwifiBlockTestbed : ISwifiTestbed
         return rText.StartsWith(sha1 + " ", StringComparison.Ordinal) ? null : $"read back wrong: {rText} (wrote {sha1})";
     }
 
+    /// <summary>The whole workload: data through the new instance, read back from the disk.</summary>
+    public string? Probe(int trial) => Workload(trial);
+
     public void Observe(IReadOnlyList<string> lines)
     {
         foreach (var line in lines)

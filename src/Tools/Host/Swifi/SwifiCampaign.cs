@@ -176,8 +176,14 @@ internal static partial class SwifiCampaign
                 : [];
             _faultsThisInstance += injected.Count;
             int pid = _pid, faultsThisInstance = _faultsThisInstance;
+            // A driver that failed at once and is back before the workload starts is proven by the
+            // workload itself; one replaced later gets the testbed's Probe afterwards.
+            var early = NewRestartLines();
+            _restartLines.AddRange(early);
             Spent.Inject += Lap();
+            var workloadTime = Stopwatch.StartNew();
             string? error = _bed.Workload(t);
+            double workloadMs = workloadTime.Elapsed.TotalMilliseconds;
             Spent.Workload += Lap();
             bool ok = error is null, forced = false, recovered = ok;
             string? unrecovered = null;
@@ -216,11 +222,17 @@ internal static partial class SwifiCampaign
                     }
                 }
             }
-            if (restarted)
+            _restartLines.AddRange(NewRestartLines());
+            if (restarted && ok && early.Count > 0 && _restartLines.Count == early.Count)
+            {
+                _disruptedTrials = 0;
+                recoveryMs = workloadMs;                  // the whole workload ran on the new instance
+            }
+            else if (restarted)
             {
                 _disruptedTrials = 0;
                 var sw = Stopwatch.StartNew();
-                try { _bed.WaitUntil(() => _bed.Workload(t) is null, 60, "the workload to work again after the driver's replacement"); }
+                try { _bed.WaitUntil(() => _bed.Probe(t) is null, 60, "the workload to work again after the driver's replacement"); }
                 catch (InvalidOperationException e)
                 {
                     // The driver was replaced and the workload still does not work: something
@@ -252,7 +264,7 @@ internal static partial class SwifiCampaign
             var delta = denied.Where(kv => kv.Value != denials.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - denials.GetValueOrDefault(kv.Key));
             Spent.Observe += Lap();
             return new TrialRecord(t, _o.Type.Name(), pid, faults, faultsThisInstance, ok, error, restarted, reason,
-                                   recovered, recoveryMs, forced, delta, propagation);
+                                   recovered, recoveryMs, forced, delta, propagation, Math.Round(workloadMs, 1));
         }
 
         private bool Restarted(Dictionary<string, (int? Pid, int Restarts)> now) =>

@@ -12,7 +12,7 @@ namespace Bulkhead.Host.Swifi;
 
 internal sealed partial class SwifiNetTestbed : ISwifiTestbed
 {
-    private const int HttpPort = 8080, FileBytes = 64 << 10, WorkloadTimeoutS = 5;
+    private const int HttpPort = 8080, FileBytes = 64 << 10, WorkloadTimeoutS = 3;
     private readonly NetInstance _inst;
     private readonly NetInstance.Card _card;
     private readonly string _sha;
@@ -48,6 +48,14 @@ internal sealed partial class SwifiNetTestbed : ISwifiTestbed
     public void WaitUntil(Func<bool> done, int seconds, string what) => _inst.WaitUntil(done, seconds, what);
     public void Observe(IReadOnlyList<string> lines) { }
     public Dictionary<string, long> Counters() => [];
+
+    /// <summary>A daytime request: a new TCP connection through the new instance, both ways
+    /// (ARP, the handshake, data, the close).</summary>
+    public string? Probe(int trial)
+    {
+        var (status, text) = RunProgram(["daytime", "-T", WorkloadTimeoutS.ToString(CultureInfo.InvariantCulture), _card.Linux]);
+        return status == 0 ? null : $"daytime: {text}";
+    }
 
     /// <summary>null when a daytime request and the checksummed download both worked; else
     /// what failed. (Run side by side they took no less time: a spawn is CPU-bound here.)</summary>

@@ -17,14 +17,14 @@ internal sealed record CampaignRecord(
 internal sealed record FaultRecord(long N, string Type, string Function, string Offset, string Old, string New, string Before, string After);
 
 /// <summary>One trial: the faults injected into driver process <c>Pid</c>; whether the workload
-/// then worked; whether RS restarted the driver and why (RS's cause); whether the workload worked
+/// then worked (and how long it took); whether RS restarted the driver and why (RS's cause); whether the workload worked
 /// again afterwards (and how long that took); the denied accesses counted meanwhile, by Fig. 5.5
 /// category; faults injected into this driver instance up to and including this trial; and,
 /// when anything but the driver failed, what (a propagation).</summary>
 internal sealed record TrialRecord(
     int Trial, string Type, int Pid, List<FaultRecord> Faults, int FaultsThisInstance,
     bool WorkloadOk, string? WorkloadError, bool Restarted, string? Reason, bool Recovered, double? RecoveryMs,
-    bool Forced, Dictionary<string, long> Denials, string? Propagation);
+    bool Forced, Dictionary<string, long> Denials, string? Propagation, double WorkloadMs = 0);
 
 /// <summary>The campaign's end: its totals, whether it ran every trial (false: it stopped because
 /// the system was broken beyond the driver), and what the testbed counted ("restart CAUSE": RS's

@@ -22,6 +22,9 @@ internal interface ISwifiTestbed : IDisposable
     void WaitUntil(Func<bool> done, int seconds, string what);
     /// <summary>Trial <paramref name="trial"/>'s workload: null when it worked, else what failed.</summary>
     string? Workload(int trial);
+    /// <summary>After a replacement: whether the new instance serves the workload (null: it
+    /// does); may be lighter than Workload, and is asked until it answers null.</summary>
+    string? Probe(int trial);
     /// <summary>New system-log lines, for what the testbed counts (Counters).</summary>
     void Observe(IReadOnlyList<string> lines);
     /// <summary>What the testbed counted over the campaign, read at its end (empty: nothing).</summary>
