@@ -85,5 +85,9 @@ public sealed class SwifiCampaignTests : IDisposable
         Assert.True(summary is { Completed: true }, "the campaign did not end with a summary of a complete run");
         Assert.True(summary.Counters.Where(kv => kv.Key.StartsWith("restart ", StringComparison.Ordinal)).Sum(kv => kv.Value) >= trials.Count(t => t.Restarted));
         Assert.True(summary.Counters.GetValueOrDefault("filter sent") > Trials, string.Join(' ', summary.Counters));
+        // Unless a request failed for good (EIO, reported), the file system the faulty driver
+        // served is consistent: Linux's fsck.minix -f finds nothing (run at the campaign's end).
+        if (summary.Counters.GetValueOrDefault("filter failed") == 0)
+            Assert.Equal((0L, 0L), (summary.Counters["fsck.minix exit"], summary.Counters["fsck.minix findings"]));
     }
 }

@@ -11,6 +11,9 @@
 // the file system unmounted and mounted again (so that nothing is read from MFS's cache), and
 // the file's SHA-1 taken by sha1sum on Bulkhead and compared with the host's.
 // Counters (Fig. 5.9): the filter's last status line, and at_wini's own messages on c1d0 by kind.
+// At the end the file system is unmounted and checked by Linux's fsck.minix -f, on the virtual
+// disk taken out of disk1.img by the filter's layout (ChecksumLayout): what the faulty driver
+// wrote must have left it consistent.
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -21,6 +24,8 @@ namespace Bulkhead.Host.Swifi;
 internal sealed partial class SwifiBlockTestbed : ISwifiTestbed
 {
     private const string Target = "c1d0", Filter = "filter", Mnt = "/mnt", File = "/mnt/swifi.bin";
+    /// <summary>The filter's checksum=N.</summary>
+    private const int ChecksumN = 64;
     private const long FileBytes = 5L << 20;
     /// <summary>A program of the workload may take this long: the filter's recovery of one
     /// request takes up to N × (M + 1) answer deadlines of 2 s.</summary>
@@ -67,7 +72,7 @@ internal sealed partial class SwifiBlockTestbed : ISwifiTestbed
         if (NetworkImages.Any(i => line.StartsWith($"service up image:{i} ", StringComparison.Ordinal))) return "# " + line;
         if (!line.StartsWith("service up image:filter ", StringComparison.Ordinal)) return line;
         return $"service up image:at_wini -label {Target} -policy at_wini1 -mirror true -period 1 -nobackoff -args \"channel=secondary\"\n" +
-               $"service up image:filter -label {Filter} -policy filter -period 1 -args \"primary={Target}:0 checksum=64 retries=3 complaints=3\"";
+               $"service up image:filter -label {Filter} -policy filter -period 1 -args \"primary={Target}:0 checksum={ChecksumN} retries=3 complaints=3\"";
     }
 
     private void Require((int Status, string Text) r, string what)
@@ -155,13 +160,50 @@ internal sealed partial class SwifiBlockTestbed : ISwifiTestbed
     public Dictionary<string, long> Counters()
     {
         var all = new Dictionary<string, long>(_driverOutput, StringComparer.Ordinal);
-        if (_filterStatus is null) return all;
-        foreach (Match m in StatusCount().Matches(_filterStatus))
-        {
-            string key = "filter " + m.Groups["key"].Value;
-            all[key] = all.GetValueOrDefault(key) + long.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
-        }
+        if (_filterStatus is not null)
+            foreach (Match m in StatusCount().Matches(_filterStatus))
+            {
+                string key = "filter " + m.Groups["key"].Value;
+                all[key] = all.GetValueOrDefault(key) + long.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
+            }
+        if (Fsck() is { } fsck) (all["fsck.minix exit"], all["fsck.minix findings"]) = fsck;
         return all;
+    }
+
+    /// <summary>Unmounts the file system and runs `fsck.minix -f` on the virtual disk in
+    /// disk1.img: its exit code and the lines it printed besides its banner; null when
+    /// fsck.minix is not installed or the file system could not be unmounted.</summary>
+    private (long Exit, long Findings)? Fsck()
+    {
+        string? tool = new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" }.Select(d => Path.Combine(d, "fsck.minix")).FirstOrDefault(System.IO.File.Exists);
+        if (tool is null) return null;
+        if (_mounted && Program(["umount", Mnt]).Status != 0) return null;
+        _mounted = false;
+        var layout = new Bulkhead.Drivers.Block.Filter.ChecksumLayout(ChecksumN);
+        const int Sector = Bulkhead.Drivers.Block.Filter.ChecksumLayout.SectorSize;
+        string disk = Path.Combine(_sys.RunDir, "disk1.img"), image = Path.Combine(_sys.Dir, "filtered.img");
+        using (var from = System.IO.File.OpenHandle(disk))
+        using (var to = System.IO.File.OpenHandle(image, FileMode.Create, FileAccess.Write))
+        {
+            var group = new byte[layout.N * Sector];
+            long groups = layout.VirtualSectors(RandomAccess.GetLength(from) / Sector) / layout.N;
+            for (long g = 0; g < groups; g++)
+            {
+                int n = RandomAccess.Read(from, group, layout.DataSector(g * layout.N) * Sector);
+                if (n != group.Length) return null;
+                RandomAccess.Write(to, group, g * group.Length);
+            }
+        }
+        var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-f");
+        psi.ArgumentList.Add(image);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd() + err.Result;
+        p.WaitForExit();
+        long findings = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => !l.StartsWith("Forcing filesystem check", StringComparison.Ordinal));
+        if (p.ExitCode != 0 || findings > 0) Console.Error.WriteLine($"swifi: fsck.minix -f of the filtered file system: exit {p.ExitCode}\n{output}");
+        return (p.ExitCode, findings);
     }
 
     public void Dispose() => _sys.Dispose();

@@ -269,6 +269,9 @@ internal static class SwifiReport
         table.Rows.Add(["Failures RS did not catch (campaign killed the driver)", .. ordered.Select(r => N(r.Trials.Count(t => t.Forced))), "-"]);
         table.Rows.Add(["Workload read back wrong data", .. ordered.Select(r => N(r.Trials.Count(t => t.WorkloadError?.StartsWith("read back wrong", StringComparison.Ordinal) == true))), "-"]);
         table.Rows.Add(["Propagations", .. ordered.Select(r => N(r.Trials.Count(t => t.Propagation is not null))), "-"]);
+        table.Rows.Add(["fsck.minix -f of the file system at the end", .. ordered.Select(r =>
+            r.Summary?.Counters.TryGetValue("fsck.minix exit", out long exit) != true ? "not run"
+            : exit == 0 && C(r, "fsck.minix findings") == 0 ? "clean" : $"exit {exit}, {C(r, "fsck.minix findings")} findings"), "-"]);
         table.Notes.Add("thesis ATWINI-driver output by kind: controller not ready 1 4 2 5 15 73 77; reset failed, drive busy 0 0 0 0 2 11 13; timeout on command 0 0 0 0 0 0 5");
         table.Notes.Add("thesis: T.4–T.7 hung the machine (the controller or the PCI bus) before 40 trials; Bulkhead's ATA model answers every command sequence, so a run stops only when the system beyond the driver is broken");
         return table;
