@@ -3,8 +3,9 @@
 // mv, rm and what ls -l and stat then say; dd of 32 MiB from /dev/zero and of seeded random bytes
 // from the host's stdin, with sha1sum equal to Linux's sha1sum of the same bytes and the bytes read
 // back equal; mkfs of ram0, mount, files written, umount, mount again and they are there (and
-// fsck.minix finds the RAM disk, read out with dd, clean); df and sync; the error line and exit
-// status 1 for missing files. Each test uses names of its own under /tmp.
+// fsck.minix finds the RAM disk, read out with dd, clean); mount -t by the file server's label,
+// mv across file systems, and a RAM disk of the size etc/rc asks; df and sync; the error line
+// and exit status 1 for missing files. Each test uses names of its own under /tmp.
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -135,6 +136,41 @@ public sealed partial class FileProgramsTests(FileInstance bh, ITestOutputHelper
         File.WriteAllBytes(file, image);
         Fsck.AssertClean(file);
         Assert.Equal(new[] { "/d", "/d/data", "/d/motd" }, Fsck.Names(file));
+    }
+
+    [FsckFact]
+    public void MountByLabel_MvAcrossFileSystems_RamDiskOfTheSizeRcAsks()
+    {
+        // etc/rc asks the memory driver for ram1=2M: mkfs finds 2 MiB.
+        Assert.Matches(@"^/dev/ram1: MINIX v3 file system, 1024-byte blocks, 2048 blocks, \d+ inodes\n$", bh.Ok("mkfs", "/dev/ram1"));
+        bh.Ok("mkdir", "-p", "/tmp/lbl");
+        bh.Ok("mount", "-t", "mfs_2", "/dev/ram1", "/tmp/lbl");
+        try
+        {
+            Assert.Contains("vfs: mounted mfs_2 (", bh.Host.LogTail(), StringComparison.Ordinal);
+            // mfs_2 serves one file system at a time: a second mount by its label is refused.
+            bh.Ok("mkdir", "-p", "/tmp/lbl2");
+            var busy = bh.Run("mount", "-t", "mfs_2", "/dev/ram0", "/tmp/lbl2");
+            Assert.True(busy.Status == 1 && busy.Stderr.Contains("(EBUSY)", StringComparison.Ordinal), busy.Stderr);
+            Assert.Contains("2048", bh.Ok("df", "/tmp/lbl"), StringComparison.Ordinal);
+
+            // A regular file moved across file systems is copied and unlinked; a directory is not moved.
+            bh.Ok("cp", "/etc/motd", "/tmp/lbl/motd");
+            bh.Ok("mv", "/tmp/lbl/motd", "/tmp/lbl-motd");
+            Assert.Equal(Motd, bh.Ok("cat", "/tmp/lbl-motd"));
+            Assert.Equal("", bh.Ok("ls", "/tmp/lbl"));
+            bh.Ok("mkdir", "/tmp/lbl/d");
+            var dir = bh.Run("mv", "/tmp/lbl/d", "/tmp/lbl-d");
+            Assert.Equal((1, "mv: /tmp/lbl/d to /tmp/lbl-d: "), (dir.Status, dir.Stderr[..Math.Min(dir.Stderr.Length, 30)]));
+            Assert.Contains("(EXDEV)", dir.Stderr, StringComparison.Ordinal);
+            Assert.Equal("d\n", bh.Ok("ls", "/tmp/lbl"));
+        }
+        finally
+        {
+            bh.Run("umount", "/tmp/lbl");
+            bh.Run("rm", "/tmp/lbl-motd");
+        }
+        Assert.Contains("vfs: unmounted mfs_2", bh.Host.LogTail(), StringComparison.Ordinal);
     }
 
     [Fact]
