@@ -180,6 +180,7 @@ internal static partial class SwifiCampaign
             // workload itself; one replaced later gets the testbed's Probe afterwards.
             var early = NewRestartLines();
             _restartLines.AddRange(early);
+            int restartLinesBefore = _restartLines.Count;
             Spent.Inject += Lap();
             var workloadTime = Stopwatch.StartNew();
             string? error = _bed.Workload(t);
@@ -223,7 +224,7 @@ internal static partial class SwifiCampaign
                 }
             }
             _restartLines.AddRange(NewRestartLines());
-            if (restarted && ok && early.Count > 0 && _restartLines.Count == early.Count)
+            if (restarted && ok && early.Count > 0 && _restartLines.Count == restartLinesBefore)
             {
                 _disruptedTrials = 0;
                 recoveryMs = workloadMs;                  // the whole workload ran on the new instance
